@@ -1,0 +1,386 @@
+package components
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
+	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
+	autoscalingv2 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/autoscaling/v2"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	policyv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/policy/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Kubernetes names the platform writes on pods.
+const (
+	// GPUResource is the extended resource the NVIDIA device plugin advertises.
+	GPUResource = "nvidia.com/gpu"
+	// SafeToEvictAnnotation tells the cluster autoscaler it may move the pod,
+	// so the node under it can be removed when idle.
+	SafeToEvictAnnotation = "cluster-autoscaler.kubernetes.io/safe-to-evict"
+	// WorkloadIdentityAnnotation binds a Kubernetes service account to a Google one.
+	WorkloadIdentityAnnotation = "iam.gke.io/gcp-service-account"
+	// nonRootUID is the "nonroot" user of distroless images; any image works
+	// as long as its files are readable by it.
+	nonRootUID = 65532
+)
+
+// ResourceArgs are one container's requests and limits, as Kubernetes quantities.
+type ResourceArgs struct {
+	// CPURequest, e.g. "100m".
+	CPURequest string
+	// MemoryRequest, e.g. "128Mi".
+	MemoryRequest string
+	// CPULimit, e.g. "500m".
+	CPULimit string
+	// MemoryLimit, e.g. "256Mi".
+	MemoryLimit string
+}
+
+// AutoscalingArgs adds a HorizontalPodAutoscaler on CPU utilisation.
+type AutoscalingArgs struct {
+	// MinReplicas is the HPA's lower bound.
+	MinReplicas int
+	// MaxReplicas is the HPA's upper bound.
+	MaxReplicas int
+	// CPUUtilization is the target average CPU use, in percent of the request.
+	CPUUtilization int
+}
+
+// ImageBuildArgs builds the app's image and pushes it to a registry.
+type ImageBuildArgs struct {
+	// Context is the Docker build context directory.
+	Context string
+	// Dockerfile is the Dockerfile path, relative to the working directory.
+	Dockerfile string
+	// Repository is the image name prefix, e.g. us-central1-docker.pkg.dev/p/apps.
+	Repository pulumi.StringInput
+	// Registry holds the push credentials.
+	Registry docker.RegistryPtrInput
+	// Platform is the target platform; GKE nodes are linux/amd64.
+	Platform string
+}
+
+// GPUSchedulingArgs place a pod on the GPU pool.
+type GPUSchedulingArgs struct {
+	// NodeSelector selects the GPU pool's nodes.
+	NodeSelector map[string]string
+	// TaintKey, TaintValue and TaintEffect are the taint to tolerate
+	// (Kubernetes spelling of the effect: NoSchedule).
+	TaintKey, TaintValue, TaintEffect string
+}
+
+// AppArgs configures one workload.
+type AppArgs struct {
+	// Namespace the app lives in.
+	Namespace pulumi.StringInput
+	// Image is a prebuilt image reference; ignored when Build is set.
+	Image string
+	// Build, when set, builds and pushes the image; the Deployment pins its digest.
+	Build *ImageBuildArgs
+	// Port the container serves HTTP on; 0 means a worker with no Service and no probes.
+	Port int
+	// Replicas is the desired pod count; with Autoscaling the HPA owns it instead.
+	Replicas int
+	// Env is the container environment.
+	Env map[string]string
+	// Command overrides the image entrypoint.
+	Command []string
+	// Args overrides the image arguments.
+	Args []string
+	// Resources are the container's requests and limits.
+	Resources ResourceArgs
+	// GPU is the nvidia.com/gpu count per pod; > 0 requires GPUScheduling.
+	GPU int
+	// GPUScheduling places GPU pods on GPU nodes. CPU apps ignore it and never
+	// tolerate the GPU taint.
+	GPUScheduling GPUSchedulingArgs
+	// HealthPath is the HTTP path of the readiness and liveness probes.
+	HealthPath string
+	// Autoscaling, when set, adds a HorizontalPodAutoscaler.
+	Autoscaling *AutoscalingArgs
+	// MaxUnavailable, when set, adds a PodDisruptionBudget.
+	MaxUnavailable *int
+	// GCPServiceAccount is bound through Workload Identity, if set.
+	GCPServiceAccount string
+	// ServiceAnnotations go on the Service (e.g. GKE's NEG annotation).
+	ServiceAnnotations map[string]string
+	// Labels are added to every object, beside the app.kubernetes.io/* ones.
+	Labels map[string]string
+}
+
+// App is a Deployment with its ServiceAccount, and optionally a ClusterIP
+// Service, a HorizontalPodAutoscaler, a PodDisruptionBudget and a built image.
+type App struct {
+	pulumi.ResourceState
+
+	// ServiceName is the Service's name; empty for workers.
+	ServiceName pulumi.StringOutput `pulumi:"serviceName"`
+	// ServicePort is the Service's port (80), 0 for workers.
+	ServicePort pulumi.IntOutput `pulumi:"servicePort"`
+	// Image is the image reference the pods run (a digest when built here).
+	Image pulumi.StringOutput `pulumi:"image"`
+}
+
+// NewApp creates the app. Kubernetes objects use the provider passed in opts
+// (pulumi.Providers), inherited by every child.
+func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.ResourceOption) (*App, error) {
+	a := &App{}
+	if err := ctx.RegisterComponentResource("gke-gpu-platform:index:App", name, a, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(a)
+
+	component := "web"
+	if args.GPU > 0 {
+		component = "gpu-worker"
+	} else if args.Port == 0 {
+		component = "worker"
+	}
+	selector := pulumi.StringMap{
+		"app.kubernetes.io/name":     pulumi.String(name),
+		"app.kubernetes.io/instance": pulumi.String(name),
+	}
+	labels := pulumi.StringMap{
+		"app.kubernetes.io/part-of":    pulumi.String("gke-gpu-platform"),
+		"app.kubernetes.io/managed-by": pulumi.String("pulumi"),
+		"app.kubernetes.io/component":  pulumi.String(component),
+	}
+	for k, v := range selector {
+		labels[k] = v
+	}
+	for k, v := range args.Labels {
+		labels[k] = pulumi.String(v)
+	}
+	meta := func() *metav1.ObjectMetaArgs {
+		return &metav1.ObjectMetaArgs{Name: pulumi.String(name), Namespace: args.Namespace, Labels: labels}
+	}
+
+	image := pulumi.String(args.Image).ToStringOutput()
+	if b := args.Build; b != nil {
+		built, err := docker.NewImage(ctx, name, &docker.ImageArgs{
+			ImageName: pulumi.Sprintf("%s/%s:latest", b.Repository, name),
+			Build: &docker.DockerBuildArgs{
+				Context:    pulumi.String(b.Context),
+				Dockerfile: pulumi.String(b.Dockerfile),
+				Platform:   pulumi.String(b.Platform),
+			},
+			Registry: b.Registry,
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
+		// The digest, not the tag: a new build rolls the Deployment.
+		image = built.RepoDigest
+	}
+
+	saMeta := meta()
+	if args.GCPServiceAccount != "" {
+		saMeta.Annotations = pulumi.StringMap{WorkloadIdentityAnnotation: pulumi.String(args.GCPServiceAccount)}
+	}
+	sa, err := corev1.NewServiceAccount(ctx, name, &corev1.ServiceAccountArgs{
+		Metadata:                     saMeta,
+		AutomountServiceAccountToken: pulumi.Bool(false),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	deployment, err := appsv1.NewDeployment(ctx, name, &appsv1.DeploymentArgs{
+		Metadata: meta(),
+		Spec:     deploymentSpec(name, args, selector, labels, image, sa.Metadata.Name().Elem()),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	a.Image = image
+	a.ServiceName = pulumi.String("").ToStringOutput()
+	a.ServicePort = pulumi.Int(0).ToIntOutput()
+	if args.Port > 0 {
+		svcMeta := meta()
+		svcMeta.Annotations = pulumi.ToStringMap(args.ServiceAnnotations)
+		svc, err := corev1.NewService(ctx, name, &corev1.ServiceArgs{
+			Metadata: svcMeta,
+			Spec: &corev1.ServiceSpecArgs{
+				// ClusterIP only: traffic enters through the one Ingress; a
+				// LoadBalancer Service would be a billed forwarding rule each.
+				Type:     pulumi.String("ClusterIP"),
+				Selector: selector,
+				Ports: corev1.ServicePortArray{&corev1.ServicePortArgs{
+					Name:       pulumi.String("http"),
+					Port:       pulumi.Int(80),
+					TargetPort: pulumi.String("http"),
+					Protocol:   pulumi.String("TCP"),
+				}},
+			},
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
+		a.ServiceName = svc.Metadata.Name().Elem()
+		a.ServicePort = pulumi.Int(80).ToIntOutput()
+	}
+
+	if as := args.Autoscaling; as != nil {
+		if _, err := autoscalingv2.NewHorizontalPodAutoscaler(ctx, name, &autoscalingv2.HorizontalPodAutoscalerArgs{
+			Metadata: meta(),
+			Spec: &autoscalingv2.HorizontalPodAutoscalerSpecArgs{
+				ScaleTargetRef: &autoscalingv2.CrossVersionObjectReferenceArgs{
+					ApiVersion: pulumi.String("apps/v1"),
+					Kind:       pulumi.String("Deployment"),
+					Name:       deployment.Metadata.Name().Elem(),
+				},
+				MinReplicas: pulumi.Int(as.MinReplicas),
+				MaxReplicas: pulumi.Int(as.MaxReplicas),
+				Metrics: autoscalingv2.MetricSpecArray{&autoscalingv2.MetricSpecArgs{
+					Type: pulumi.String("Resource"),
+					Resource: &autoscalingv2.ResourceMetricSourceArgs{
+						Name: pulumi.String("cpu"),
+						Target: &autoscalingv2.MetricTargetArgs{
+							Type:               pulumi.String("Utilization"),
+							AverageUtilization: pulumi.Int(as.CPUUtilization),
+						},
+					},
+				}},
+			},
+		}, parent); err != nil {
+			return nil, err
+		}
+	}
+
+	if mu := args.MaxUnavailable; mu != nil {
+		if _, err := policyv1.NewPodDisruptionBudget(ctx, name, &policyv1.PodDisruptionBudgetArgs{
+			Metadata: meta(),
+			Spec: &policyv1.PodDisruptionBudgetSpecArgs{
+				MaxUnavailable: pulumi.Int(*mu),
+				Selector:       &metav1.LabelSelectorArgs{MatchLabels: selector},
+			},
+		}, parent); err != nil {
+			return nil, err
+		}
+	}
+
+	return a, ctx.RegisterResourceOutputs(a, pulumi.Map{
+		"serviceName": a.ServiceName,
+		"servicePort": a.ServicePort,
+		"image":       a.Image,
+	})
+}
+
+// deploymentSpec is the pod template every app gets: requests and limits,
+// probes when it serves, a locked-down security context, and GPU placement
+// only for GPU apps.
+func deploymentSpec(name string, args *AppArgs, selector, labels pulumi.StringMap, image, serviceAccount pulumi.StringInput) *appsv1.DeploymentSpecArgs {
+	requests := pulumi.StringMap{
+		"cpu":    pulumi.String(args.Resources.CPURequest),
+		"memory": pulumi.String(args.Resources.MemoryRequest),
+	}
+	limits := pulumi.StringMap{
+		"cpu":    pulumi.String(args.Resources.CPULimit),
+		"memory": pulumi.String(args.Resources.MemoryLimit),
+	}
+	container := &corev1.ContainerArgs{
+		Name:            pulumi.String(name),
+		Image:           image,
+		ImagePullPolicy: pulumi.String("IfNotPresent"),
+		Command:         pulumi.ToStringArray(args.Command),
+		Args:            pulumi.ToStringArray(args.Args),
+		Env:             envVars(args.Env),
+		Resources:       &corev1.ResourceRequirementsArgs{Requests: requests, Limits: limits},
+		SecurityContext: &corev1.SecurityContextArgs{
+			AllowPrivilegeEscalation: pulumi.Bool(false),
+			Privileged:               pulumi.Bool(false),
+			RunAsNonRoot:             pulumi.Bool(true),
+			ReadOnlyRootFilesystem:   pulumi.Bool(true),
+			Capabilities:             &corev1.CapabilitiesArgs{Drop: pulumi.StringArray{pulumi.String("ALL")}},
+		},
+		VolumeMounts: corev1.VolumeMountArray{&corev1.VolumeMountArgs{
+			Name: pulumi.String("tmp"), MountPath: pulumi.String("/tmp"),
+		}},
+	}
+	if args.Port > 0 {
+		container.Ports = corev1.ContainerPortArray{&corev1.ContainerPortArgs{
+			Name: pulumi.String("http"), ContainerPort: pulumi.Int(args.Port), Protocol: pulumi.String("TCP"),
+		}}
+		probe := func(period, failures int) *corev1.ProbeArgs {
+			return &corev1.ProbeArgs{
+				HttpGet: &corev1.HTTPGetActionArgs{
+					Path: pulumi.String(args.HealthPath),
+					Port: pulumi.String("http"),
+				},
+				PeriodSeconds:    pulumi.Int(period),
+				FailureThreshold: pulumi.Int(failures),
+			}
+		}
+		container.ReadinessProbe = probe(5, 3)
+		container.LivenessProbe = probe(15, 4)
+	}
+
+	pod := &corev1.PodSpecArgs{
+		ServiceAccountName:           serviceAccount,
+		AutomountServiceAccountToken: pulumi.Bool(args.GCPServiceAccount != ""),
+		SecurityContext: &corev1.PodSecurityContextArgs{
+			RunAsNonRoot:   pulumi.Bool(true),
+			RunAsUser:      pulumi.Int(nonRootUID),
+			RunAsGroup:     pulumi.Int(nonRootUID),
+			FsGroup:        pulumi.Int(nonRootUID),
+			SeccompProfile: &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
+		},
+		Containers: corev1.ContainerArray{container},
+		Volumes: corev1.VolumeArray{&corev1.VolumeArgs{
+			Name:     pulumi.String("tmp"),
+			EmptyDir: &corev1.EmptyDirVolumeSourceArgs{SizeLimit: pulumi.String("64Mi")},
+		}},
+	}
+	// Every pod may be moved, so no node is pinned up by it.
+	annotations := pulumi.StringMap{SafeToEvictAnnotation: pulumi.String("true")}
+	strategy := &appsv1.DeploymentStrategyArgs{Type: pulumi.String("RollingUpdate")}
+
+	if args.GPU > 0 {
+		gpu := pulumi.String(fmt.Sprint(args.GPU))
+		requests[GPUResource] = gpu
+		limits[GPUResource] = gpu
+		pod.NodeSelector = pulumi.ToStringMap(args.GPUScheduling.NodeSelector)
+		// GKE adds a toleration for pods that request nvidia.com/gpu
+		// (ExtendedResourceToleration); other clusters do not, so write it out.
+		pod.Tolerations = corev1.TolerationArray{&corev1.TolerationArgs{
+			Key:      pulumi.String(args.GPUScheduling.TaintKey),
+			Operator: pulumi.String("Equal"),
+			Value:    pulumi.String(args.GPUScheduling.TaintValue),
+			Effect:   pulumi.String(args.GPUScheduling.TaintEffect),
+		}}
+		// A surge pod would need one more GPU node; replace in place instead.
+		strategy.RollingUpdate = &appsv1.RollingUpdateDeploymentArgs{
+			MaxSurge: pulumi.Int(0), MaxUnavailable: pulumi.Int(1),
+		}
+	}
+
+	spec := &appsv1.DeploymentSpecArgs{
+		Selector: &metav1.LabelSelectorArgs{MatchLabels: selector},
+		Strategy: strategy,
+		Template: &corev1.PodTemplateSpecArgs{
+			Metadata: &metav1.ObjectMetaArgs{Labels: labels, Annotations: annotations},
+			Spec:     pod,
+		},
+	}
+	// With an HPA the replica count is the HPA's: leaving it unset keeps
+	// every `pulumi up` from resetting what the HPA chose.
+	if args.Autoscaling == nil {
+		spec.Replicas = pulumi.Int(args.Replicas)
+	}
+	return spec
+}
+
+// envVars returns the environment in a stable (sorted) order, so a map's
+// iteration order never shows up as a diff.
+func envVars(env map[string]string) corev1.EnvVarArray {
+	out := corev1.EnvVarArray{}
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		out = append(out, &corev1.EnvVarArgs{Name: pulumi.String(k), Value: pulumi.String(env[k])})
+	}
+	return out
+}

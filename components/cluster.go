@@ -1,0 +1,194 @@
+// Package components holds the platform's reusable ComponentResources: the
+// cluster, its node pools, the image registry, the apps and the ingress. They
+// know nothing of stacks or config files; stacks/ wires them together.
+package components
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/container"
+	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/projects"
+	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/serviceaccount"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/kubeconfig"
+)
+
+// NodeRoles are the only project roles the node service account gets: write
+// logs and metrics, read monitoring, write resource metadata. Image pulls are
+// granted on the registry repository itself (see Registry).
+var NodeRoles = []string{
+	"roles/logging.logWriter",
+	"roles/monitoring.metricWriter",
+	"roles/monitoring.viewer",
+	"roles/stackdriver.resourceMetadata.writer",
+}
+
+// ClusterArgs configures a GKE Standard cluster.
+type ClusterArgs struct {
+	// Project is the Google Cloud project ID.
+	Project string
+	// Location is a zone (us-central1-a) for the free tier's one zonal control
+	// plane, or a region for a billed regional one.
+	Location string
+	// ClusterName is the GKE cluster name.
+	ClusterName string
+	// ReleaseChannel is RAPID, REGULAR, STABLE or EXTENDED.
+	ReleaseChannel string
+	// DeletionProtection makes GKE refuse to delete the cluster.
+	DeletionProtection bool
+	// Protect sets Pulumi's protect option on the cluster resource.
+	Protect bool
+	// MaintenanceStart is the daily maintenance window start, "HH:MM" UTC.
+	MaintenanceStart string
+	// Network is the VPC network name.
+	Network string
+	// Subnetwork is the subnetwork name; empty uses the network's default.
+	Subnetwork string
+	// ResourceLabels are GCP labels on the cluster (they show on the bill).
+	ResourceLabels map[string]string
+}
+
+// Cluster is a GKE cluster with its default pool removed, a least-privilege
+// node service account, and a Kubernetes provider that talks to it.
+type Cluster struct {
+	pulumi.ResourceState
+
+	// Name is the GKE cluster name.
+	Name pulumi.StringOutput `pulumi:"name"`
+	// Location is the cluster's zone (or region).
+	Location pulumi.StringOutput `pulumi:"location"`
+	// Endpoint is the control plane's IP.
+	Endpoint pulumi.StringOutput `pulumi:"endpoint"`
+	// CACertificate is the base64-encoded cluster CA.
+	CACertificate pulumi.StringOutput `pulumi:"caCertificate"`
+	// Kubeconfig is a secret kubeconfig using gke-gcloud-auth-plugin.
+	Kubeconfig pulumi.StringOutput `pulumi:"kubeconfig"`
+	// NodeServiceAccountEmail is the email of the nodes' service account.
+	NodeServiceAccountEmail pulumi.StringOutput `pulumi:"nodeServiceAccountEmail"`
+	// Provider is a Kubernetes provider for this cluster.
+	Provider *kubernetes.Provider `pulumi:"-"`
+}
+
+// NewCluster creates the cluster, its node service account and a Kubernetes provider.
+func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pulumi.ResourceOption) (*Cluster, error) {
+	c := &Cluster{}
+	if err := ctx.RegisterComponentResource("gke-gpu-platform:index:Cluster", name, c, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(c)
+
+	// Never the Compute Engine default account: it has project Editor.
+	nodeSA, err := serviceaccount.NewAccount(ctx, name+"-nodes", &serviceaccount.AccountArgs{
+		Project:     pulumi.String(args.Project),
+		AccountId:   pulumi.String(args.ClusterName + "-nodes"),
+		DisplayName: pulumi.String(fmt.Sprintf("GKE nodes of %s", args.ClusterName)),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	member := pulumi.Sprintf("serviceAccount:%s", nodeSA.Email)
+	var grants []pulumi.Resource
+	for _, role := range NodeRoles {
+		grant, err := projects.NewIAMMember(ctx, fmt.Sprintf("%s-nodes-%s", name, roleSlug(role)), &projects.IAMMemberArgs{
+			Project: pulumi.String(args.Project),
+			Role:    pulumi.String(role),
+			Member:  member,
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
+		grants = append(grants, grant)
+	}
+
+	clusterArgs := &container.ClusterArgs{
+		Project:  pulumi.String(args.Project),
+		Name:     pulumi.String(args.ClusterName),
+		Location: pulumi.String(args.Location),
+		// GKE needs a pool at create time; it is deleted right after, so that
+		// every pool is a NodePool this program owns and can change.
+		RemoveDefaultNodePool: pulumi.Bool(true),
+		InitialNodeCount:      pulumi.Int(1),
+		NodeConfig: &container.ClusterNodeConfigArgs{
+			ServiceAccount: nodeSA.Email,
+			OauthScopes:    pulumi.StringArray{pulumi.String("https://www.googleapis.com/auth/cloud-platform")},
+		},
+		DeletionProtection: pulumi.Bool(args.DeletionProtection),
+		ReleaseChannel:     &container.ClusterReleaseChannelArgs{Channel: pulumi.String(args.ReleaseChannel)},
+		WorkloadIdentityConfig: &container.ClusterWorkloadIdentityConfigArgs{
+			WorkloadPool: pulumi.String(args.Project + ".svc.id.goog"),
+		},
+		EnableShieldedNodes: pulumi.Bool(true),
+		EnableLegacyAbac:    pulumi.Bool(false),
+		MasterAuth: &container.ClusterMasterAuthArgs{
+			ClientCertificateConfig: &container.ClusterMasterAuthClientCertificateConfigArgs{
+				IssueClientCertificate: pulumi.Bool(false),
+			},
+		},
+		// VPC-native: pods get alias IPs, which container-native load
+		// balancing (NEGs) behind the Ingress needs.
+		NetworkingMode:     pulumi.String("VPC_NATIVE"),
+		IpAllocationPolicy: &container.ClusterIpAllocationPolicyArgs{},
+		Network:            pulumi.String(args.Network),
+		MaintenancePolicy: &container.ClusterMaintenancePolicyArgs{
+			DailyMaintenanceWindow: &container.ClusterMaintenancePolicyDailyMaintenanceWindowArgs{
+				StartTime: pulumi.String(args.MaintenanceStart),
+			},
+		},
+		// Cloud Logging and Monitoring bill by volume: system components only.
+		LoggingConfig: &container.ClusterLoggingConfigArgs{
+			EnableComponents: pulumi.StringArray{pulumi.String("SYSTEM_COMPONENTS")},
+		},
+		MonitoringConfig: &container.ClusterMonitoringConfigArgs{
+			EnableComponents: pulumi.StringArray{pulumi.String("SYSTEM_COMPONENTS")},
+		},
+		ResourceLabels: pulumi.ToStringMap(args.ResourceLabels),
+	}
+	if args.Subnetwork != "" {
+		clusterArgs.Subnetwork = pulumi.String(args.Subnetwork)
+	}
+	cluster, err := container.NewCluster(ctx, name, clusterArgs,
+		parent, pulumi.Protect(args.Protect), pulumi.DependsOn(grants),
+		// The default pool's config only matters at create time.
+		pulumi.IgnoreChanges([]string{"nodeConfig", "initialNodeCount"}))
+	if err != nil {
+		return nil, err
+	}
+
+	c.Name = cluster.Name
+	c.Location = cluster.Location
+	c.Endpoint = cluster.Endpoint
+	c.CACertificate = cluster.MasterAuth.ClusterCaCertificate().Elem().ToStringOutput()
+	c.NodeServiceAccountEmail = nodeSA.Email
+	c.Kubeconfig = pulumi.ToSecret(pulumi.All(cluster.Project, cluster.Location, cluster.Name, cluster.Endpoint, c.CACertificate).
+		ApplyT(func(v []any) string {
+			// The context name gcloud itself would write.
+			contextName := fmt.Sprintf("gke_%s_%s_%s", v[0], v[1], v[2])
+			return kubeconfig.GKE(contextName, v[3].(string), v[4].(string))
+		})).(pulumi.StringOutput)
+
+	c.Provider, err = kubernetes.NewProvider(ctx, name, &kubernetes.ProviderArgs{
+		Kubeconfig: c.Kubeconfig,
+		// Server-side apply merges with fields GKE's controllers own.
+		EnableServerSideApply: pulumi.Bool(true),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
+		"name":                    c.Name,
+		"location":                c.Location,
+		"endpoint":                c.Endpoint,
+		"caCertificate":           c.CACertificate,
+		"kubeconfig":              c.Kubeconfig,
+		"nodeServiceAccountEmail": c.NodeServiceAccountEmail,
+	})
+}
+
+// roleSlug turns "roles/logging.logWriter" into "logging-logWriter" for resource names.
+func roleSlug(role string) string {
+	return strings.ReplaceAll(strings.TrimPrefix(role, "roles/"), ".", "-")
+}

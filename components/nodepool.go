@@ -1,0 +1,162 @@
+package components
+
+import (
+	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/container"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// The taint every GPU node carries, and the label every pool carries, so that
+// only pods that ask for a GPU (and tolerate it) land on GPU nodes.
+const (
+	// GPUTaintKey is the taint key GKE and the NVIDIA device plugin use.
+	GPUTaintKey = "nvidia.com/gpu"
+	// GPUTaintValue is the taint value GKE uses.
+	GPUTaintValue = "present"
+	// GPUTaintEffect is spelled the GKE API's way; Kubernetes says NoSchedule.
+	GPUTaintEffect = "NO_SCHEDULE"
+	// PoolLabel names the pool's role (cpu or gpu) on every node; GPU apps
+	// select on it. It is known to the autoscaler's node template, so a
+	// pending pod that selects it scales the pool up from zero.
+	PoolLabel = "gke-gpu-platform/pool"
+	// AcceleratorLabel carries the GPU type on GPU nodes.
+	AcceleratorLabel = "gke-gpu-platform/accelerator"
+)
+
+// AcceleratorArgs attaches GPUs to every node of a pool.
+type AcceleratorArgs struct {
+	// Type is the Compute Engine accelerator type, e.g. nvidia-tesla-t4.
+	Type string
+	// Count is the number of GPUs per node.
+	Count int
+	// DriverVersion is DEFAULT, LATEST or INSTALLATION_DISABLED. Changing it
+	// replaces the pool (a GKE API constraint); the pool's generated name lets
+	// the new one come up before the old one goes.
+	DriverVersion string
+}
+
+// NodePoolArgs configures one autoscaled GKE node pool.
+type NodePoolArgs struct {
+	// Project is the Google Cloud project ID.
+	Project string
+	// Location is the cluster's location (its zone).
+	Location pulumi.StringInput
+	// Cluster is the cluster's name.
+	Cluster pulumi.StringInput
+	// Role labels the nodes (PoolLabel): "cpu" or "gpu".
+	Role string
+	// MachineType of every node.
+	MachineType string
+	// DiskType is pd-standard, pd-balanced or pd-ssd.
+	DiskType string
+	// DiskSizeGb is each node's boot disk size.
+	DiskSizeGb int
+	// MinNodes is the autoscaler's lower bound (0 lets the pool disappear when idle).
+	MinNodes int
+	// MaxNodes is the autoscaler's upper bound.
+	MaxNodes int
+	// LocationPolicy is ANY or BALANCED.
+	LocationPolicy string
+	// Spot runs the nodes on Spot VMs.
+	Spot bool
+	// ServiceAccount is the nodes' service account email.
+	ServiceAccount pulumi.StringInput
+	// Accelerator, when set, makes this a GPU pool: GPUs attached, drivers
+	// installed, the nvidia.com/gpu=present:NO_SCHEDULE taint declared.
+	Accelerator *AcceleratorArgs
+	// ResourceLabels are GCP labels on the nodes' VMs (they show on the bill).
+	ResourceLabels map[string]string
+}
+
+// NodePool is a GKE node pool with autoscaling, auto-repair and auto-upgrade.
+type NodePool struct {
+	pulumi.ResourceState
+
+	// Name is the pool's generated name (prefix plus random suffix).
+	Name pulumi.StringOutput `pulumi:"name"`
+}
+
+// NewNodePool creates the pool.
+func NewNodePool(ctx *pulumi.Context, name string, args *NodePoolArgs, opts ...pulumi.ResourceOption) (*NodePool, error) {
+	p := &NodePool{}
+	if err := ctx.RegisterComponentResource("gke-gpu-platform:index:NodePool", name, p, opts...); err != nil {
+		return nil, err
+	}
+
+	labels := pulumi.StringMap{PoolLabel: pulumi.String(args.Role)}
+	nodeConfig := &container.NodePoolNodeConfigArgs{
+		MachineType:    pulumi.String(args.MachineType),
+		DiskType:       pulumi.String(args.DiskType),
+		DiskSizeGb:     pulumi.Int(args.DiskSizeGb),
+		Spot:           pulumi.Bool(args.Spot),
+		ServiceAccount: args.ServiceAccount,
+		// Access is governed by the service account's IAM roles, not scopes.
+		OauthScopes: pulumi.StringArray{pulumi.String("https://www.googleapis.com/auth/cloud-platform")},
+		ShieldedInstanceConfig: &container.NodePoolNodeConfigShieldedInstanceConfigArgs{
+			EnableSecureBoot:          pulumi.Bool(true),
+			EnableIntegrityMonitoring: pulumi.Bool(true),
+		},
+		// Pods see the Workload Identity metadata server, never the node's credentials.
+		WorkloadMetadataConfig: &container.NodePoolNodeConfigWorkloadMetadataConfigArgs{
+			Mode: pulumi.String("GKE_METADATA"),
+		},
+		ResourceLabels: pulumi.ToStringMap(args.ResourceLabels),
+	}
+	initialNodes := args.MinNodes
+	if acc := args.Accelerator; acc != nil {
+		labels[AcceleratorLabel] = pulumi.String(acc.Type)
+		nodeConfig.GuestAccelerators = container.NodePoolNodeConfigGuestAcceleratorArray{
+			&container.NodePoolNodeConfigGuestAcceleratorArgs{
+				Type:  pulumi.String(acc.Type),
+				Count: pulumi.Int(acc.Count),
+				GpuDriverInstallationConfig: &container.NodePoolNodeConfigGuestAcceleratorGpuDriverInstallationConfigArgs{
+					GpuDriverVersion: pulumi.String(acc.DriverVersion),
+				},
+			},
+		}
+		// GKE adds this taint by itself only when a non-GPU pool already
+		// exists at create time, and never afterwards: declare it always.
+		nodeConfig.Taints = container.NodePoolNodeConfigTaintArray{
+			&container.NodePoolNodeConfigTaintArgs{
+				Key:    pulumi.String(GPUTaintKey),
+				Value:  pulumi.String(GPUTaintValue),
+				Effect: pulumi.String(GPUTaintEffect),
+			},
+		}
+		// A GPU pool starts empty: nothing is billed until a GPU pod is pending.
+		initialNodes = 0
+	}
+	nodeConfig.Labels = labels
+
+	pool, err := container.NewNodePool(ctx, name, &container.NodePoolArgs{
+		Project:  pulumi.String(args.Project),
+		Location: args.Location,
+		Cluster:  args.Cluster,
+		// A generated name (prefix + suffix) lets a replacement pool be created
+		// before the old one is deleted: workloads move, nothing goes down.
+		NamePrefix:       pulumi.String(name + "-"),
+		InitialNodeCount: pulumi.Int(initialNodes),
+		Autoscaling: &container.NodePoolAutoscalingArgs{
+			MinNodeCount:   pulumi.Int(args.MinNodes),
+			MaxNodeCount:   pulumi.Int(args.MaxNodes),
+			LocationPolicy: pulumi.String(args.LocationPolicy),
+		},
+		Management: &container.NodePoolManagementArgs{
+			AutoRepair:  pulumi.Bool(true),
+			AutoUpgrade: pulumi.Bool(true),
+		},
+		UpgradeSettings: &container.NodePoolUpgradeSettingsArgs{
+			Strategy:       pulumi.String("SURGE"),
+			MaxSurge:       pulumi.Int(1),
+			MaxUnavailable: pulumi.Int(0),
+		},
+		NodeConfig: nodeConfig,
+	}, pulumi.Parent(p),
+		// The autoscaler owns the live node count.
+		pulumi.IgnoreChanges([]string{"initialNodeCount"}))
+	if err != nil {
+		return nil, err
+	}
+
+	p.Name = pool.Name
+	return p, ctx.RegisterResourceOutputs(p, pulumi.Map{"name": p.Name})
+}

@@ -1,0 +1,122 @@
+package stacks
+
+import (
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/gke-gpu-platform/gke-gpu-platform/components"
+)
+
+// negAnnotation makes GKE load-balance straight to pod IPs (container-native
+// load balancing), which a ClusterIP Service behind a GKE Ingress needs.
+var negAnnotation = map[string]string{"cloud.google.com/neg": `{"ingress": true}`}
+
+// deployApps creates the stack's namespace, one App per config entry, and
+// the single Ingress in front of them.
+func deployApps(ctx *pulumi.Context, cfg Config, t *target) error {
+	k8s := pulumi.Provider(t.provider)
+	// Waiting for the pools here orders everything after: every app object
+	// takes its namespace from this resource's output.
+	ns, err := corev1.NewNamespace(ctx, cfg.Namespace, &corev1.NamespaceArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Name: pulumi.String(cfg.Namespace),
+			Labels: pulumi.StringMap{
+				"app.kubernetes.io/part-of": pulumi.String("gke-gpu-platform"),
+				// Enforce what every pod spec already does.
+				"pod-security.kubernetes.io/enforce": pulumi.String("restricted"),
+			},
+		},
+	}, k8s, pulumi.DependsOn(t.pools))
+	if err != nil {
+		return err
+	}
+	namespace := ns.Metadata.Name().Elem()
+	ctx.Export("namespace", namespace)
+
+	images := pulumi.StringMap{}
+	var routes []components.IngressRoute
+	for _, a := range cfg.Apps {
+		args := &components.AppArgs{
+			Namespace:         namespace,
+			Image:             a.Image,
+			Port:              a.Port,
+			Replicas:          a.ReplicaCount(),
+			Env:               a.Env,
+			Command:           a.Command,
+			Args:              a.Args,
+			GPU:               a.GPU,
+			GPUScheduling:     gpuScheduling,
+			HealthPath:        a.HealthPath,
+			MaxUnavailable:    a.MaxUnavailable,
+			GCPServiceAccount: a.GCPServiceAccount,
+			Resources: components.ResourceArgs{
+				CPURequest: a.Resources.CPURequest, MemoryRequest: a.Resources.MemoryRequest,
+				CPULimit: a.Resources.CPULimit, MemoryLimit: a.Resources.MemoryLimit,
+			},
+			Labels: map[string]string{"app.kubernetes.io/version": cfg.Stack},
+		}
+		if as := a.Autoscaling; as != nil {
+			args.Autoscaling = &components.AutoscalingArgs{
+				MinReplicas: as.MinReplicas, MaxReplicas: as.MaxReplicas, CPUUtilization: as.CPUUtilization,
+			}
+		}
+		if t.gke {
+			args.ServiceAnnotations = negAnnotation
+		}
+		if a.Build != "" {
+			args.Build = &components.ImageBuildArgs{
+				Context:    a.Build,
+				Dockerfile: a.Build + "/" + a.Dockerfile,
+				Repository: t.registry.URL,
+				Registry:   t.registry.DockerRegistry(ctx),
+				Platform:   "linux/amd64",
+			}
+		}
+		app, err := components.NewApp(ctx, a.Name, args, pulumi.Providers(t.provider))
+		if err != nil {
+			return err
+		}
+		images[a.Name] = app.Image
+		if a.Path != "" {
+			host := a.Host
+			if host == "" {
+				host = cfg.Ingress.Host
+			}
+			routes = append(routes, components.IngressRoute{
+				Host: host, Path: a.Path, ServiceName: app.ServiceName, ServicePort: 80,
+			})
+		}
+	}
+	ctx.Export("images", images)
+
+	if len(routes) == 0 {
+		return nil
+	}
+	ingressArgs := &components.IngressArgs{
+		Namespace: namespace,
+		Routes:    routes,
+		ClassName: cfg.Ingress.ClassName,
+	}
+	if t.gke {
+		ingressArgs.GKE = &components.GKEIngressArgs{Project: cfg.Project, StaticIP: cfg.Ingress.StaticIP}
+		if cfg.Ingress.TLS {
+			ingressArgs.GKE.CertificateDomains = []string{cfg.Ingress.Host}
+		}
+	}
+	ingress, err := components.NewIngress(ctx, "ingress", ingressArgs, pulumi.Providers(t.provider))
+	if err != nil {
+		return err
+	}
+	ctx.Export("ingressAddress", ingress.Address)
+	scheme := "http"
+	if cfg.Ingress.TLS {
+		scheme = "https"
+	}
+	if cfg.Ingress.Host != "" {
+		ctx.Export("url", pulumi.Sprintf("%s://%s/", scheme, cfg.Ingress.Host))
+	} else {
+		ctx.Export("url", pulumi.Sprintf("%s://%s/", scheme, ingress.Address))
+	}
+	return nil
+}

@@ -1,0 +1,203 @@
+package stacks
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gke-gpu-platform/gke-gpu-platform/components"
+)
+
+func TestClusterPerStack(t *testing.T) {
+	tests := []struct {
+		stack              string
+		zone               string
+		project            string
+		channel            string
+		deletionProtection bool
+		protect            bool
+	}{
+		{stack: "dev", zone: "us-central1-a", project: "acme-platform-dev", channel: "REGULAR"},
+		{stack: "prod", zone: "us-central1-a", project: "acme-platform-prod", channel: "STABLE", deletionProtection: true, protect: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.stack, func(t *testing.T) {
+			g := runStack(t, tt.stack, nil)
+			c := one(t, g, clusterType)
+
+			// A zone, not a region: the free tier pays one zonal control plane.
+			assert.Equal(t, tt.zone, c.Plain("location"))
+			assert.Equal(t, true, c.Plain("removeDefaultNodePool"))
+			assert.Equal(t, tt.project+".svc.id.goog", c.Plain("workloadIdentityConfig.workloadPool"))
+			assert.Equal(t, true, c.Plain("enableShieldedNodes"))
+			assert.Equal(t, false, c.Plain("enableLegacyAbac"))
+			assert.Equal(t, false, c.Plain("masterAuth.clientCertificateConfig.issueClientCertificate"))
+			assert.Equal(t, "VPC_NATIVE", c.Plain("networkingMode"))
+			assert.Equal(t, tt.channel, c.Plain("releaseChannel.channel"))
+			assert.Equal(t, "03:00", c.Plain("maintenancePolicy.dailyMaintenanceWindow.startTime"))
+			assert.Equal(t, []any{"SYSTEM_COMPONENTS"}, c.Plain("loggingConfig.enableComponents"))
+			assert.Equal(t, []any{"SYSTEM_COMPONENTS"}, c.Plain("monitoringConfig.enableComponents"))
+			assert.Equal(t, tt.deletionProtection, c.Plain("deletionProtection"))
+			assert.Equal(t, tt.protect, c.Protect)
+
+			// The nodes run as the dedicated account, never the default compute one.
+			sa := one(t, g, accountType)
+			email := sa.Plain("accountId").(string) + "@" + tt.project + ".iam.gserviceaccount.com"
+			assert.Equal(t, email, c.Plain("nodeConfig.serviceAccount"))
+			for _, pool := range g.OfType(nodePoolType) {
+				assert.Equal(t, email, pool.Plain("nodeConfig.serviceAccount"), pool.Name)
+				assert.NotContains(t, pool.Plain("nodeConfig.serviceAccount"), "-compute@developer.gserviceaccount.com")
+			}
+		})
+	}
+}
+
+func TestNodeServiceAccountIsLeastPrivilege(t *testing.T) {
+	g := runStack(t, "dev", nil)
+	var roles []string
+	for _, m := range g.OfType(iamMemberType) {
+		roles = append(roles, m.Plain("role").(string))
+		assert.Equal(t, "serviceAccount:platform-dev-nodes@acme-platform-dev.iam.gserviceaccount.com", m.Plain("member"))
+	}
+	assert.ElementsMatch(t, components.NodeRoles, roles)
+	for _, r := range roles {
+		assert.NotContains(t, []string{"roles/editor", "roles/owner"}, r)
+	}
+	// Pulls are granted on the repository alone, not project-wide.
+	reader := one(t, g, repoIAMType)
+	assert.Equal(t, "roles/artifactregistry.reader", reader.Plain("role"))
+	assert.Equal(t, "serviceAccount:platform-dev-nodes@acme-platform-dev.iam.gserviceaccount.com", reader.Plain("member"))
+}
+
+func TestGPUPoolPerStack(t *testing.T) {
+	tests := []struct {
+		stack    string
+		maxNodes float64
+		spot     bool
+	}{
+		{stack: "dev", maxNodes: 2, spot: true},
+		{stack: "prod", maxNodes: 4, spot: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.stack, func(t *testing.T) {
+			g := runStack(t, tt.stack, nil)
+			gpu := named(t, g, nodePoolType, "gpu")
+
+			assert.Equal(t, []any{map[string]any{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}},
+				gpu.Plain("nodeConfig.taints"))
+			assert.Equal(t, 0.0, gpu.Plain("autoscaling.minNodeCount"))
+			assert.Equal(t, tt.maxNodes, gpu.Plain("autoscaling.maxNodeCount"))
+			assert.Equal(t, 0.0, gpu.Plain("initialNodeCount"))
+			assert.Equal(t, "ANY", gpu.Plain("autoscaling.locationPolicy"))
+			assert.Equal(t, tt.spot, gpu.Plain("nodeConfig.spot"))
+			assert.Equal(t, "us-central1-a", gpu.Plain("location"))
+			assert.Equal(t, "n1-standard-4", gpu.Plain("nodeConfig.machineType"))
+			assert.Equal(t, []any{map[string]any{
+				"type": "nvidia-tesla-t4", "count": 1.0,
+				"gpuDriverInstallationConfig": map[string]any{"gpuDriverVersion": "DEFAULT"},
+			}}, gpu.Plain("nodeConfig.guestAccelerators"))
+			assert.Equal(t, map[string]any{components.PoolLabel: "gpu", components.AcceleratorLabel: "nvidia-tesla-t4"},
+				gpu.Plain("nodeConfig.labels"))
+			assert.Equal(t, []any{"https://www.googleapis.com/auth/cloud-platform"}, gpu.Plain("nodeConfig.oauthScopes"))
+			assert.Equal(t, map[string]any{"autoRepair": true, "autoUpgrade": true}, gpu.Plain("management"))
+			// A generated name lets a replacement pool come up before the old one goes.
+			assert.Equal(t, "gpu-", gpu.Plain("namePrefix"))
+			assert.Nil(t, gpu.Plain("name"))
+		})
+	}
+}
+
+func TestCPUPoolPerStack(t *testing.T) {
+	tests := []struct {
+		stack       string
+		machineType string
+		min, max    float64
+	}{
+		{stack: "dev", machineType: "n1-standard-1", min: 3, max: 4},
+		{stack: "prod", machineType: "e2-standard-2", min: 2, max: 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.stack, func(t *testing.T) {
+			g := runStack(t, tt.stack, nil)
+			cpu := named(t, g, nodePoolType, "cpu")
+			assert.Nil(t, cpu.Plain("nodeConfig.taints"), "system pods and web apps must schedule here")
+			assert.Nil(t, cpu.Plain("nodeConfig.guestAccelerators"))
+			assert.Equal(t, tt.machineType, cpu.Plain("nodeConfig.machineType"))
+			assert.Equal(t, tt.min, cpu.Plain("autoscaling.minNodeCount"))
+			assert.Equal(t, tt.max, cpu.Plain("autoscaling.maxNodeCount"))
+			assert.Equal(t, tt.min, cpu.Plain("initialNodeCount"))
+			assert.Equal(t, map[string]any{"autoRepair": true, "autoUpgrade": true}, cpu.Plain("management"))
+			assert.Equal(t, "GKE_METADATA", cpu.Plain("nodeConfig.workloadMetadataConfig.mode"))
+			assert.Equal(t, true, cpu.Plain("nodeConfig.shieldedInstanceConfig.enableSecureBoot"))
+		})
+	}
+}
+
+func TestGPUPoolCanBeDisabled(t *testing.T) {
+	g := runStack(t, "dev", map[string]string{
+		"gke-gpu-platform:gpuPool": `{"enabled": false}`,
+		"gke-gpu-platform:apps":    `[{"name": "web", "image": "nginx:1", "port": 80, "path": "/"}]`,
+	})
+	pools := g.OfType(nodePoolType)
+	require.Len(t, pools, 1)
+	assert.Equal(t, "cpu", pools[0].Name)
+	assert.NotContains(t, g.Exports, "gpuPoolName")
+}
+
+func TestStackOutputs(t *testing.T) {
+	g := runStack(t, "dev", nil)
+	assert.Equal(t, "platform-dev", g.Exports["clusterName"])
+	assert.Equal(t, "us-central1-a", g.Exports["zone"])
+	assert.Equal(t, "203.0.113.1", g.Exports["endpoint"])
+	assert.Equal(t, "cpu-a1b2c3", g.Exports["cpuPoolName"])
+	assert.Equal(t, "gpu-a1b2c3", g.Exports["gpuPoolName"])
+	assert.Equal(t, "us-central1-docker.pkg.dev/acme-platform-dev/apps", g.Exports["registryUrl"])
+
+	require.True(t, g.SecretExports["kubeconfig"], "the kubeconfig output must be secret")
+	kc := g.Exports["kubeconfig"].(string)
+	assert.Contains(t, kc, "server: https://203.0.113.1")
+	assert.Contains(t, kc, "gke-gcloud-auth-plugin")
+	assert.Contains(t, kc, "gke_acme-platform-dev_us-central1-a_platform-dev")
+	assert.False(t, g.SecretExports["clusterName"])
+}
+
+// Every resource a component creates is its child: `pulumi preview` shows
+// the tree, and the component's options (providers, protect) reach them.
+func TestEveryChildHasItsComponentAsParent(t *testing.T) {
+	g := runStack(t, "prod", nil)
+	wantParent := map[string]string{
+		clusterType:                         "gke-gpu-platform:index:Cluster",
+		accountType:                         "gke-gpu-platform:index:Cluster",
+		iamMemberType:                       "gke-gpu-platform:index:Cluster",
+		k8sProvider:                         "gke-gpu-platform:index:Cluster",
+		nodePoolType:                        "gke-gpu-platform:index:NodePool",
+		repoType:                            "gke-gpu-platform:index:Registry",
+		repoIAMType:                         "gke-gpu-platform:index:Registry",
+		imageType:                           "gke-gpu-platform:index:App",
+		deploymentType:                      "gke-gpu-platform:index:App",
+		serviceType:                         "gke-gpu-platform:index:App",
+		ingressType:                         "gke-gpu-platform:index:Ingress",
+		addressType:                         "gke-gpu-platform:index:Ingress",
+		"kubernetes:core/v1:ServiceAccount": "gke-gpu-platform:index:App",
+		"kubernetes:autoscaling/v2:HorizontalPodAutoscaler":   "gke-gpu-platform:index:App",
+		"kubernetes:policy/v1:PodDisruptionBudget":            "gke-gpu-platform:index:App",
+		"kubernetes:networking.gke.io/v1:ManagedCertificate":  "gke-gpu-platform:index:Ingress",
+		"kubernetes:networking.gke.io/v1beta1:FrontendConfig": "gke-gpu-platform:index:Ingress",
+	}
+	seen := map[string]bool{}
+	for _, r := range g.Resources {
+		if strings.HasPrefix(r.Type, "gke-gpu-platform:index:") || r.Type == namespaceType {
+			assert.Equal(t, "pulumi:pulumi:Stack", string(r.Parent.Type()), "%s %s sits at the top of the graph", r.Type, r.Name)
+			continue
+		}
+		want, ok := wantParent[r.Type]
+		require.True(t, ok, "unexpected resource type %s (%s)", r.Type, r.Name)
+		assert.Equal(t, want, string(r.Parent.Type()), "parent of %s %s", r.Type, r.Name)
+		seen[r.Type] = true
+	}
+	for typ := range wantParent {
+		assert.True(t, seen[typ], "prod registers no %s", typ)
+	}
+}

@@ -1,0 +1,69 @@
+package stacks
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"gopkg.in/yaml.v3"
+)
+
+// StackFileConfig reads the config block of Pulumi.<stack>.yaml in dir the
+// way the CLI hands it to the program: strings as they are, objects and
+// lists as JSON, secrets as an opaque placeholder (nothing here needs them).
+func StackFileConfig(dir, stack string) (map[string]string, error) {
+	path := filepath.Join(dir, "Pulumi."+stack+".yaml")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var file struct {
+		Config map[string]any `yaml:"config"`
+	}
+	if err := yaml.Unmarshal(raw, &file); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	out := map[string]string{}
+	for key, v := range file.Config {
+		if s, ok := v.(string); ok {
+			out[key] = s
+			continue
+		}
+		if m, ok := v.(map[string]any); ok && len(m) == 1 && m["secure"] != nil {
+			out[key] = "[secret]"
+			continue
+		}
+		// Objects and lists as JSON; numbers and booleans as their text.
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", path, key, err)
+		}
+		out[key] = string(b)
+	}
+	return out, nil
+}
+
+// mapConfig serves config from a map, as the engine would.
+type mapConfig map[string]string
+
+func (m mapConfig) GetConfig(key string) (string, bool) {
+	v, ok := m[key]
+	return v, ok
+}
+
+// LoadStackFile loads and validates a stack's config straight from its file,
+// without the engine: for reports (make cost) and tests.
+func LoadStackFile(dir, stack string) (Config, error) {
+	values, err := StackFileConfig(dir, stack)
+	if err != nil {
+		return Config{}, err
+	}
+	keys := make([]string, 0, len(values))
+	for k := range values {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return loadConfig(mapConfig(values), stack, keys)
+}

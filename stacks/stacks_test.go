@@ -1,0 +1,66 @@
+package stacks
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/graphtest"
+)
+
+// Resource types the tests look up.
+const (
+	clusterType    = "gcp:container/cluster:Cluster"
+	nodePoolType   = "gcp:container/nodePool:NodePool"
+	accountType    = "gcp:serviceaccount/account:Account"
+	iamMemberType  = "gcp:projects/iAMMember:IAMMember"
+	repoType       = "gcp:artifactregistry/repository:Repository"
+	repoIAMType    = "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember"
+	imageType      = "docker:index/image:Image"
+	deploymentType = "kubernetes:apps/v1:Deployment"
+	serviceType    = "kubernetes:core/v1:Service"
+	ingressType    = "kubernetes:networking.k8s.io/v1:Ingress"
+	namespaceType  = "kubernetes:core/v1:Namespace"
+	k8sProvider    = "pulumi:providers:kubernetes"
+	addressType    = "gcp:compute/globalAddress:GlobalAddress"
+)
+
+// stackConfig reads the real Pulumi.<stack>.yaml, then applies edits
+// (key -> value; "" deletes the key).
+func stackConfig(t *testing.T, stack string, edits map[string]string) map[string]string {
+	t.Helper()
+	cfg, err := StackFileConfig("..", stack)
+	require.NoError(t, err)
+	for k, v := range edits {
+		if v == "" {
+			delete(cfg, k)
+		} else {
+			cfg[k] = v
+		}
+	}
+	return cfg
+}
+
+// runStack runs the whole program for a stack under mocks.
+func runStack(t *testing.T, stack string, edits map[string]string) *graphtest.Graph {
+	t.Helper()
+	g, err := graphtest.Run(t, Program, stack, stackConfig(t, stack, edits))
+	require.NoError(t, err)
+	return g
+}
+
+// one returns the only resource of a type.
+func one(t *testing.T, g *graphtest.Graph, typ string) graphtest.Resource {
+	t.Helper()
+	rs := g.OfType(typ)
+	require.Len(t, rs, 1, "resources of type %s", typ)
+	return rs[0]
+}
+
+// named returns a resource by type and name.
+func named(t *testing.T, g *graphtest.Graph, typ, name string) graphtest.Resource {
+	t.Helper()
+	r, ok := g.Named(typ, name)
+	require.True(t, ok, "no %s named %s", typ, name)
+	return r
+}
