@@ -1,0 +1,288 @@
+package stacks
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/graphtest"
+)
+
+// Each bad value fails the program with a message naming the key, the value
+// and the rule, and nothing at all is registered.
+func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
+	tests := []struct {
+		name  string
+		stack string
+		edits map[string]string
+		want  string
+	}{
+		{
+			name:  "region where a zone is needed",
+			edits: map[string]string{"gcp:zone": "us-central1"},
+			want:  `gcp:zone = "us-central1": is a region; a zone is needed (e.g. us-central1-a)`,
+		},
+		{
+			name:  "zone missing",
+			edits: map[string]string{"gcp:zone": ""},
+			want:  `gcp:zone = "": must be set to a zone such as us-central1-a`,
+		},
+		{
+			name:  "empty project",
+			edits: map[string]string{"gcp:project": ""},
+			want:  `gcp:project = "": must be set: ` + "`pulumi config set gcp:project <project-id>`",
+		},
+		{
+			name:  "malformed project",
+			edits: map[string]string{"gcp:project": "Acme Corp"},
+			want:  `gcp:project = "Acme Corp": is not a project ID`,
+		},
+		{
+			name:  "cpu pool min greater than max",
+			edits: map[string]string{"gke-gpu-platform:cpuPool": `{"minNodes": 4, "maxNodes": 2}`},
+			want:  "gke-gpu-platform:cpuPool.maxNodes = 2: must be >= minNodes (4)",
+		},
+		{
+			name:  "gpu pool min greater than max",
+			edits: map[string]string{"gke-gpu-platform:gpuPool": `{"minNodes": 3, "maxNodes": 1}`},
+			want:  "gke-gpu-platform:gpuPool.maxNodes = 1: must be >= minNodes (3)",
+		},
+		{
+			name:  "negative gpu pool min",
+			edits: map[string]string{"gke-gpu-platform:gpuPool": `{"minNodes": -1}`},
+			want:  "gke-gpu-platform:gpuPool.minNodes = -1: must be >= 0",
+		},
+		{
+			name:  "negative cpu pool max",
+			edits: map[string]string{"gke-gpu-platform:cpuPool": `{"minNodes": 1, "maxNodes": -2}`},
+			want:  "gke-gpu-platform:cpuPool.maxNodes = -2: must be >= 1",
+		},
+		{
+			name:  "cpu pool cannot scale to zero",
+			edits: map[string]string{"gke-gpu-platform:cpuPool": `{"minNodes": 0}`},
+			want:  "gke-gpu-platform:cpuPool.minNodes = 0: must be >= 1: kube-system pods need a node",
+		},
+		{
+			name:  "unknown accelerator",
+			edits: map[string]string{"gke-gpu-platform:gpuPool": `{"acceleratorType": "nvidia-rtx-4090"}`},
+			want:  "gke-gpu-platform:gpuPool.acceleratorType = nvidia-rtx-4090: unknown accelerator; known: nvidia-a100-80gb, nvidia-h100-80gb, nvidia-l4,",
+		},
+		{
+			name:  "L4 on an n1 machine",
+			edits: map[string]string{"gke-gpu-platform:gpuPool": `{"acceleratorType": "nvidia-l4", "machineType": "n1-standard-4"}`},
+			want:  `gke-gpu-platform:gpuPool = {machineType: n1-standard-4, acceleratorCount: 1}: nvidia-l4 attaches only to g2-* machine types, not "n1-standard-4"`,
+		},
+		{
+			name:  "T4 on a g2 machine",
+			edits: map[string]string{"gke-gpu-platform:gpuPool": `{"acceleratorType": "nvidia-tesla-t4", "machineType": "g2-standard-4"}`},
+			want:  `nvidia-tesla-t4 attaches only to n1-* machine types, not "g2-standard-4"`,
+		},
+		{
+			name:  "T4 count n1 cannot take",
+			edits: map[string]string{"gke-gpu-platform:gpuPool": `{"acceleratorCount": 3}`},
+			want:  "gke-gpu-platform:gpuPool = {machineType: n1-standard-4, acceleratorCount: 3}: nvidia-tesla-t4 can be attached 1, 2, 4 per node, not 3",
+		},
+		{
+			name:  "L4 count the machine does not carry",
+			edits: map[string]string{"gke-gpu-platform:gpuPool": `{"acceleratorType": "nvidia-l4", "machineType": "g2-standard-4", "acceleratorCount": 2}`},
+			want:  "g2-standard-4 carries exactly 1 x nvidia-l4, not 2",
+		},
+		{
+			name:  "unknown driver version",
+			edits: map[string]string{"gke-gpu-platform:gpuPool": `{"driverVersion": "535"}`},
+			want:  "gke-gpu-platform:gpuPool.driverVersion = 535: must be one of DEFAULT, LATEST, INSTALLATION_DISABLED",
+		},
+		{
+			name:  "unknown release channel",
+			edits: map[string]string{"gke-gpu-platform:cluster": `{"releaseChannel": "NIGHTLY"}`},
+			want:  "gke-gpu-platform:cluster.releaseChannel = NIGHTLY: must be one of RAPID, REGULAR, STABLE, EXTENDED",
+		},
+		{
+			name:  "cluster name too long for the node service account",
+			edits: map[string]string{"gke-gpu-platform:cluster": `{"name": "a-very-long-cluster-name-indeed"}`},
+			want:  "gke-gpu-platform:cluster.name = a-very-long-cluster-name-indeed: must be 1-24 lowercase letters",
+		},
+		{
+			name:  "unknown top-level key",
+			edits: map[string]string{"gke-gpu-platform:gpuPol": `{"maxNodes": 2}`},
+			want:  "gke-gpu-platform:gpuPol: unknown config key; known keys are apps, cluster, cost, cpuPool, gpuPool, ingress, local, namespace, platform, registry",
+		},
+		{
+			name:  "unknown field in an object",
+			edits: map[string]string{"gke-gpu-platform:gpuPool": `{"maxNode": 2}`},
+			want:  `gke-gpu-platform:gpuPool: unknown field "maxNode"`,
+		},
+		{
+			name:  "wrong type in an object",
+			edits: map[string]string{"gke-gpu-platform:cpuPool": `{"maxNodes": "three"}`},
+			want:  `gke-gpu-platform:cpuPool: field "maxNodes" must be a int, got string`,
+		},
+		{
+			name:  "unknown platform",
+			edits: map[string]string{"gke-gpu-platform:platform": "eks"},
+			want:  "gke-gpu-platform:platform = eks: must be one of gke, local",
+		},
+		{
+			name:  "disk too small",
+			edits: map[string]string{"gke-gpu-platform:cpuPool": `{"diskSizeGb": 5}`},
+			want:  "gke-gpu-platform:cpuPool.diskSizeGb = 5: must be >= 10",
+		},
+		{
+			name:  "machine type without a price",
+			edits: map[string]string{"gke-gpu-platform:cpuPool": `{"machineType": "c3-standard-4"}`},
+			want:  `gke-gpu-platform:cpuPool.machineType = "c3-standard-4": no price for this machine type in internal/cost/prices.json`,
+		},
+		// Apps.
+		{
+			name:  "duplicate app names",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "web", "image": "a:1"}, {"name": "web", "image": "b:1"}]`},
+			want:  "gke-gpu-platform:apps[1].name = web: duplicates apps[0].name; app names must be unique",
+		},
+		{
+			name: "colliding paths",
+			edits: map[string]string{"gke-gpu-platform:apps": `[
+				{"name": "a", "image": "a:1", "port": 80, "path": "/api"},
+				{"name": "b", "image": "b:1", "port": 80, "path": "/api"}]`},
+			want: `gke-gpu-platform:apps[1].path = /api: collides with app "a" on host ""; each host+path routes to one app`,
+		},
+		{
+			name: "gpu app without a gpu pool",
+			edits: map[string]string{
+				"gke-gpu-platform:gpuPool": `{"enabled": false}`,
+				"gke-gpu-platform:apps":    `[{"name": "trainer", "image": "t:1", "gpu": 1}]`,
+			},
+			want: "gke-gpu-platform:apps[0].gpu = 1: needs a GPU pool, but gpuPool.enabled is false",
+		},
+		{
+			name:  "more gpus than a node has",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "trainer", "image": "t:1", "gpu": 2}]`},
+			want:  "gke-gpu-platform:apps[0].gpu = 2: must be <= gpuPool.acceleratorCount (1)",
+		},
+		{
+			name:  "negative replicas",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "web", "image": "a:1", "replicas": -1}]`},
+			want:  "gke-gpu-platform:apps[0].replicas = -1: must be >= 0",
+		},
+		{
+			name:  "unknown app field",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "web", "image": "a:1", "replica": 2}]`},
+			want:  `gke-gpu-platform:apps: unknown field "replica"`,
+		},
+		{
+			name:  "image and build together",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "web", "image": "a:1", "build": "apps/web"}]`},
+			want:  "gke-gpu-platform:apps[0] = web: has both image and build; give exactly one",
+		},
+		{
+			name:  "neither image nor build",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "web"}]`},
+			want:  "gke-gpu-platform:apps[0] = web: needs image (a reference) or build (a context directory)",
+		},
+		{
+			name:  "bad app name",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "Web_App", "image": "a:1"}]`},
+			want:  `gke-gpu-platform:apps[0].name = "Web_App": must be 1-40 lowercase letters`,
+		},
+		{
+			name:  "path without a port",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "web", "image": "a:1", "path": "/"}]`},
+			want:  "gke-gpu-platform:apps[0].path = /: needs a port to route to",
+		},
+		{
+			name:  "bad quantity",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "web", "image": "a:1", "resources": {"memoryLimit": "1 GB"}}]`},
+			want:  "gke-gpu-platform:apps[0].resources.memoryLimit = 1 GB: must be a Kubernetes quantity",
+		},
+		{
+			name:  "budget that allows no disruption",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "web", "image": "a:1", "maxUnavailable": 0}]`},
+			want:  "gke-gpu-platform:apps[0].maxUnavailable = 0: must be >= 1: a budget that allows no disruption pins nodes up",
+		},
+		{
+			name:  "autoscaling max below min",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "web", "image": "a:1", "autoscaling": {"minReplicas": 3, "maxReplicas": 2}}]`},
+			want:  "gke-gpu-platform:apps[0].autoscaling.maxReplicas = 2: must be >= autoscaling.minReplicas (3)",
+		},
+		{
+			name:  "tls without a host",
+			edits: map[string]string{"gke-gpu-platform:ingress": `{"tls": true}`},
+			want:  "gke-gpu-platform:ingress.tls = true: needs ingress.host",
+		},
+		{
+			name:  "build on the local platform",
+			stack: "local",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "web", "build": "apps/frontend"}]`},
+			want:  "gke-gpu-platform:apps[0].build = apps/frontend: the local platform has no registry to push to; give a prebuilt image instead",
+		},
+		{
+			name:  "static IP on the local platform",
+			stack: "local",
+			edits: map[string]string{"gke-gpu-platform:ingress": `{"staticIp": true}`},
+			want:  "gke-gpu-platform:ingress = {staticIp: true, tls: false}: static IPs and managed certificates exist only on GKE",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stack := tt.stack
+			if stack == "" {
+				stack = "dev"
+			}
+			g, err := graphtest.Run(t, Program, stack, stackConfig(t, stack, tt.edits))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.Empty(t, g.Resources, "nothing may be registered when the config is bad")
+		})
+	}
+}
+
+// All violations are reported at once, so one edit fixes them all.
+func TestConfigReportsEveryViolation(t *testing.T) {
+	_, err := LoadStackFileWith(t, "dev", map[string]string{
+		"gcp:zone":                 "europe-west4",
+		"gke-gpu-platform:cpuPool": `{"minNodes": 5, "maxNodes": 2}`,
+	})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `gcp:zone = "europe-west4"`)
+	assert.Contains(t, err.Error(), "gke-gpu-platform:cpuPool.maxNodes = 2")
+}
+
+func TestRealStackFilesAreValid(t *testing.T) {
+	for _, stack := range []string{"dev", "prod", "local", "pr"} {
+		t.Run(stack, func(t *testing.T) {
+			cfg, err := LoadStackFile("..", stack)
+			require.NoError(t, err)
+			assert.Equal(t, stack, cfg.Stack)
+		})
+	}
+}
+
+func TestDefaultsFillWhatTheStackLeavesOut(t *testing.T) {
+	cfg, err := LoadStackFileWith(t, "dev", map[string]string{
+		"gke-gpu-platform:gpuPool": `{"maxNodes": 3}`,
+		"gke-gpu-platform:apps":    `[{"name": "web", "image": "nginx:1", "port": 80}]`,
+	})
+	require.NoError(t, err)
+	d := Defaults("dev")
+	assert.Equal(t, 3, cfg.GPUPool.MaxNodes)
+	assert.Equal(t, d.GPUPool.AcceleratorType, cfg.GPUPool.AcceleratorType)
+	assert.Equal(t, 0, cfg.GPUPool.MinNodes)
+	assert.Equal(t, "ANY", cfg.GPUPool.LocationPolicy)
+	assert.Equal(t, "dev", cfg.Namespace)
+	assert.Equal(t, PlatformGKE, cfg.Platform)
+	web := cfg.Apps[0]
+	assert.Equal(t, 1, web.ReplicaCount())
+	assert.Equal(t, "/healthz", web.HealthPath)
+	assert.Equal(t, ResourcesConfig{CPURequest: "100m", MemoryRequest: "128Mi", CPULimit: "500m", MemoryLimit: "256Mi"}, web.Resources)
+}
+
+// LoadStackFileWith loads a real stack file with edits, without the engine.
+func LoadStackFileWith(t *testing.T, stack string, edits map[string]string) (Config, error) {
+	t.Helper()
+	values := stackConfig(t, stack, edits)
+	keys := make([]string, 0, len(values))
+	for k := range values {
+		keys = append(keys, k)
+	}
+	return loadConfig(mapConfig(values), stack, keys)
+}
