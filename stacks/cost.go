@@ -78,3 +78,8 @@ func exportCost(ctx *pulumi.Context, e *cost.Estimate, budget float64) {
 		"lines":       lines,
 	})
 }
+
+// CostTitle is the heading of a stack's cost report.
+func CostTitle(cfg Config) string {
+	return fmt.Sprintf("Estimated cost of stack %s (%s, %s list prices, USD)", cfg.Stack, cfg.ClusterLocation(), cfg.Region())
+}

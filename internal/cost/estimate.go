@@ -6,7 +6,6 @@ import (
 	"math"
 	"sort"
 	"strings"
-	"text/tabwriter"
 )
 
 // Pool is one node pool as the estimate sees it.
@@ -173,23 +172,25 @@ func (p *Prices) poolHourly(key string, pool Pool) (poolRates, error) {
 
 // WriteTable writes the estimate as an aligned table; guessed figures carry a '~'.
 func (e Estimate) WriteTable(w io.Writer, title string) error {
-	fmt.Fprintf(w, "%s\n", title)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "item\tidle $/month\tbusy $/month\t\t\n")
-	for _, l := range e.Lines {
-		mark := " "
-		if l.Guess {
-			mark = "~"
+	row := func(item, idle, busy, detail string) {
+		fmt.Fprintln(w, strings.TrimRight(fmt.Sprintf("%-16s %13s %13s  %s", item, idle, busy, detail), " "))
+	}
+	money := func(x float64, guess bool) string {
+		if guess {
+			return fmt.Sprintf("~%.2f", x)
 		}
-		fmt.Fprintf(tw, "%s\t%s%.2f\t%s%.2f\t\t%s\n", l.Item, mark, l.Idle, mark, l.Busy, l.Detail)
+		return fmt.Sprintf("%.2f", x)
 	}
-	fmt.Fprintf(tw, "total\t%.2f\t%.2f\t\t\n", e.IdleMonthly, e.BusyMonthly)
-	if err := tw.Flush(); err != nil {
-		return err
+	fmt.Fprintln(w, title)
+	row("item", "idle $/month", "busy $/month", "detail")
+	for _, l := range e.Lines {
+		row(l.Item, money(l.Idle, l.Guess), money(l.Busy, l.Guess), l.Detail)
 	}
+	row("total", money(e.IdleMonthly, false), money(e.BusyMonthly, false), "")
 	fmt.Fprintf(w, "idle: $%.2f/day, $%.2f/month; busy (%.0f GPU node-hours): $%.2f/month\n", e.IdleDaily, e.IdleMonthly, e.GPUBusyHours, e.BusyMonthly)
 	if e.HasGuesses {
-		fmt.Fprintln(w, "~ marks figures built on a guessed or derived price (see internal/cost/prices.json).")
+		_, err := fmt.Fprintln(w, "~ marks figures built on a guessed or derived price (see internal/cost/prices.json).")
+		return err
 	}
 	return nil
 }

@@ -1,0 +1,3 @@
+module github.com/gke-gpu-platform/gke-gpu-platform/apps/frontend
+
+go 1.26

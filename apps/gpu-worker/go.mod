@@ -1,0 +1,3 @@
+module github.com/gke-gpu-platform/gke-gpu-platform/apps/gpu-worker
+
+go 1.26
