@@ -1,0 +1,213 @@
+package main
+
+import (
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
+
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/cost"
+	"github.com/gke-gpu-platform/gke-gpu-platform/stacks"
+)
+
+// Resource types the rules read.
+const (
+	clusterType    = "gcp:container/cluster:Cluster"
+	nodePoolType   = "gcp:container/nodePool:NodePool"
+	repositoryType = "gcp:artifactregistry/repository:Repository"
+	serviceType    = "kubernetes:core/v1:Service"
+	ingressType    = "kubernetes:networking.k8s.io/v1:Ingress"
+)
+
+// workloadTypes maps each workload kind to where its pod spec lives.
+var workloadTypes = map[string]string{
+	"kubernetes:core/v1:Pod":                   "spec",
+	"kubernetes:apps/v1:Deployment":            "spec.template.spec",
+	"kubernetes:apps/v1:StatefulSet":           "spec.template.spec",
+	"kubernetes:apps/v1:DaemonSet":             "spec.template.spec",
+	"kubernetes:apps/v1:ReplicaSet":            "spec.template.spec",
+	"kubernetes:batch/v1:Job":                  "spec.template.spec",
+	"kubernetes:batch/v1:CronJob":              "spec.jobTemplate.spec.template.spec",
+	"kubernetes:core/v1:ReplicationController": "spec.template.spec",
+}
+
+// Stack is what the pack knows of the stack under preview, from the stack
+// config the engine hands it (not from any cloud API).
+type Stack struct {
+	// Name is the stack name.
+	Name string
+	// Config is the stack's validated config; nil if it did not load (the
+	// program itself then fails with the reason).
+	Config *stacks.Config
+	// Estimate is the monthly cost estimate; nil off GKE.
+	Estimate *cost.Estimate
+}
+
+// Check is a rule's logic: the violations it finds in one resource, each a
+// message that names the resource and says what to change. cfg holds the
+// rule's policy config, defaults applied.
+type Check func(r Resource, stack Stack, cfg map[string]any, state *runState) []string
+
+// Rule is one policy: data (name, text, level, types, config schema) and a function.
+type Rule struct {
+	// Name is the policy name in the pack and in the policy config file.
+	Name string
+	// Description is what the rule guarantees, shown with every violation.
+	Description string
+	// Enforcement is the default level; the policy config file may change it.
+	Enforcement policyx.EnforcementLevel
+	// Types are the resource types the rule reads; other types pass.
+	Types []string
+	// Config is the JSON schema of the rule's config properties, with defaults.
+	Config map[string]map[string]any
+	// Check finds violations.
+	Check Check
+}
+
+// runState is what rules remember across resources within one preview or
+// update: policyx's stack policies receive no policy config, so the one
+// cross-resource count (Ingresses) is kept here instead.
+type runState struct {
+	ingresses []string
+}
+
+// Rules is the pack, in the order `pulumi preview` lists them.
+var Rules = []Rule{
+	// Cost.
+	{
+		Name:        "gke-cluster-zonal",
+		Description: "The GKE control plane is zonal: the free tier pays for one zonal cluster; a regional one costs ~$73/month.",
+		Enforcement: policyx.EnforcementLevelMandatory,
+		Types:       []string{clusterType},
+		Config:      map[string]map[string]any{"allowRegional": {"type": "boolean", "default": false}},
+		Check:       checkZonal,
+	},
+	{
+		Name:        "gpu-pool-scales-to-zero",
+		Description: "GPU node pools autoscale from 0, start at 0 and carry the nvidia.com/gpu=present:NO_SCHEDULE taint, so idle GPUs cost nothing and only GPU pods land there.",
+		Enforcement: policyx.EnforcementLevelMandatory,
+		Types:       []string{nodePoolType},
+		Check:       checkGPUPool,
+	},
+	{
+		Name:        "no-loadbalancer-services",
+		Description: "Services are not of type LoadBalancer: each is a billed forwarding rule; traffic enters through the one Ingress.",
+		Enforcement: policyx.EnforcementLevelMandatory,
+		Types:       []string{serviceType},
+		Config: map[string]map[string]any{"allowedServices": {
+			"type": "array", "items": map[string]any{"type": "string"}, "default": []any{},
+			"description": "Service names (metadata.name) allowed to be LoadBalancers.",
+		}},
+		Check: checkNoLoadBalancer,
+	},
+	{
+		Name:        "one-ingress",
+		Description: "A stack has at most one Ingress: on GKE each one is its own load balancer and forwarding rule.",
+		Enforcement: policyx.EnforcementLevelMandatory,
+		Types:       []string{ingressType},
+		Config:      map[string]map[string]any{"maxIngresses": {"type": "integer", "minimum": 0, "default": 1}},
+		Check:       checkIngressCount,
+	},
+	{
+		Name:        "registry-cleanup-policy",
+		Description: "Artifact Registry repositories have an active cleanup policy: image storage is billed per GB-month.",
+		Enforcement: policyx.EnforcementLevelMandatory,
+		Types:       []string{repositoryType},
+		Check:       checkRegistryCleanup,
+	},
+	{
+		Name:        "monthly-budget",
+		Description: "The stack's estimated busy monthly cost stays within its budget (stack config cost.monthlyBudget, or this policy's monthlyBudget).",
+		Enforcement: policyx.EnforcementLevelMandatory,
+		Types:       []string{clusterType},
+		Config: map[string]map[string]any{"monthlyBudget": {
+			"type": "number", "minimum": 0, "default": 0,
+			"description": "USD per month; overrides the stack's cost.monthlyBudget when > 0.",
+		}},
+		Check: checkBudget,
+	},
+	// Security.
+	{
+		Name:        "gke-cluster-hardened",
+		Description: "GKE clusters use Workload Identity and shielded nodes, with legacy ABAC, client certificates and basic auth off.",
+		Enforcement: policyx.EnforcementLevelMandatory,
+		Types:       []string{clusterType},
+		Check:       checkClusterHardened,
+	},
+	{
+		Name:        "node-pool-hardened",
+		Description: "Node pools run as a dedicated service account (never the Compute Engine default) with auto-repair and auto-upgrade on.",
+		Enforcement: policyx.EnforcementLevelMandatory,
+		Types:       []string{nodePoolType, clusterType},
+		Check:       checkNodePoolHardened,
+	},
+	{
+		Name:        "pod-security",
+		Description: "Every container sets CPU and memory requests and limits, runs as non-root without privilege escalation, drops ALL capabilities and is not privileged; no pod uses hostPath, hostNetwork, hostPID or hostIPC.",
+		Enforcement: policyx.EnforcementLevelMandatory,
+		Types:       workloadTypeList(),
+		Check:       checkPodSecurity,
+	},
+	{
+		Name:        "gpu-toleration-only-for-gpu-workloads",
+		Description: "Only pods that request nvidia.com/gpu tolerate the GPU taint: anything else on a GPU node keeps it (and its bill) up.",
+		Enforcement: policyx.EnforcementLevelMandatory,
+		Types:       workloadTypeList(),
+		Check:       checkGPUToleration,
+	},
+	{
+		Name:        "images-pinned",
+		Description: "Container images are pinned to a version tag or a digest, never :latest or untagged, so a re-run deploys what was reviewed.",
+		Enforcement: policyx.EnforcementLevelMandatory,
+		Types:       workloadTypeList(),
+		Check:       checkImagesPinned,
+	},
+	{
+		Name:        "prod-deletion-protection",
+		Description: "Production clusters have GKE deletion protection on.",
+		Enforcement: policyx.EnforcementLevelMandatory,
+		Types:       []string{clusterType},
+		Config: map[string]map[string]any{"protectedStacks": {
+			"type": "array", "items": map[string]any{"type": "string"}, "default": []any{"prod"},
+			"description": "Stacks whose clusters must have deletion protection.",
+		}},
+		Check: checkDeletionProtection,
+	},
+}
+
+func workloadTypeList() []string {
+	out := make([]string, 0, len(workloadTypes))
+	for t := range workloadTypes {
+		out = append(out, t)
+	}
+	return out
+}
+
+// withDefaults returns the rule's config with schema defaults filled in.
+func (r Rule) withDefaults(cfg map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, schema := range r.Config {
+		if d, ok := schema["default"]; ok {
+			out[k] = d
+		}
+	}
+	for k, v := range cfg {
+		out[k] = v
+	}
+	return out
+}
+
+// applies reports whether the rule reads this resource type.
+func (r Rule) applies(typ string) bool {
+	for _, t := range r.Types {
+		if t == typ {
+			return true
+		}
+	}
+	return false
+}
+
+// Evaluate runs one rule against one resource.
+func (r Rule) Evaluate(res Resource, stack Stack, cfg map[string]any, state *runState) []string {
+	if !r.applies(res.Type) {
+		return nil
+	}
+	return r.Check(res, stack, r.withDefaults(cfg), state)
+}
