@@ -1,0 +1,395 @@
+// Package controlplane runs a real Kubernetes control plane on loopback,
+// with no containers: etcd, kube-apiserver, kube-controller-manager and
+// kube-scheduler, plus kwok, which makes Node objects behave like kubelets.
+// The real scheduler places pods on simulated CPU and GPU nodes (with the
+// GPU taint and nvidia.com/gpu capacity), so the platform's placement rules
+// are checked by Kubernetes itself, not by a mock.
+//
+// Binaries come from tools/build.sh. Everything listens on 127.0.0.1 on
+// free ports; Stop ends every process Start began, by PID.
+package controlplane
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+const (
+	serviceCIDR = "10.0.0.0/24"
+	serviceIP   = "10.0.0.1"
+	// IngressAddress is what the simulated load balancer reports for every Ingress.
+	IngressAddress = "127.0.0.1"
+)
+
+// Node is one simulated node.
+type Node struct {
+	// Name of the Node object.
+	Name string
+	// Labels on the node, beside the usual kubernetes.io/* ones.
+	Labels map[string]string
+	// GPUs is the nvidia.com/gpu capacity; > 0 also taints the node
+	// nvidia.com/gpu=present:NoSchedule, as GKE's GPU pool does.
+	GPUs int
+	// CPU and Memory capacity, as quantities.
+	CPU, Memory string
+}
+
+// DefaultNodes mirror the platform: two CPU nodes and one GPU node carrying
+// the labels the GKE node pools get.
+func DefaultNodes() []Node {
+	return []Node{
+		{Name: "cpu-0", Labels: map[string]string{"gke-gpu-platform/pool": "cpu"}, CPU: "4", Memory: "16Gi"},
+		{Name: "cpu-1", Labels: map[string]string{"gke-gpu-platform/pool": "cpu"}, CPU: "4", Memory: "16Gi"},
+		{Name: "gpu-0", Labels: map[string]string{
+			"gke-gpu-platform/pool": "gpu", "gke-gpu-platform/accelerator": "nvidia-tesla-t4",
+			"cloud.google.com/gke-accelerator": "nvidia-tesla-t4",
+		}, GPUs: 1, CPU: "4", Memory: "15Gi"},
+	}
+}
+
+// Options configure Start.
+type Options struct {
+	// BinDir holds etcd, kube-apiserver, kube-controller-manager,
+	// kube-scheduler, kubectl and kwok.
+	BinDir string
+	// Dir is the control plane's home: certificates, etcd data, logs, PIDs
+	// and the kubeconfig. Created if missing; reused state is wiped.
+	Dir string
+	// Nodes to simulate; DefaultNodes() if empty.
+	Nodes []Node
+	// Timeout bounds the start; 2 minutes if zero.
+	Timeout time.Duration
+}
+
+// ControlPlane is a running control plane.
+type ControlPlane struct {
+	// Kubeconfig is the path of an admin kubeconfig.
+	Kubeconfig string
+	// Server is the API server URL.
+	Server string
+	// Dir is the control plane's directory.
+	Dir string
+
+	binDir string
+	pids   []int
+
+	mu     sync.Mutex
+	exited []string // components that exited while Start was waiting
+}
+
+// components in start order; Stop goes in reverse.
+var components = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"}
+
+// Start brings up the control plane and its nodes, waiting until every node
+// is Ready. On failure, whatever it started is stopped before it returns.
+func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
+	if opts.Timeout == 0 {
+		opts.Timeout = 2 * time.Minute
+	}
+	if len(opts.Nodes) == 0 {
+		opts.Nodes = DefaultNodes()
+	}
+	for _, c := range append(components[:len(components):len(components)], "kubectl") {
+		if _, err := os.Stat(filepath.Join(opts.BinDir, c)); err != nil {
+			return nil, fmt.Errorf("controlplane: %s not found in %s: run tools/build.sh first", c, opts.BinDir)
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+
+	if err := os.RemoveAll(opts.Dir); err != nil {
+		return nil, err
+	}
+	for _, d := range []string{"etcd", "logs"} {
+		if err := os.MkdirAll(filepath.Join(opts.Dir, d), 0o700); err != nil {
+			return nil, err
+		}
+	}
+	certs, err := writePKI(opts.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("controlplane: certificates: %w", err)
+	}
+	ports, err := freePorts(6)
+	if err != nil {
+		return nil, err
+	}
+	etcdPort, peerPort, apiPort, cmPort, schedPort, kwokPort := ports[0], ports[1], ports[2], ports[3], ports[4], ports[5]
+
+	cp := &ControlPlane{
+		Dir:        opts.Dir,
+		Kubeconfig: filepath.Join(opts.Dir, "kubeconfig"),
+		Server:     fmt.Sprintf("https://127.0.0.1:%d", apiPort),
+		binDir:     opts.BinDir,
+	}
+	defer func() {
+		if err != nil {
+			_ = cp.Stop()
+			err = fmt.Errorf("%w (logs in %s)", err, filepath.Join(opts.Dir, "logs"))
+		}
+	}()
+	if err := os.WriteFile(cp.Kubeconfig, []byte(adminKubeconfig(cp.Server, certs)), 0o600); err != nil {
+		return nil, err
+	}
+	stagesFile := filepath.Join(opts.Dir, "kwok-stages.yaml")
+	if err := os.WriteFile(stagesFile, []byte(kwokStages), 0o600); err != nil {
+		return nil, err
+	}
+
+	etcdURL := fmt.Sprintf("http://127.0.0.1:%d", etcdPort)
+	peerURL := fmt.Sprintf("http://127.0.0.1:%d", peerPort)
+	if err := cp.run("etcd",
+		"--name", "local", "--data-dir", filepath.Join(opts.Dir, "etcd"),
+		"--listen-client-urls", etcdURL, "--advertise-client-urls", etcdURL,
+		"--listen-peer-urls", peerURL, "--initial-advertise-peer-urls", peerURL,
+		"--initial-cluster", "local="+peerURL, "--log-level", "warn",
+		"--quota-backend-bytes", strconv.Itoa(256<<20)); err != nil {
+		return nil, err
+	}
+	if err := cp.run("kube-apiserver",
+		"--etcd-servers", etcdURL,
+		"--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1",
+		"--secure-port", strconv.Itoa(apiPort),
+		"--tls-cert-file", certs.serverCert, "--tls-private-key-file", certs.serverKey,
+		"--client-ca-file", certs.caCert,
+		"--service-account-key-file", certs.saPub,
+		"--service-account-signing-key-file", certs.saKey,
+		"--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
+		"--service-cluster-ip-range", serviceCIDR,
+		"--authorization-mode", "Node,RBAC",
+		// The `kubernetes` Service's endpoint would be in the loopback range.
+		"--endpoint-reconciler-type", "none",
+		"--enable-priority-and-fairness=false"); err != nil {
+		return nil, err
+	}
+	if err := cp.waitFor(ctx, "the API server", func() error {
+		_, err := cp.Kubectl(ctx, "get", "--raw", "/readyz")
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if err := cp.run("kube-controller-manager",
+		"--kubeconfig", cp.Kubeconfig, "--leader-elect=false",
+		"--bind-address", "127.0.0.1", "--secure-port", strconv.Itoa(cmPort),
+		"--service-account-private-key-file", certs.saKey, "--root-ca-file", certs.caCert,
+		"--use-service-account-credentials=false",
+		"--controllers", "*,-nodeipam"); err != nil {
+		return nil, err
+	}
+	if err := cp.run("kube-scheduler",
+		"--kubeconfig", cp.Kubeconfig, "--leader-elect=false",
+		"--authentication-kubeconfig", cp.Kubeconfig, "--authorization-kubeconfig", cp.Kubeconfig,
+		"--bind-address", "127.0.0.1", "--secure-port", strconv.Itoa(schedPort)); err != nil {
+		return nil, err
+	}
+	if err := cp.run("kwok",
+		"--kubeconfig", cp.Kubeconfig, "--manage-all-nodes=true",
+		"--server-address", fmt.Sprintf("127.0.0.1:%d", kwokPort),
+		"--config", stagesFile); err != nil {
+		return nil, err
+	}
+
+	if _, err := cp.KubectlStdin(ctx, nodesYAML(opts.Nodes), "apply", "-f", "-"); err != nil {
+		return nil, fmt.Errorf("controlplane: create nodes: %w", err)
+	}
+	if err := cp.waitFor(ctx, "the nodes to be Ready", func() error {
+		out, err := cp.Kubectl(ctx, "get", "nodes", "-o", `jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{" "}{end}`)
+		if err != nil {
+			return err
+		}
+		ready := strings.Count(out, "True")
+		if ready < len(opts.Nodes) {
+			return fmt.Errorf("%d of %d nodes Ready", ready, len(opts.Nodes))
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	// The default ServiceAccount comes from a controller; pods need it.
+	if err := cp.waitFor(ctx, "the default service account", func() error {
+		_, err := cp.Kubectl(ctx, "get", "serviceaccount", "default", "-n", "default")
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	return cp, nil
+}
+
+// run starts one component in its own process group, logging to logs/<name>.log.
+func (cp *ControlPlane) run(name string, args ...string) error {
+	log, err := os.Create(filepath.Join(cp.Dir, "logs", name+".log"))
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	cmd := exec.Command(filepath.Join(cp.binDir, name), args...)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.Dir = cp.Dir
+	// Its own session: it outlives the command that started it (make local)
+	// and a terminal's Ctrl-C, until Stop.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("controlplane: start %s: %w", name, err)
+	}
+	cp.pids = append(cp.pids, cmd.Process.Pid)
+	// Reap it when it exits, so Stop's liveness check sees it gone and a
+	// wait fails fast instead of timing out.
+	go func() {
+		err := cmd.Wait()
+		cp.mu.Lock()
+		cp.exited = append(cp.exited, fmt.Sprintf("%s exited (%v); see logs/%s.log", name, err, name))
+		cp.mu.Unlock()
+	}()
+	return cp.writePIDs()
+}
+
+func (cp *ControlPlane) pidFile() string { return filepath.Join(cp.Dir, "pids") }
+
+func (cp *ControlPlane) writePIDs() error {
+	var b strings.Builder
+	for _, pid := range cp.pids {
+		fmt.Fprintln(&b, pid)
+	}
+	return os.WriteFile(cp.pidFile(), []byte(b.String()), 0o600)
+}
+
+// Stop ends every process Start began, newest first: SIGTERM, then SIGKILL
+// after 10 s. Safe to call twice.
+func (cp *ControlPlane) Stop() error {
+	var errs []error
+	for i := len(cp.pids) - 1; i >= 0; i-- {
+		if err := stopPID(cp.pids[i]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	cp.pids = nil
+	_ = os.Remove(cp.pidFile())
+	return errors.Join(errs...)
+}
+
+// StopDir stops a control plane started by another process, from the PIDs
+// it recorded in dir. Nothing to do if none is recorded.
+func StopDir(dir string) error {
+	raw, err := os.ReadFile(filepath.Join(dir, "pids"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	cp := &ControlPlane{Dir: dir}
+	for _, f := range strings.Fields(string(raw)) {
+		pid, err := strconv.Atoi(f)
+		if err != nil {
+			return fmt.Errorf("%s: bad pid %q", cp.pidFile(), f)
+		}
+		cp.pids = append(cp.pids, pid)
+	}
+	return cp.Stop()
+}
+
+// Running reports whether the control plane recorded in dir still has its
+// API server up.
+func Running(ctx context.Context, binDir, dir string) bool {
+	if _, err := os.Stat(filepath.Join(dir, "pids")); err != nil {
+		return false
+	}
+	cp := &ControlPlane{Dir: dir, binDir: binDir, Kubeconfig: filepath.Join(dir, "kubeconfig")}
+	_, err := cp.Kubectl(ctx, "get", "--raw", "/readyz")
+	return err == nil
+}
+
+func stopPID(pid int) error {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return nil
+	}
+	if err := p.Signal(syscall.SIGTERM); err != nil {
+		return nil // already gone
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if err := p.Signal(syscall.Signal(0)); err != nil {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := p.Signal(syscall.SIGKILL); err != nil {
+		return nil
+	}
+	return nil
+}
+
+// Kubectl runs kubectl against the control plane and returns its stdout.
+func (cp *ControlPlane) Kubectl(ctx context.Context, args ...string) (string, error) {
+	return cp.KubectlStdin(ctx, "", args...)
+}
+
+// KubectlStdin runs kubectl with stdin.
+func (cp *ControlPlane) KubectlStdin(ctx context.Context, stdin string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, filepath.Join(cp.binDir, "kubectl"), append([]string{"--kubeconfig", cp.Kubeconfig}, args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if stdin != "" {
+		cmd.Stdin = strings.NewReader(stdin)
+	}
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("kubectl %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return stdout.String(), nil
+}
+
+func (cp *ControlPlane) waitFor(ctx context.Context, what string, ready func() error) error {
+	var last error
+	for {
+		if last = ready(); last == nil {
+			return nil
+		}
+		cp.mu.Lock()
+		exited := strings.Join(cp.exited, "; ")
+		cp.mu.Unlock()
+		if exited != "" {
+			return fmt.Errorf("controlplane: waiting for %s: %s", what, exited)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("controlplane: timed out waiting for %s: %v", what, last)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// freePorts picks n distinct free loopback ports below the ephemeral range,
+// so they cannot collide with outgoing connections.
+func freePorts(n int) ([]int, error) {
+	var ports []int
+	seen := map[int]bool{}
+	for tries := 0; len(ports) < n && tries < 1000; tries++ {
+		p := 20000 + rand.IntN(12000)
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue
+		}
+		_ = l.Close()
+		ports = append(ports, p)
+	}
+	if len(ports) < n {
+		return nil, errors.New("controlplane: no free ports on 127.0.0.1")
+	}
+	return ports, nil
+}

@@ -1,0 +1,95 @@
+package controlplane
+
+import (
+	"encoding/base64"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+)
+
+func adminKubeconfig(server string, p *pki) string {
+	b64 := func(path string) string {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			panic(err) // written a moment ago by writePKI
+		}
+		return base64.StdEncoding.EncodeToString(data)
+	}
+	return fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: local
+  cluster:
+    server: %s
+    certificate-authority-data: %s
+contexts:
+- name: local
+  context:
+    cluster: local
+    user: admin
+current-context: local
+users:
+- name: admin
+  user:
+    client-certificate-data: %s
+    client-key-data: %s
+`, server, b64(p.caCert), b64(p.adminCert), b64(p.adminKey))
+}
+
+// nodesYAML renders the simulated nodes. kwok (manage-all-nodes) keeps them
+// Ready and runs the pods scheduled on them.
+func nodesYAML(nodes []Node) string {
+	var b strings.Builder
+	for _, n := range nodes {
+		labels := map[string]string{
+			"kubernetes.io/hostname": n.Name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", "type": "kwok",
+		}
+		for k, v := range n.Labels {
+			labels[k] = v
+		}
+		keys := make([]string, 0, len(labels))
+		for k := range labels {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		fmt.Fprintf(&b, "---\napiVersion: v1\nkind: Node\nmetadata:\n  name: %s\n  annotations:\n    kwok.x-k8s.io/node: fake\n    node.alpha.kubernetes.io/ttl: \"0\"\n  labels:\n", n.Name)
+		for _, k := range keys {
+			fmt.Fprintf(&b, "    %s: %q\n", k, labels[k])
+		}
+		if n.GPUs > 0 {
+			b.WriteString("spec:\n  taints:\n  - key: nvidia.com/gpu\n    value: present\n    effect: NoSchedule\n")
+		}
+		resources := fmt.Sprintf("      cpu: %q\n      memory: %q\n      pods: \"110\"\n", n.CPU, n.Memory)
+		if n.GPUs > 0 {
+			resources += fmt.Sprintf("      nvidia.com/gpu: \"%d\"\n", n.GPUs)
+		}
+		fmt.Fprintf(&b, "status:\n  allocatable:\n%s  capacity:\n%s  nodeInfo:\n    architecture: amd64\n    kubeletVersion: fake\n    operatingSystem: linux\n  phase: Running\n", resources, resources)
+	}
+	return b.String()
+}
+
+// kwokStages adds what no controller does on a bare control plane: an
+// address for every Ingress, as a cloud load balancer would report (the
+// Pulumi Kubernetes provider waits for it). Pod and node lifecycles keep
+// kwok's built-in stages.
+const kwokStages = `apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: ingress-load-balancer
+spec:
+  resourceRef:
+    apiGroup: networking.k8s.io/v1
+    kind: Ingress
+  selector:
+    matchExpressions:
+    - key: .metadata.deletionTimestamp
+      operator: DoesNotExist
+    - key: .status.loadBalancer.ingress
+      operator: DoesNotExist
+  next:
+    statusTemplate: |
+      loadBalancer:
+        ingress:
+        - ip: ` + IngressAddress + `
+`

@@ -1,0 +1,116 @@
+// Package localstack drives the platform program through the Pulumi engine
+// (the Automation API, with stacks.Program as an inline program) against a
+// cluster named by a kubeconfig, with a file state backend: no Pulumi Cloud,
+// no Google account, and no Go language host (the program runs in-process).
+package localstack
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+
+	"github.com/gke-gpu-platform/gke-gpu-platform/stacks"
+)
+
+// ProjectName is the Pulumi project; it must match Pulumi.yaml.
+const ProjectName = "gke-gpu-platform"
+
+// Options say where everything lives.
+type Options struct {
+	// Stack is the stack name; its config is Pulumi.<Stack>.yaml in WorkDir.
+	Stack string
+	// WorkDir holds Pulumi.yaml and Pulumi.<Stack>.yaml.
+	WorkDir string
+	// StateDir is the file backend's directory.
+	StateDir string
+	// ToolsBin holds the pulumi CLI and the pulumi-resource-kubernetes plugin.
+	ToolsBin string
+	// Kubeconfig is the cluster's kubeconfig, handed to the Kubernetes
+	// provider through $KUBECONFIG.
+	Kubeconfig string
+}
+
+// Passphrase encrypts the local stacks' secrets. Nothing secret lives in
+// them (the local stack has no cloud credentials), so it is fixed.
+const Passphrase = "gke-gpu-platform-local"
+
+// Env is the environment every Pulumi command here runs with.
+func (o Options) Env() map[string]string {
+	return map[string]string{
+		"PATH":                     o.ToolsBin + string(os.PathListSeparator) + os.Getenv("PATH"),
+		"KUBECONFIG":               o.Kubeconfig,
+		"PULUMI_BACKEND_URL":       "file://" + o.StateDir,
+		"PULUMI_CONFIG_PASSPHRASE": Passphrase,
+		"PULUMI_SKIP_UPDATE_CHECK": "true",
+		// Plugins come from ToolsBin; never download one.
+		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+		"PULUMI_HOME": filepath.Join(o.StateDir, ".pulumi-home"),
+	}
+}
+
+// Open selects (creating if needed) the stack, ready for Preview, Up,
+// Refresh and Destroy.
+func Open(ctx context.Context, o Options) (auto.Stack, error) {
+	for _, d := range []string{o.StateDir, filepath.Join(o.StateDir, ".pulumi-home")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return auto.Stack{}, err
+		}
+	}
+	// The CLI finds itself at Root/bin/pulumi.
+	root := filepath.Dir(o.ToolsBin)
+	if filepath.Base(o.ToolsBin) != "bin" {
+		return auto.Stack{}, fmt.Errorf("localstack: ToolsBin must be a directory named bin, got %s", o.ToolsBin)
+	}
+	cmd, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: root})
+	if err != nil {
+		return auto.Stack{}, fmt.Errorf("localstack: the Pulumi CLI in %s: %w (run tools/build.sh)", o.ToolsBin, err)
+	}
+	return auto.UpsertStackInlineSource(ctx, o.Stack, ProjectName, stacks.Program,
+		auto.WorkDir(o.WorkDir),
+		auto.Pulumi(cmd),
+		auto.EnvVars(o.Env()),
+		auto.SecretsProvider("passphrase"),
+	)
+}
+
+// CopyProject copies Pulumi.yaml and Pulumi.<stack>.yaml from projectDir to
+// dir, so a test can change config without touching the repo's files.
+func CopyProject(projectDir, dir, stack string) error {
+	for _, name := range []string{"Pulumi.yaml", "Pulumi." + stack + ".yaml"} {
+		data, err := os.ReadFile(filepath.Join(projectDir, name))
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// FindProjectDir walks up from dir to the folder holding Pulumi.yaml.
+func FindProjectDir(dir string) (string, error) {
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "Pulumi.yaml")); err == nil {
+			return d, nil
+		}
+		if d == filepath.Dir(d) {
+			return "", fmt.Errorf("no Pulumi.yaml above %s", dir)
+		}
+	}
+}
+
+// Summary renders an operation's resource changes, e.g. "create=12 same=1".
+func Summary(changes map[string]int) string {
+	var parts []string
+	for _, op := range []string{"create", "update", "replace", "delete", "same"} {
+		if n := changes[op]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s=%d", op, n))
+		}
+	}
+	return strings.Join(parts, " ")
+}
