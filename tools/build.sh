@@ -6,6 +6,7 @@
 #   etcd kube-apiserver kube-controller-manager kube-scheduler kubectl
 #                               one multi-call binary     tools/controlplane
 #   kwok                        simulated kubelets        tools/kwok
+#   actionlint                  GitHub workflow linter    tools/actionlint
 # Everything comes from the Go module proxy. Cold: ~55 min of CPU (about
 # 30 min wall on 2 cores); warm: seconds. Usage: tools/build.sh [tool...]
 set -euo pipefail
@@ -83,15 +84,23 @@ build_kwok() {
 	mark kwok "$dir"
 }
 
+build_actionlint() {
+	local dir="$root/tools/actionlint"
+	fresh actionlint "$dir" actionlint && return 0
+	timed actionlint bash -c "cd '$dir' && go build -trimpath -o '$bin/actionlint' github.com/rhysd/actionlint/cmd/actionlint"
+	mark actionlint "$dir"
+}
+
 tools=("$@")
-[[ ${#tools[@]} -gt 0 ]] || tools=(pulumi kubernetes-provider controlplane kwok)
+[[ ${#tools[@]} -gt 0 ]] || tools=(pulumi kubernetes-provider controlplane kwok actionlint)
 for t in "${tools[@]}"; do
 	case "$t" in
 	pulumi) build_pulumi ;;
 	kubernetes-provider) build_kubernetes_provider ;;
 	controlplane) build_controlplane ;;
 	kwok) build_kwok ;;
-	*) log "unknown tool $t (pulumi, kubernetes-provider, controlplane, kwok)"; exit 2 ;;
+	actionlint) build_actionlint ;;
+	*) log "unknown tool $t (pulumi, kubernetes-provider, controlplane, kwok, actionlint)"; exit 2 ;;
 	esac
 done
 log "tools ready in $bin"

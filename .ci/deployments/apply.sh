@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Writes a stack's Pulumi Deployments settings (push-to-deploy, PR previews,
+# paths filter, pre-run build, GCP OIDC) from .ci/deployments/<stack>.json
+# through the Deployments REST API. Run it from a laptop or CI, once per
+# change to the JSON; not from the stack it configures.
+#
+#   PULUMI_ACCESS_TOKEN=... .ci/deployments/apply.sh ORG STACK [--dry-run]
+#
+# The pulumiservice provider's Go SDK (DeploymentSettings as code) is not
+# available from the Go module proxy this project builds from, hence the API.
+set -euo pipefail
+org=${1:?usage: apply.sh ORG STACK [--dry-run]}
+stack=${2:?usage: apply.sh ORG STACK [--dry-run]}
+project=gke-gpu-platform
+body="$(dirname "$0")/$stack.json"
+[[ -f "$body" ]] || { echo "apply.sh: no settings for stack $stack ($body)" >&2; exit 2; }
+url="${PULUMI_API:-https://api.pulumi.com}/api/stacks/$org/$project/$stack/deployments/settings"
+if [[ "${3:-}" == "--dry-run" ]]; then
+	echo "POST $url"
+	cat "$body"
+	exit 0
+fi
+: "${PULUMI_ACCESS_TOKEN:?set PULUMI_ACCESS_TOKEN}"
+curl --fail-with-body -sS -X POST "$url" \
+	-H "Authorization: token $PULUMI_ACCESS_TOKEN" \
+	-H "Content-Type: application/json" \
+	-H "Accept: application/vnd.pulumi+8" \
+	--data-binary "@$body"
+echo
+echo "deployment settings of $org/$project/$stack updated"
