@@ -90,7 +90,7 @@ func TestApp(t *testing.T) {
 			}
 			assert.ElementsMatch(t, tt.wantTypes, types)
 
-			d := only(t, g, "kubernetes:apps/v1:Deployment")
+			d := g.One(t, "kubernetes:apps/v1:Deployment")
 			pod := d.Plain("spec.template.spec").(map[string]any)
 			c := pod["containers"].([]any)[0].(map[string]any)
 			assert.Equal(t, map[string]any{
@@ -124,10 +124,10 @@ func TestAppBuildsAndPinsItsImage(t *testing.T) {
 		})
 		return err
 	})
-	img := only(t, g, "docker:index/image:Image")
+	img := g.One(t, "docker:index/image:Image")
 	assert.Equal(t, "europe-docker.pkg.dev/p/r/api:latest", img.Plain("imageName"))
 	assert.Equal(t, "apps/api/Dockerfile", img.Plain("build.dockerfile"))
-	d := only(t, g, "kubernetes:apps/v1:Deployment")
+	d := g.One(t, "kubernetes:apps/v1:Deployment")
 	c := d.Plain("spec.template.spec.containers").([]any)[0].(map[string]any)
 	assert.Equal(t, "europe-docker.pkg.dev/p/r/api@sha256:0123456789abcdef", c["image"])
 	require.Len(t, g.OfType("kubernetes:core/v1:Service"), 1)

@@ -30,7 +30,7 @@ func TestCluster(t *testing.T) {
 				return err
 			})
 			requireParented(t, g, "gke-gpu-platform:index:Cluster")
-			c := only(t, g, "gcp:container/cluster:Cluster")
+			c := g.One(t, "gcp:container/cluster:Cluster")
 			assert.Equal(t, tt.location, c.Plain("location"))
 			assert.Equal(t, "k", c.Plain("name"))
 			assert.Equal(t, true, c.Plain("removeDefaultNodePool"))
@@ -48,7 +48,7 @@ func TestCluster(t *testing.T) {
 				assert.Equal(t, tt.subnetwork, c.Plain("subnetwork"))
 			}
 
-			sa := only(t, g, "gcp:serviceaccount/account:Account")
+			sa := g.One(t, "gcp:serviceaccount/account:Account")
 			assert.Equal(t, "k-nodes", sa.Plain("accountId"))
 			assert.Equal(t, "k-nodes@proj-1.iam.gserviceaccount.com", c.Plain("nodeConfig.serviceAccount"))
 			grants := g.OfType("gcp:projects/iAMMember:IAMMember")
@@ -58,7 +58,7 @@ func TestCluster(t *testing.T) {
 				assert.Contains(t, c.Dependencies, "urn:pulumi:test::gke-gpu-platform::gke-gpu-platform:index:Cluster$gcp:projects/iAMMember:IAMMember::"+grant.Name)
 			}
 
-			p := only(t, g, "pulumi:providers:kubernetes")
+			p := g.One(t, "pulumi:providers:kubernetes")
 			assert.True(t, p.Inputs["kubeconfig"].ContainsSecrets(), "the provider's kubeconfig must stay secret")
 			assert.Contains(t, p.Plain("kubeconfig"), "server: https://203.0.113.1")
 			assert.Contains(t, p.Plain("kubeconfig"), "gke_proj-1_"+tt.location+"_k")

@@ -17,14 +17,6 @@ func run(t *testing.T, program pulumi.RunFunc) *graphtest.Graph {
 	return g
 }
 
-// only returns the only resource of a type.
-func only(t *testing.T, g *graphtest.Graph, typ string) graphtest.Resource {
-	t.Helper()
-	rs := g.OfType(typ)
-	require.Len(t, rs, 1, "resources of type %s", typ)
-	return rs[0]
-}
-
 // requireParented checks every resource but the component itself has it as parent.
 func requireParented(t *testing.T, g *graphtest.Graph, componentType string) {
 	t.Helper()

@@ -64,7 +64,7 @@ func TestIngress(t *testing.T) {
 			}
 			assert.ElementsMatch(t, tt.wantTypes, types)
 
-			ing := only(t, g, "kubernetes:networking.k8s.io/v1:Ingress")
+			ing := g.One(t, "kubernetes:networking.k8s.io/v1:Ingress")
 			assert.Equal(t, tt.wantAnnotations, ing.Plain("metadata.annotations"))
 			assert.Equal(t, tt.wantClass, ing.Plain("spec.ingressClassName"))
 			// Hosts in first-seen order; each path to its own Service and port.

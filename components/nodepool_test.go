@@ -49,7 +49,7 @@ func TestNodePool(t *testing.T) {
 				return err
 			})
 			requireParented(t, g, "gke-gpu-platform:index:NodePool")
-			pool := only(t, g, "gcp:container/nodePool:NodePool")
+			pool := g.One(t, "gcp:container/nodePool:NodePool")
 			assert.Equal(t, "europe-west4-b", pool.Plain("location"))
 			assert.Equal(t, tt.name+"-", pool.Plain("namePrefix"))
 			assert.Equal(t, float64(tt.min), pool.Plain("autoscaling.minNodeCount"))

@@ -23,7 +23,7 @@ func TestRegistry(t *testing.T) {
 		return nil
 	})
 	requireParented(t, g, "gke-gpu-platform:index:Registry")
-	repo := only(t, g, "gcp:artifactregistry/repository:Repository")
+	repo := g.One(t, "gcp:artifactregistry/repository:Repository")
 	assert.Equal(t, "europe-west4", repo.Plain("location"))
 	assert.Equal(t, "DOCKER", repo.Plain("format"))
 	assert.Equal(t, false, repo.Plain("cleanupPolicyDryRun"), "a dry-run policy deletes nothing and storage keeps billing")

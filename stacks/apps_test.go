@@ -129,7 +129,7 @@ func TestIngressRoutesEachPathToItsService(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.stack, func(t *testing.T) {
 			g := runStack(t, tt.stack, nil)
-			ing := one(t, g, ingressType)
+			ing := g.One(t, ingressType)
 			annotations, _ := ing.Plain("metadata.annotations").(map[string]any)
 			if annotations == nil {
 				annotations = map[string]any{}
@@ -162,12 +162,12 @@ func TestIngressRoutesEachPathToItsService(t *testing.T) {
 
 func TestProdIngressHasStaticIPAndManagedCertificate(t *testing.T) {
 	g := runStack(t, "prod", nil)
-	addr := one(t, g, addressType)
+	addr := g.One(t, addressType)
 	assert.Equal(t, "ingress-ip", addr.Plain("name"))
 	assert.Equal(t, "acme-platform-prod", addr.Plain("project"))
-	cert := one(t, g, "kubernetes:networking.gke.io/v1:ManagedCertificate")
+	cert := g.One(t, "kubernetes:networking.gke.io/v1:ManagedCertificate")
 	assert.Equal(t, []any{"app.acme.example.com"}, cert.Plain("spec.domains"))
-	fc := one(t, g, "kubernetes:networking.gke.io/v1beta1:FrontendConfig")
+	fc := g.One(t, "kubernetes:networking.gke.io/v1beta1:FrontendConfig")
 	assert.Equal(t, true, fc.Plain("spec.redirectToHttps.enabled"))
 
 	dev := runStack(t, "dev", nil)
@@ -198,7 +198,7 @@ func TestImagesPushToTheStackRegistry(t *testing.T) {
 		"gpu-worker": "us-central1-docker.pkg.dev/acme-platform-dev/apps/gpu-worker@sha256:0123456789abcdef",
 	}, g.Exports["images"])
 
-	repo := one(t, g, repoType)
+	repo := g.One(t, repoType)
 	assert.Equal(t, "us-central1", repo.Plain("location"))
 	assert.Equal(t, "DOCKER", repo.Plain("format"))
 	policies := repo.Plain("cleanupPolicies").([]any)
@@ -228,7 +228,7 @@ func TestKubernetesResourcesUseTheClusterProvider(t *testing.T) {
 
 func TestNamespaceWaitsForTheNodePools(t *testing.T) {
 	g := runStack(t, "dev", nil)
-	ns := one(t, g, namespaceType)
+	ns := g.One(t, namespaceType)
 	assert.Equal(t, "dev", ns.Plain("metadata.name"))
 	var deps []string
 	for _, d := range ns.Dependencies {

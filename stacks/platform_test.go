@@ -25,7 +25,7 @@ func TestClusterPerStack(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.stack, func(t *testing.T) {
 			g := runStack(t, tt.stack, nil)
-			c := one(t, g, clusterType)
+			c := g.One(t, clusterType)
 
 			// A zone, not a region: the free tier pays one zonal control plane.
 			assert.Equal(t, tt.zone, c.Plain("location"))
@@ -43,7 +43,7 @@ func TestClusterPerStack(t *testing.T) {
 			assert.Equal(t, tt.protect, c.Protect)
 
 			// The nodes run as the dedicated account, never the default compute one.
-			sa := one(t, g, accountType)
+			sa := g.One(t, accountType)
 			email := sa.Plain("accountId").(string) + "@" + tt.project + ".iam.gserviceaccount.com"
 			assert.Equal(t, email, c.Plain("nodeConfig.serviceAccount"))
 			for _, pool := range g.OfType(nodePoolType) {
@@ -66,7 +66,7 @@ func TestNodeServiceAccountIsLeastPrivilege(t *testing.T) {
 		assert.NotContains(t, []string{"roles/editor", "roles/owner"}, r)
 	}
 	// Pulls are granted on the repository alone, not project-wide.
-	reader := one(t, g, repoIAMType)
+	reader := g.One(t, repoIAMType)
 	assert.Equal(t, "roles/artifactregistry.reader", reader.Plain("role"))
 	assert.Equal(t, "serviceAccount:platform-dev-nodes@acme-platform-dev.iam.gserviceaccount.com", reader.Plain("member"))
 }

@@ -49,14 +49,6 @@ func runStack(t *testing.T, stack string, edits map[string]string) *graphtest.Gr
 	return g
 }
 
-// one returns the only resource of a type.
-func one(t *testing.T, g *graphtest.Graph, typ string) graphtest.Resource {
-	t.Helper()
-	rs := g.OfType(typ)
-	require.Len(t, rs, 1, "resources of type %s", typ)
-	return rs[0]
-}
-
 // named returns a resource by type and name.
 func named(t *testing.T, g *graphtest.Graph, typ, name string) graphtest.Resource {
 	t.Helper()

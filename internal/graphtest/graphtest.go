@@ -82,6 +82,16 @@ func (g *Graph) OfType(typ string) []Resource {
 	return out
 }
 
+// One returns the only resource of a type, failing the test if there is not exactly one.
+func (g *Graph) One(t testing.TB, typ string) Resource {
+	t.Helper()
+	rs := g.OfType(typ)
+	if len(rs) != 1 {
+		t.Fatalf("want exactly one %s, got %d", typ, len(rs))
+	}
+	return rs[0]
+}
+
 // Named returns the resource of the given type and name.
 func (g *Graph) Named(typ, name string) (Resource, bool) {
 	for _, r := range g.Resources {
