@@ -189,8 +189,14 @@ func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.Reso
 		return nil, err
 	}
 
+	deploymentMeta := meta()
+	// Config is the source of truth: a hand `kubectl scale` or `set image`
+	// takes ownership of the field under server-side apply, and without
+	// force the next `pulumi up` fails with a field conflict instead of
+	// putting the config back (seen in the e2e test).
+	deploymentMeta.Annotations = pulumi.StringMap{"pulumi.com/patchForce": pulumi.String("true")}
 	deployment, err := appsv1.NewDeployment(ctx, name, &appsv1.DeploymentArgs{
-		Metadata: meta(),
+		Metadata: deploymentMeta,
 		Spec:     deploymentSpec(name, args, selector, labels, image, sa.Metadata.Name().Elem()),
 	}, parent)
 	if err != nil {

@@ -91,6 +91,8 @@ func TestApp(t *testing.T) {
 			assert.ElementsMatch(t, tt.wantTypes, types)
 
 			d := g.One(t, "kubernetes:apps/v1:Deployment")
+			assert.Equal(t, map[string]any{"pulumi.com/patchForce": "true"}, d.Plain("metadata.annotations"),
+				"pulumi up must win back fields a hand edit took (server-side apply)")
 			pod := d.Plain("spec.template.spec").(map[string]any)
 			c := pod["containers"].([]any)[0].(map[string]any)
 			assert.Equal(t, map[string]any{

@@ -21,8 +21,11 @@ KUBERNETES_PROVIDER_VERSION=4.25.0 # provider/v4 at commit f47bc2d6f199 is tag v
 
 log() { printf '[tools] %s\n' "$*" >&2; }
 
-# stamp NAME DIR: a hash of what the tool's build depends on.
-stamp() { cat "$2"/go.mod "$2"/go.sum "$2"/*.go "$0" 2>/dev/null | sha256sum | cut -c1-16; }
+# stamp NAME DIR: a hash of what the tool's build depends on: its module
+# files, its Go files and the pinned versions above.
+stamp() {
+	{ cat "$2"/go.mod "$2"/go.sum "$2"/*.go 2>/dev/null; echo "$PULUMI_VERSION $KUBERNETES_PROVIDER_VERSION"; } | sha256sum | cut -c1-16
+}
 
 # fresh NAME DIR BINARY...: true when every binary exists and the stamp matches.
 fresh() {

@@ -94,6 +94,10 @@ func CopyProject(projectDir, dir, stack string) error {
 
 // FindProjectDir walks up from dir to the folder holding Pulumi.yaml.
 func FindProjectDir(dir string) (string, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
 	for d := dir; ; d = filepath.Dir(d) {
 		if _, err := os.Stat(filepath.Join(d, "Pulumi.yaml")); err == nil {
 			return d, nil

@@ -25,7 +25,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/controlplane"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/graphtest"
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/localstack"
+	"github.com/gke-gpu-platform/gke-gpu-platform/stacks"
 )
 
 const namespace = "platform" // Pulumi.local.yaml
@@ -76,6 +78,16 @@ func setup(t *testing.T) *env {
 	return &env{cp: cp, stack: stack, opts: opts, bin: bin, pack: pack}
 }
 
+// editStackFile replaces old with new in the test's copy of Pulumi.local.yaml.
+func (e *env) editStackFile(t *testing.T, old, new string) {
+	t.Helper()
+	path := filepath.Join(e.opts.WorkDir, "Pulumi.local.yaml")
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Contains(t, string(raw), old)
+	require.NoError(t, os.WriteFile(path, []byte(strings.Replace(string(raw), old, new, 1)), 0o644))
+}
+
 func (e *env) kubectl(t *testing.T, args ...string) string {
 	t.Helper()
 	out, err := e.cp.Kubectl(context.Background(), args...)
@@ -111,11 +123,23 @@ func TestLocalStackLifecycle(t *testing.T) {
 	ctx := context.Background()
 	policy := optpreview.PolicyPacks(e.pack)
 
+	// What the program registers, as the mocks record it, plus the stack itself.
+	// (A subtest, so the mocks' PULUMI_CONFIG does not outlive it.)
+	var want int
+	t.Run("mocked graph", func(t *testing.T) {
+		values, err := stacks.StackFileConfig(e.opts.WorkDir, "local")
+		require.NoError(t, err)
+		mocked, err := graphtest.Run(t, stacks.Program, "local", values)
+		require.NoError(t, err)
+		want = len(mocked.Resources) + 1
+	})
+	require.NotZero(t, want)
+
 	// 1. Preview, with the policy pack enforcing: the shipped local stack passes.
 	start := time.Now()
 	prev, err := e.stack.Preview(ctx, policy)
 	require.NoError(t, err, "preview of the local stack must succeed and pass the policy pack")
-	assert.Equal(t, 13, prev.ChangeSummary["create"], "every resource is planned: %v", prev.ChangeSummary)
+	assert.Equal(t, want, prev.ChangeSummary["create"], "every resource is planned: %v", prev.ChangeSummary)
 	t.Logf("preview: %v in %s", prev.ChangeSummary, time.Since(start).Round(100*time.Millisecond))
 
 	// 2. Up creates every resource; the provider waits for Deployments to be
@@ -124,7 +148,7 @@ func TestLocalStackLifecycle(t *testing.T) {
 	up, err := e.stack.Up(ctx, optup.PolicyPacks(e.pack))
 	require.NoError(t, err)
 	changes := *up.Summary.ResourceChanges
-	assert.Equal(t, 13, changes["create"], localstack.Summary(changes))
+	assert.Equal(t, want, changes["create"], localstack.Summary(changes))
 	t.Logf("up: %s in %s", localstack.Summary(changes), time.Since(start).Round(100*time.Millisecond))
 	assert.Equal(t, controlplane.IngressAddress, up.Outputs["ingressAddress"].Value)
 	assert.Equal(t, "http://127.0.0.1/", up.Outputs["url"].Value)
@@ -152,14 +176,11 @@ func TestLocalStackLifecycle(t *testing.T) {
 	// 5. Nothing changed, nothing to do.
 	again, err := e.stack.Up(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, map[string]int{"same": 14}, *again.Summary.ResourceChanges, "a second up must be a no-op")
+	assert.Equal(t, map[string]int{"same": want}, *again.Summary.ResourceChanges, "a second up must be a no-op")
 
-	// 6. A replica count is an in-place update, not a replace.
-	apps, err := e.stack.GetConfig(ctx, "gke-gpu-platform:apps")
-	require.NoError(t, err)
-	changed := strings.Replace(apps.Value, `"name":"frontend","path":"/","port":8080,"replicas":2`, `"name":"frontend","path":"/","port":8080,"replicas":3`, 1)
-	require.NotEqual(t, apps.Value, changed, "the test must find the frontend's replica count in %s", apps.Value)
-	require.NoError(t, e.stack.SetConfig(ctx, "gke-gpu-platform:apps", auto.ConfigValue{Value: changed}))
+	// 6. A replica count is an in-place update, not a replace. Config changes
+	// the way a person makes them: by editing Pulumi.local.yaml.
+	e.editStackFile(t, "      replicas: 2\n      path: /\n", "      replicas: 3\n      path: /\n")
 	scaled, err := e.stack.Preview(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, 1, scaled.ChangeSummary["update"], "%v", scaled.ChangeSummary)
@@ -169,22 +190,24 @@ func TestLocalStackLifecycle(t *testing.T) {
 	assert.Equal(t, "3", e.kubectl(t, "get", "deployment", "frontend", "-n", namespace, "-o", "jsonpath={.spec.replicas}"))
 
 	// 7. A manual edit is drift, and refresh shows it.
-	e.kubectl(t, "label", "deployment", "backend", "-n", namespace, "edited-by=hand")
+	e.kubectl(t, "scale", "deployment", "backend", "-n", namespace, "--replicas=4")
 	refreshed, err := e.stack.Refresh(ctx)
 	require.NoError(t, err)
 	drift := *refreshed.Summary.ResourceChanges
 	assert.Equal(t, 1, drift["update"], "refresh must show the hand-edited Deployment as changed: %s", localstack.Summary(drift))
-	assert.Contains(t, e.kubectl(t, "get", "deployment", "backend", "-n", namespace, "-o", "jsonpath={.metadata.labels}"), "edited-by")
+	// And the next up puts back what the config says.
+	restored, err := e.stack.Up(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, (*restored.Summary.ResourceChanges)["update"], localstack.Summary(*restored.Summary.ResourceChanges))
+	assert.Equal(t, "2", e.kubectl(t, "get", "deployment", "backend", "-n", namespace, "-o", "jsonpath={.spec.replicas}"))
 
 	// 8. The policy pack fails a real preview on a bad config, with its message.
-	bad := strings.Replace(changed, "hashicorp/http-echo:1.0", "hashicorp/http-echo:latest", 1)
-	require.NotEqual(t, changed, bad)
-	require.NoError(t, e.stack.SetConfig(ctx, "gke-gpu-platform:apps", auto.ConfigValue{Value: bad}))
+	e.editStackFile(t, "hashicorp/http-echo:1.0", "hashicorp/http-echo:latest")
 	_, err = e.stack.Preview(ctx, policy)
 	require.Error(t, err, "the policy pack must fail the preview")
 	assert.Contains(t, err.Error(), "images-pinned")
 	assert.Contains(t, err.Error(), `uses image "hashicorp/http-echo:latest", which is not pinned`)
-	require.NoError(t, e.stack.SetConfig(ctx, "gke-gpu-platform:apps", auto.ConfigValue{Value: changed}))
+	e.editStackFile(t, "hashicorp/http-echo:latest", "hashicorp/http-echo:1.0")
 
 	// 9. Destroy leaves nothing behind.
 	start = time.Now()
