@@ -231,7 +231,7 @@ func (c Config) ClusterLocation() string {
 	return c.Zone
 }
 
-// Replicas is the app's desired replica count after defaults.
+// ReplicaCount is the app's desired replica count, 1 when unset.
 func (a AppConfig) ReplicaCount() int {
 	if a.Replicas == nil {
 		return 1
@@ -339,8 +339,8 @@ func appDefaults(a *AppConfig) {
 	}
 }
 
-// configSource is what LoadConfig reads: one value per key, and (when the
-// engine tells) every key set for the stack, for the unknown-key check.
+// configSource is where config values come from: the engine's context, or a
+// stack file read without the engine.
 type configSource interface {
 	GetConfig(key string) (string, bool)
 }

@@ -1,10 +1,12 @@
 package stacks
 
 import (
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
 
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/graphtest"
 )
@@ -285,4 +287,30 @@ func LoadStackFileWith(t *testing.T, stack string, edits map[string]string) (Con
 		keys = append(keys, k)
 	}
 	return loadConfig(mapConfig(values), stack, keys)
+}
+
+// Pulumi.yaml declares exactly the keys the program reads, so the CLI
+// type-checks every one and `pulumi config` shows them all.
+func TestPulumiYAMLDeclaresEveryKey(t *testing.T) {
+	raw, err := os.ReadFile("../Pulumi.yaml")
+	require.NoError(t, err)
+	var project struct {
+		Name    string `yaml:"name"`
+		Runtime struct {
+			Options struct {
+				BuildTarget string `yaml:"buildTarget"`
+			}
+		} `yaml:"runtime"`
+		Config map[string]map[string]any `yaml:"config"`
+	}
+	require.NoError(t, yaml.Unmarshal(raw, &project))
+	assert.Equal(t, ConfigNamespace, project.Name)
+	assert.NotEmpty(t, project.Runtime.Options.BuildTarget, "buildTarget lets pulumi up reuse the compiled binary")
+	var declared []string
+	for key, decl := range project.Config {
+		declared = append(declared, key)
+		assert.NotEmpty(t, decl["type"], key)
+		assert.NotEmpty(t, decl["description"], key)
+	}
+	assert.ElementsMatch(t, KnownKeys(), declared)
 }

@@ -78,14 +78,28 @@ func Open(ctx context.Context, o Options) (auto.Stack, error) {
 }
 
 // CopyProject copies Pulumi.yaml and Pulumi.<stack>.yaml from projectDir to
-// dir, so a test can change config without touching the repo's files.
+// dir, so the engine's writes (the passphrase's encryptionsalt) stay out of
+// the repo and a test can change config without touching the repo's files.
+// An encryptionsalt already in dir's copy is kept: the stack's state was
+// encrypted with it.
 func CopyProject(projectDir, dir, stack string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
 	for _, name := range []string{"Pulumi.yaml", "Pulumi." + stack + ".yaml"} {
 		data, err := os.ReadFile(filepath.Join(projectDir, name))
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+		dst := filepath.Join(dir, name)
+		if old, err := os.ReadFile(dst); err == nil && !strings.Contains(string(data), "encryptionsalt:") {
+			for _, line := range strings.Split(string(old), "\n") {
+				if strings.HasPrefix(line, "encryptionsalt:") {
+					data = []byte(line + "\n" + string(data))
+				}
+			}
+		}
+		if err := os.WriteFile(dst, data, 0o644); err != nil {
 			return err
 		}
 	}

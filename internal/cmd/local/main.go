@@ -40,7 +40,7 @@ func main() {
 }
 
 type paths struct {
-	project, bin, cluster, state string
+	project, bin, cluster, state, work string
 }
 
 func locate() (paths, error) {
@@ -61,6 +61,7 @@ func locate() (paths, error) {
 		bin:     bin,
 		cluster: filepath.Join(project, ".local", "cluster"),
 		state:   filepath.Join(project, ".local", "state"),
+		work:    filepath.Join(project, ".local", "project"),
 	}, nil
 }
 
@@ -69,8 +70,13 @@ func run(ctx context.Context, verb string) error {
 	if err != nil {
 		return err
 	}
+	// The engine runs in a copy of the project files, refreshed from the
+	// repo's Pulumi.yaml and Pulumi.local.yaml on every run.
+	if err := localstack.CopyProject(p.project, p.work, "local"); err != nil {
+		return err
+	}
 	opts := localstack.Options{
-		Stack: "local", WorkDir: p.project, StateDir: p.state, ToolsBin: p.bin,
+		Stack: "local", WorkDir: p.work, StateDir: p.state, ToolsBin: p.bin,
 		Kubeconfig: filepath.Join(p.cluster, "kubeconfig"),
 	}
 	switch verb {
