@@ -7,8 +7,8 @@
 #                               one multi-call binary     tools/controlplane
 #   kwok                        simulated kubelets        tools/kwok
 #   actionlint                  GitHub workflow linter    tools/actionlint
-# Everything comes from the Go module proxy. Cold: ~55 min of CPU (about
-# 30 min wall on 2 cores); warm: seconds. Usage: tools/build.sh [tool...]
+# Everything comes from the Go module proxy. Cold: about 13 min wall on 2
+# cores (measured; see README Timings); warm: seconds. Usage: tools/build.sh [tool...]
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
