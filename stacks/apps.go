@@ -1,6 +1,8 @@
 package stacks
 
 import (
+	"slices"
+
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -101,7 +103,12 @@ func deployApps(ctx *pulumi.Context, cfg Config, t *target) error {
 	if t.gke {
 		ingressArgs.GKE = &components.GKEIngressArgs{Project: cfg.Project, StaticIP: cfg.Ingress.StaticIP}
 		if cfg.Ingress.TLS {
-			ingressArgs.GKE.CertificateDomains = []string{cfg.Ingress.Host}
+			// One certificate for every host a route answers on.
+			for _, r := range routes {
+				if !slices.Contains(ingressArgs.GKE.CertificateDomains, r.Host) {
+					ingressArgs.GKE.CertificateDomains = append(ingressArgs.GKE.CertificateDomains, r.Host)
+				}
+			}
 		}
 	}
 	ingress, err := components.NewIngress(ctx, "ingress", ingressArgs, pulumi.Providers(t.provider))

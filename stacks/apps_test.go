@@ -172,6 +172,13 @@ func TestProdIngressHasStaticIPAndManagedCertificate(t *testing.T) {
 
 	dev := runStack(t, "dev", nil)
 	assert.Empty(t, dev.OfType(addressType), "dev keeps the Ingress's ephemeral IP")
+
+	// A route on its own host is on the certificate too.
+	multi := runStack(t, "prod", map[string]string{"gke-gpu-platform:apps": `[
+		{"name": "web", "image": "web:1", "port": 8080, "path": "/"},
+		{"name": "api", "image": "api:1", "port": 8080, "path": "/", "host": "api.acme.example.com"}]`})
+	assert.Equal(t, []any{"app.acme.example.com", "api.acme.example.com"},
+		multi.One(t, "kubernetes:networking.gke.io/v1:ManagedCertificate").Plain("spec.domains"))
 }
 
 func TestImagesPushToTheStackRegistry(t *testing.T) {
