@@ -199,6 +199,10 @@ type IngressConfig struct {
 
 // CostConfig is the `cost` key.
 type CostConfig struct {
+	// FreeTier says this stack's zonal cluster gets the billing account's
+	// free-tier credit. Only one cluster per billing account does: set it
+	// false on every other stack that shares the account.
+	FreeTier bool `json:"freeTier"`
 	// GPUBusyHoursPerMonth is the expected node-hours of GPU work per month.
 	GPUBusyHoursPerMonth float64 `json:"gpuBusyHoursPerMonth"`
 	// RegistryStorageGb is the expected image storage.
@@ -310,7 +314,7 @@ func Defaults(stack string) Config {
 			LocationPolicy:   "ANY",
 		},
 		Registry: RegistryConfig{Name: "apps", KeepVersions: 10},
-		Cost:     CostConfig{RegistryStorageGb: 1},
+		Cost:     CostConfig{FreeTier: true, RegistryStorageGb: 1},
 	}
 }
 

@@ -314,3 +314,26 @@ func TestPulumiYAMLDeclaresEveryKey(t *testing.T) {
 	}
 	assert.ElementsMatch(t, KnownKeys(), declared)
 }
+
+// Review stacks come and go per pull request: they must stay cheap.
+func TestPRStackIsCheap(t *testing.T) {
+	cfg, err := LoadStackFile("..", "pr")
+	require.NoError(t, err)
+	assert.LessOrEqual(t, cfg.GPUPool.MaxNodes, 1, "no GPU max above 1")
+	assert.Zero(t, cfg.GPUPool.MinNodes)
+	assert.True(t, cfg.GPUPool.Spot)
+	assert.LessOrEqual(t, cfg.CPUPool.MaxNodes, 2, "a small pool")
+	assert.True(t, cfg.CPUPool.Spot)
+	assert.False(t, cfg.Ingress.StaticIP, "no static IP")
+	assert.False(t, cfg.Cluster.DeletionProtection, "review stacks must be destroyable")
+	assert.False(t, cfg.Cluster.Protect)
+	assert.False(t, cfg.Cluster.Regional)
+	e, err := EstimateCost(cfg)
+	require.NoError(t, err)
+	dev, err := LoadStackFile("..", "dev")
+	require.NoError(t, err)
+	devCost, err := EstimateCost(dev)
+	require.NoError(t, err)
+	assert.Less(t, e.IdleMonthly, devCost.IdleMonthly, "a review stack idles for less than dev, even paying its own control plane")
+	assert.False(t, cfg.Cost.FreeTier, "dev holds the billing account's free cluster")
+}

@@ -12,6 +12,7 @@ import (
 func CostInput(cfg Config) cost.Input {
 	in := cost.Input{
 		Regional: cfg.Cluster.Regional,
+		FreeTier: cfg.Cost.FreeTier,
 		CPUPool: cost.Pool{
 			MachineType: cfg.CPUPool.MachineType, DiskType: cfg.CPUPool.DiskType, DiskSizeGb: cfg.CPUPool.DiskSizeGb,
 			MinNodes: cfg.CPUPool.MinNodes, MaxNodes: cfg.CPUPool.MaxNodes, Spot: cfg.CPUPool.Spot,

@@ -28,6 +28,9 @@ type Pool struct {
 type Input struct {
 	// Regional is true when the control plane is regional (never free).
 	Regional bool
+	// FreeTier is true when this zonal cluster gets the billing account's
+	// free-tier credit (one cluster per account does).
+	FreeTier bool
 	// CPUPool is the always-on pool: idle at MinNodes, busy at MaxNodes.
 	CPUPool Pool
 	// GPUPool is nil without one. Idle at MinNodes; busy adds GPUBusyHours node-hours.
@@ -72,9 +75,12 @@ func (p *Prices) Estimate(in Input) (Estimate, error) {
 	}
 
 	fee := p.GKE.ClusterPerHour.Price * h
-	if in.Regional {
+	switch {
+	case in.Regional:
 		add(Line{Item: "control plane", Detail: "regional: not covered by the free tier", Idle: fee, Busy: fee})
-	} else {
+	case !in.FreeTier:
+		add(Line{Item: "control plane", Detail: "zonal, but the billing account's free-tier credit goes to another cluster", Idle: fee, Busy: fee})
+	default:
 		credit := math.Min(fee, p.GKE.FreeTierPerMonth.Price)
 		add(Line{Item: "control plane", Detail: fmt.Sprintf("zonal: $%.2f fee less free-tier credit (one zonal cluster per billing account)", fee), Idle: fee - credit, Busy: fee - credit})
 	}

@@ -39,11 +39,13 @@ func TestSeedPoolComputePerDay(t *testing.T) {
 }
 
 func TestControlPlane(t *testing.T) {
-	zonal := estimate(t, Input{CPUPool: seedPool})
-	regional := estimate(t, Input{CPUPool: seedPool, Regional: true})
+	zonal := estimate(t, Input{CPUPool: seedPool, FreeTier: true})
+	regional := estimate(t, Input{CPUPool: seedPool, FreeTier: true, Regional: true})
+	second := estimate(t, Input{CPUPool: seedPool, FreeTier: false})
 	assert.Equal(t, 0.0, line(t, zonal, "control plane").Idle, "one zonal cluster is covered by the free tier")
 	assert.Equal(t, 73.0, line(t, regional, "control plane").Idle)
 	assert.InDelta(t, 73.0, regional.IdleMonthly-zonal.IdleMonthly, 0.001)
+	assert.Equal(t, 73.0, line(t, second, "control plane").Idle, "a second zonal cluster on the same billing account pays")
 }
 
 func TestGPUPoolAtZeroCostsNothingIdle(t *testing.T) {
