@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/property"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+type recorder struct{ messages []string }
+
+func (r *recorder) ReportViolation(message, _ string) { r.messages = append(r.messages, message) }
+
+// newTestPack builds the pack the way the engine's ConfigureStack does: a
+// context holding the stack name and the stack's config.
+func newTestPack(t *testing.T, stack string, config map[string]string) map[string]policyx.ResourceValidationPolicy {
+	t.Helper()
+	ctx, err := pulumi.NewContext(context.Background(), pulumi.RunInfo{Project: "gke-gpu-platform", Stack: stack, Config: config})
+	require.NoError(t, err)
+	pack, err := newPack(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, PackName, pack.Name())
+	byName := map[string]policyx.ResourceValidationPolicy{}
+	for _, p := range pack.Policies() {
+		rp, ok := p.(policyx.ResourceValidationPolicy)
+		require.True(t, ok, "%s is a resource policy", p.Name())
+		byName[p.Name()] = rp
+	}
+	require.Len(t, byName, len(Rules))
+	return byName
+}
+
+func validate(t *testing.T, p policyx.ResourceValidationPolicy, typ, name string, props property.Map, cfg map[string]any) []string {
+	t.Helper()
+	rec := &recorder{}
+	require.NoError(t, p.Validate(context.Background(), policyx.ResourceValidationArgs{
+		Manager:  rec,
+		Resource: policyx.AnalyzerResource{Type: typ, Name: name, Properties: props},
+		Config:   cfg,
+	}))
+	return rec.messages
+}
+
+func TestPackServesTheRulesThroughPolicyx(t *testing.T) {
+	pack := newTestPack(t, "dev", map[string]string{"gcp:zone": "us-central1-a", "gcp:project": "acme-dev"})
+
+	// A GPU pool as the engine sends it at preview: the service account is
+	// an output of another resource (computed), the taint missing.
+	pool := property.NewMap(map[string]property.Value{
+		"initialNodeCount": property.New(0.0),
+		"autoscaling":      property.New(property.NewMap(map[string]property.Value{"minNodeCount": property.New(0.0)})),
+		"nodeConfig": property.New(property.NewMap(map[string]property.Value{
+			"serviceAccount": property.New(property.Computed),
+			"guestAccelerators": property.New(property.NewArray([]property.Value{
+				property.New(property.NewMap(map[string]property.Value{"type": property.New("nvidia-tesla-t4"), "count": property.New(1.0)})),
+			})),
+		})),
+		"management": property.New(property.NewMap(map[string]property.Value{
+			"autoRepair": property.New(true), "autoUpgrade": property.New(true),
+		})),
+	})
+	got := validate(t, pack["gpu-pool-scales-to-zero"], nodePoolType, "gpu", pool, nil)
+	require.Len(t, got, 1)
+	assert.Contains(t, got[0], `GPU node pool "gpu" lacks the taint`)
+	assert.Empty(t, validate(t, pack["node-pool-hardened"], nodePoolType, "gpu", pool, nil),
+		"an account created in the stack (unknown at preview) is not the default one")
+
+	// Secret values are read like any other.
+	svc := property.NewMap(map[string]property.Value{
+		"spec": property.New(property.NewMap(map[string]property.Value{"type": property.New("LoadBalancer").WithSecret(true)})),
+	})
+	assert.Len(t, validate(t, pack["no-loadbalancer-services"], serviceType, "web", svc, nil), 1)
+
+	// Policy config reaches the rule.
+	cluster := property.NewMap(map[string]property.Value{"location": property.New("us-central1")})
+	assert.Len(t, validate(t, pack["gke-cluster-zonal"], clusterType, "c", cluster, nil), 1)
+	assert.Empty(t, validate(t, pack["gke-cluster-zonal"], clusterType, "c", cluster, map[string]any{"allowRegional": true}))
+}
+
+func TestPackReadsTheStackConfig(t *testing.T) {
+	// A budget the dev config blows: the estimate comes from the stack
+	// config the engine hands the pack, as `make cost` computes it.
+	config := map[string]string{
+		"gcp:zone": "us-central1-a", "gcp:project": "acme-dev",
+		"gke-gpu-platform:cost": `{"monthlyBudget": 50}`,
+	}
+	pack := newTestPack(t, "dev", config)
+	cluster := property.NewMap(map[string]property.Value{"location": property.New("us-central1-a")})
+	got := validate(t, pack["monthly-budget"], clusterType, "cluster", cluster, nil)
+	require.Len(t, got, 1)
+	assert.Contains(t, got[0], `over its budget of $50.00 (stack config cost.monthlyBudget)`)
+
+	// The prod stack's cluster must be protected; dev's need not be.
+	unprotected := property.NewMap(map[string]property.Value{"deletionProtection": property.New(false)})
+	assert.Empty(t, validate(t, pack["prod-deletion-protection"], clusterType, "cluster", unprotected, nil))
+	prod := newTestPack(t, "prod", map[string]string{"gcp:zone": "us-central1-a", "gcp:project": "acme-prod"})
+	assert.Len(t, validate(t, prod["prod-deletion-protection"], clusterType, "cluster", unprotected, nil), 1)
+}
