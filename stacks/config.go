@@ -170,18 +170,27 @@ type AppConfig struct {
 	GCPServiceAccount string `json:"gcpServiceAccount"`
 }
 
-// ResourcesConfig holds Kubernetes quantities for one container.
+// ResourcesConfig holds Kubernetes quantities for one container. Every
+// container gets requests (what the scheduler and autoscaler size nodes by)
+// and limits (so one app cannot starve the small CPU pool).
 type ResourcesConfig struct {
-	CPURequest    string `json:"cpuRequest"`
+	// CPURequest, e.g. "100m".
+	CPURequest string `json:"cpuRequest"`
+	// MemoryRequest, e.g. "128Mi".
 	MemoryRequest string `json:"memoryRequest"`
-	CPULimit      string `json:"cpuLimit"`
-	MemoryLimit   string `json:"memoryLimit"`
+	// CPULimit, e.g. "500m".
+	CPULimit string `json:"cpuLimit"`
+	// MemoryLimit, e.g. "256Mi".
+	MemoryLimit string `json:"memoryLimit"`
 }
 
 // AutoscalingConfig is an app's `autoscaling` block.
 type AutoscalingConfig struct {
-	MinReplicas    int `json:"minReplicas"`
-	MaxReplicas    int `json:"maxReplicas"`
+	// MinReplicas is the HPA's lower bound (>= 1).
+	MinReplicas int `json:"minReplicas"`
+	// MaxReplicas is the HPA's upper bound.
+	MaxReplicas int `json:"maxReplicas"`
+	// CPUUtilization is the target average CPU use in percent of the request; default 70.
 	CPUUtilization int `json:"cpuUtilization"`
 }
 
