@@ -56,7 +56,7 @@ func deployApps(ctx *pulumi.Context, cfg Config, t *target) error {
 				CPURequest: a.Resources.CPURequest, MemoryRequest: a.Resources.MemoryRequest,
 				CPULimit: a.Resources.CPULimit, MemoryLimit: a.Resources.MemoryLimit,
 			},
-			Labels: map[string]string{"app.kubernetes.io/version": cfg.Stack},
+			Labels: map[string]string{"gke-gpu-platform/stack": cfg.Stack},
 		}
 		if as := a.Autoscaling; as != nil {
 			args.Autoscaling = &components.AutoscalingArgs{

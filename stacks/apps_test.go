@@ -36,6 +36,7 @@ func TestPodSpecPerAppKind(t *testing.T) {
 			res := c["resources"].(map[string]any)
 			assert.Equal(t, tt.replicas, spec["replicas"])
 			assert.Equal(t, "dev", d.Plain("metadata.namespace"))
+			assert.Equal(t, "dev", d.Plain("metadata.labels").(map[string]any)["gke-gpu-platform/stack"])
 
 			// Locked down, whatever the kind.
 			assert.Equal(t, map[string]any{
