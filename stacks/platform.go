@@ -93,8 +93,9 @@ func newGKETarget(ctx *pulumi.Context, cfg Config) (*target, error) {
 				DriverVersion: g.DriverVersion,
 			},
 			ResourceLabels: labels,
+		},
 			// After the CPU pool, so system pods never start on a GPU node.
-		}, pulumi.DependsOn([]pulumi.Resource{cpu}))
+			pulumi.DependsOn([]pulumi.Resource{cpu}))
 		if err != nil {
 			return nil, err
 		}
