@@ -132,7 +132,7 @@ func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.Reso
 	if err := ctx.RegisterComponentResource("gke-gpu-platform:index:App", name, a, opts...); err != nil {
 		return nil, err
 	}
-	parent := pulumi.Parent(a)
+	parent := childOf(a, opts)
 
 	component := "web"
 	if args.GPU > 0 {

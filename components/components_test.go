@@ -27,3 +27,26 @@ func requireParented(t *testing.T, g *graphtest.Graph, componentType string) {
 		require.Equal(t, componentType, string(r.Parent.Type()), "parent of %s %s", r.Type, r.Name)
 	}
 }
+
+// A component's explicit dependencies reach every child, so ordering a
+// component orders what it creates.
+func TestComponentDependsOnReachesChildren(t *testing.T) {
+	g := run(t, func(ctx *pulumi.Context) error {
+		first, err := NewNodePool(ctx, "first", &NodePoolArgs{Project: "p", Location: pulumi.String("z"), Cluster: pulumi.String("c"),
+			Role: "cpu", MachineType: "e2-medium", DiskType: "pd-standard", DiskSizeGb: 10, MinNodes: 1, MaxNodes: 1, LocationPolicy: "BALANCED",
+			ServiceAccount: pulumi.String("sa")})
+		if err != nil {
+			return err
+		}
+		_, err = NewApp(ctx, "after", &AppArgs{Namespace: pulumi.String("ns"), Image: "a:1", Replicas: 1,
+			Resources: ResourceArgs{CPURequest: "1", MemoryRequest: "1Gi", CPULimit: "1", MemoryLimit: "1Gi"}},
+			pulumi.DependsOn([]pulumi.Resource{first}))
+		return err
+	})
+	for _, r := range g.Resources {
+		if r.Custom && string(r.Parent.Type()) == "gke-gpu-platform:index:App" {
+			require.Contains(t, r.Dependencies, "urn:pulumi:test::gke-gpu-platform::gke-gpu-platform:index:NodePool$gcp:container/nodePool:NodePool::first",
+				"%s %s", r.Type, r.Name)
+		}
+	}
+}

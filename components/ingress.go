@@ -70,7 +70,7 @@ func NewIngress(ctx *pulumi.Context, name string, args *IngressArgs, opts ...pul
 	if err := ctx.RegisterComponentResource("gke-gpu-platform:index:Ingress", name, in, opts...); err != nil {
 		return nil, err
 	}
-	parent := pulumi.Parent(in)
+	parent := childOf(in, opts)
 
 	annotations := pulumi.StringMap{}
 	spec := &networkingv1.IngressSpecArgs{Rules: ingressRules(args.Routes)}

@@ -150,7 +150,7 @@ func NewNodePool(ctx *pulumi.Context, name string, args *NodePoolArgs, opts ...p
 			MaxUnavailable: pulumi.Int(0),
 		},
 		NodeConfig: nodeConfig,
-	}, pulumi.Parent(p),
+	}, childOf(p, opts),
 		// The autoscaler owns the live node count.
 		pulumi.IgnoreChanges([]string{"initialNodeCount"}))
 	if err != nil {

@@ -40,7 +40,7 @@ func NewRegistry(ctx *pulumi.Context, name string, args *RegistryArgs, opts ...p
 	if err := ctx.RegisterComponentResource("gke-gpu-platform:index:Registry", name, r, opts...); err != nil {
 		return nil, err
 	}
-	parent := pulumi.Parent(r)
+	parent := childOf(r, opts)
 
 	repo, err := artifactregistry.NewRepository(ctx, name, &artifactregistry.RepositoryArgs{
 		Project:      pulumi.String(args.Project),

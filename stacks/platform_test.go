@@ -105,6 +105,9 @@ func TestGPUPoolPerStack(t *testing.T) {
 			// A generated name lets a replacement pool come up before the old one goes.
 			assert.Equal(t, "gpu-", gpu.Plain("namePrefix"))
 			assert.Nil(t, gpu.Plain("name"))
+			// Created after the CPU pool, so system pods never start on a GPU node.
+			assert.Contains(t, gpu.Dependencies,
+				"urn:pulumi:"+tt.stack+"::gke-gpu-platform::gke-gpu-platform:index:NodePool$gcp:container/nodePool:NodePool::cpu")
 		})
 	}
 }
