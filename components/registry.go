@@ -2,6 +2,7 @@ package components
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/artifactregistry"
@@ -32,6 +33,9 @@ type Registry struct {
 	URL pulumi.StringOutput `pulumi:"url"`
 	// Server is the registry host, <region>-docker.pkg.dev.
 	Server string `pulumi:"-"`
+
+	pushOnce sync.Once
+	push     docker.RegistryPtrInput
 }
 
 // NewRegistry creates the repository and grants its readers.
@@ -91,11 +95,15 @@ func NewRegistry(ctx *pulumi.Context, name string, args *RegistryArgs, opts ...p
 // DockerRegistry returns push credentials for docker.Image: a short-lived
 // OAuth token of whoever runs Pulumi (gcloud auth application-default), so
 // no JSON key exists anywhere.
+// One token serves every image of the run.
 func (r *Registry) DockerRegistry(ctx *pulumi.Context) docker.RegistryPtrInput {
-	token := organizations.GetClientConfigOutput(ctx, pulumi.Parent(r)).AccessToken()
-	return docker.RegistryArgs{
-		Server:   pulumi.String(r.Server),
-		Username: pulumi.String("oauth2accesstoken"),
-		Password: pulumi.ToSecret(token).(pulumi.StringOutput),
-	}
+	r.pushOnce.Do(func() {
+		token := organizations.GetClientConfigOutput(ctx, pulumi.Parent(r)).AccessToken()
+		r.push = docker.RegistryArgs{
+			Server:   pulumi.String(r.Server),
+			Username: pulumi.String("oauth2accesstoken"),
+			Password: pulumi.ToSecret(token).(pulumi.StringOutput),
+		}
+	})
+	return r.push
 }
