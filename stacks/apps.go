@@ -81,12 +81,8 @@ func deployApps(ctx *pulumi.Context, cfg Config, t *target) error {
 		}
 		images[a.Name] = app.Image
 		if a.Path != "" {
-			host := a.Host
-			if host == "" {
-				host = cfg.Ingress.Host
-			}
 			routes = append(routes, components.IngressRoute{
-				Host: host, Path: a.Path, ServiceName: app.ServiceName, ServicePort: 80,
+				Host: cfg.RouteHost(a), Path: a.Path, ServiceName: app.ServiceName, ServicePort: 80,
 			})
 		}
 	}

@@ -244,6 +244,15 @@ func (c Config) ClusterLocation() string {
 	return c.Zone
 }
 
+// RouteHost is the host an app's Ingress path answers on: its own, or the
+// Ingress's default.
+func (c Config) RouteHost(a AppConfig) string {
+	if a.Host != "" {
+		return a.Host
+	}
+	return c.Ingress.Host
+}
+
 // ReplicaCount is the app's desired replica count, 1 when unset.
 func (a AppConfig) ReplicaCount() int {
 	if a.Replicas == nil {
@@ -662,10 +671,7 @@ func (c Config) validateApps(fail failFunc) {
 			if !strings.HasPrefix(a.Path, "/") {
 				fail(key+".path", a.Path, "must start with '/'")
 			}
-			host := a.Host
-			if host == "" {
-				host = c.Ingress.Host
-			}
+			host := c.RouteHost(a)
 			route := host + a.Path
 			if other, dup := routes[route]; dup {
 				fail(key+".path", a.Path, "collides with app %q on host %q; each host+path routes to one app", other, host)
