@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -287,14 +288,9 @@ func (c *Config) scalarKeys() map[string]*string {
 // KnownKeys lists every key of the project namespace, sorted.
 func KnownKeys() []string {
 	var c Config
-	keys := make([]string, 0)
-	for k := range c.objectKeys() {
-		keys = append(keys, k)
-	}
-	for k := range c.scalarKeys() {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Collect(maps.Keys(c.objectKeys()))
+	keys = append(keys, slices.Collect(maps.Keys(c.scalarKeys()))...)
+	slices.Sort(keys)
 	return keys
 }
 
@@ -385,11 +381,7 @@ func stackConfigKeys() []string {
 	if err := json.Unmarshal([]byte(raw), &all); err != nil {
 		return nil
 	}
-	keys := make([]string, 0, len(all))
-	for k := range all {
-		keys = append(keys, k)
-	}
-	return keys
+	return slices.Collect(maps.Keys(all))
 }
 
 func loadConfig(src configSource, stack string, setKeys []string) (Config, error) {

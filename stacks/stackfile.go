@@ -3,9 +3,10 @@ package stacks
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 
 	"gopkg.in/yaml.v3"
 )
@@ -60,10 +61,5 @@ func LoadStackFile(dir, stack string) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
-	keys := make([]string, 0, len(values))
-	for k := range values {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return loadConfig(mapConfig(values), stack, keys)
+	return loadConfig(mapConfig(values), stack, slices.Sorted(maps.Keys(values)))
 }

@@ -9,7 +9,8 @@ package accelerator
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -51,12 +52,7 @@ var catalog = map[string]Accelerator{
 
 // Types lists the known accelerator types, sorted.
 func Types() []string {
-	types := make([]string, 0, len(catalog))
-	for t := range catalog {
-		types = append(types, t)
-	}
-	sort.Strings(types)
-	return types
+	return slices.Sorted(maps.Keys(catalog))
 }
 
 // Lookup returns the catalog entry for an accelerator type.
@@ -80,7 +76,7 @@ func (a Accelerator) CheckMachine(machineType string, count int) error {
 	if len(a.Bundled) > 0 {
 		want, ok := a.Bundled[machineType]
 		if !ok {
-			return fmt.Errorf("%s comes bundled with one of %s, not %q", a.Type, strings.Join(sortedKeys(a.Bundled), ", "), machineType)
+			return fmt.Errorf("%s comes bundled with one of %s, not %q", a.Type, strings.Join(slices.Sorted(maps.Keys(a.Bundled)), ", "), machineType)
 		}
 		if count != want {
 			return fmt.Errorf("%s carries exactly %d x %s, not %d", machineType, want, a.Type, count)
@@ -93,15 +89,6 @@ func (a Accelerator) CheckMachine(machineType string, count int) error {
 		}
 	}
 	return fmt.Errorf("%s can be attached %s per node, not %d", a.Type, joinInts(a.Counts), count)
-}
-
-func sortedKeys(m map[string]int) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func joinInts(xs []int) string {

@@ -3,8 +3,9 @@ package controlplane
 import (
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -48,13 +49,8 @@ func nodesYAML(nodes []Node) string {
 		for k, v := range n.Labels {
 			labels[k] = v
 		}
-		keys := make([]string, 0, len(labels))
-		for k := range labels {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
 		fmt.Fprintf(&b, "---\napiVersion: v1\nkind: Node\nmetadata:\n  name: %s\n  annotations:\n    kwok.x-k8s.io/node: fake\n    node.alpha.kubernetes.io/ttl: \"0\"\n  labels:\n", n.Name)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(labels)) {
 			fmt.Fprintf(&b, "    %s: %q\n", k, labels[k])
 		}
 		if n.GPUs > 0 {

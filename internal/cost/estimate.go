@@ -3,8 +3,9 @@ package cost
 import (
 	"fmt"
 	"io"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -211,10 +212,5 @@ func spotNote(spot bool) string {
 func round2(x float64) float64 { return math.Round(x*100) / 100 }
 
 func sortedNames[V any](m map[string]V) string {
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
+	return strings.Join(slices.Sorted(maps.Keys(m)), ", ")
 }
