@@ -148,10 +148,8 @@ func tolerationsGPUTaint(pod map[string]any) bool {
 
 func requestsGPU(pod map[string]any) bool {
 	for _, c := range containersOf(pod) {
-		if get(c, "resources.limits") != nil {
-			if limits := asMap(get(c, "resources.limits")); limits["nvidia.com/gpu"] != nil {
-				return true
-			}
+		if asMap(get(c, "resources.limits"))["nvidia.com/gpu"] != nil {
+			return true
 		}
 	}
 	return false

@@ -11,7 +11,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -129,6 +128,6 @@ func run(ctx context.Context, verb string) error {
 		return nil
 	default:
 		flag.Usage()
-		return errors.New("unknown command " + fmt.Sprintf("%q", verb))
+		return fmt.Errorf("unknown command %q", verb)
 	}
 }
