@@ -29,7 +29,8 @@ func requireParented(t *testing.T, g *graphtest.Graph, componentType string) {
 }
 
 // A component's explicit dependencies reach every child, so ordering a
-// component orders what it creates.
+// component orders what it creates. The dependency is the concrete gcp
+// NodePool, so it holds whatever the timing of registration.
 func TestComponentDependsOnReachesChildren(t *testing.T) {
 	g := run(t, func(ctx *pulumi.Context) error {
 		first, err := NewNodePool(ctx, "first", &NodePoolArgs{Project: "p", Location: pulumi.String("z"), Cluster: pulumi.String("c"),
@@ -40,7 +41,7 @@ func TestComponentDependsOnReachesChildren(t *testing.T) {
 		}
 		_, err = NewApp(ctx, "after", &AppArgs{Namespace: pulumi.String("ns"), Image: "a:1", Replicas: 1,
 			Resources: ResourceArgs{CPURequest: "1", MemoryRequest: "1Gi", CPULimit: "1", MemoryLimit: "1Gi"}},
-			pulumi.DependsOn([]pulumi.Resource{first}))
+			pulumi.DependsOn([]pulumi.Resource{first.Resource()}))
 		return err
 	})
 	for _, r := range g.Resources {

@@ -73,7 +73,15 @@ type NodePool struct {
 
 	// Name is the pool's generated name (prefix plus random suffix).
 	Name pulumi.StringOutput `pulumi:"name"`
+
+	pool *container.NodePool
 }
+
+// Resource is the gcp NodePool itself. Order things after the pool with
+// pulumi.DependsOn([]pulumi.Resource{p.Resource()}): a DependsOn on the
+// component resolves to the children it has registered so far, and children
+// register asynchronously, so that ordering would be a race.
+func (p *NodePool) Resource() pulumi.Resource { return p.pool }
 
 // NewNodePool creates the pool.
 func NewNodePool(ctx *pulumi.Context, name string, args *NodePoolArgs, opts ...pulumi.ResourceOption) (*NodePool, error) {
@@ -157,6 +165,7 @@ func NewNodePool(ctx *pulumi.Context, name string, args *NodePoolArgs, opts ...p
 		return nil, err
 	}
 
+	p.pool = pool
 	p.Name = pool.Name
 	return p, ctx.RegisterResourceOutputs(p, pulumi.Map{"name": p.Name})
 }

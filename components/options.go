@@ -6,7 +6,10 @@ import "github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 // its parent, plus the component's own explicit dependencies. Pulumi does
 // not hand a component's DependsOn down to its children, so without this a
 // component ordered after X (the GPU pool after the CPU pool) would still
-// create its resources alongside X.
+// create its resources alongside X. Callers order on concrete
+// resources (NodePool.Resource) rather than on components: a component
+// dependency expands to the children it has registered so far, and children
+// register asynchronously.
 func childOf(component pulumi.Resource, opts []pulumi.ResourceOption) pulumi.ResourceOption {
 	child := []pulumi.ResourceOption{pulumi.Parent(component)}
 	// NewResourceOptions is the SDK's read-only view of options, meant for
