@@ -8,8 +8,14 @@ import (
 
 // GKE returns a kubeconfig for a GKE cluster that authenticates through the
 // gke-gcloud-auth-plugin exec plugin: no static credentials are written, so
-// the file is safe to hand to `kubectl` and the Kubernetes provider alike, and
-// a token is minted from the caller's gcloud credentials on every use.
+// the file is safe to hand to `kubectl` and the Kubernetes provider alike.
+//
+// The plugin mints its token from application default credentials, not from
+// gcloud's own login: the same identity that created the cluster (ADC after
+// `gcloud auth application-default login` on a laptop, Workload Identity
+// Federation in GitHub Actions, OIDC in Pulumi Deployments) talks to it. With
+// gcloud's user login instead, a CI runner without gcloud credentials fails
+// and a laptop may act as a different account than the one Pulumi used.
 //
 // name becomes the context, cluster and user name; endpoint is the control
 // plane IP or host; caCertificate is the base64-encoded cluster CA.
@@ -34,6 +40,8 @@ users:
     exec:
       apiVersion: client.authentication.k8s.io/v1beta1
       command: gke-gcloud-auth-plugin
+      args:
+      - --use_application_default_credentials
       installHint: Install gke-gcloud-auth-plugin for use with kubectl by following
         https://cloud.google.com/kubernetes-engine/docs/how-to/cluster-access-for-kubectl#install_plugin
       provideClusterInfo: true
