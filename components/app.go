@@ -104,12 +104,22 @@ type AppArgs struct {
 	Autoscaling *AutoscalingArgs
 	// MaxUnavailable, when set, adds a PodDisruptionBudget.
 	MaxUnavailable *int
-	// GCPServiceAccount is bound through Workload Identity, if set.
-	GCPServiceAccount string
+	// GCPServiceAccount, if set, is the Google service account the pods act
+	// as through Workload Identity (see WorkloadIdentity for the binding).
+	GCPServiceAccount pulumi.StringInput
 	// ServiceAnnotations go on the Service (e.g. GKE's NEG annotation).
 	ServiceAnnotations map[string]string
 	// Labels are added to every object, beside the app.kubernetes.io/* ones.
 	Labels map[string]string
+	// SkipAwait makes `pulumi up` not wait for the pods to be Ready: right
+	// for GPU apps, whose pods wait minutes for a GPU node from zero.
+	SkipAwait bool
+	// ReadyTimeoutSeconds is how long `pulumi up` waits for the pods to be
+	// Ready before it fails the update; 0 is the provider's default (10 min).
+	ReadyTimeoutSeconds int
+	// Queue, when set, hands the app's scale to KEDA: a ScaledObject on the
+	// Deployment (worker mode) or a ScaledJob instead of it (job mode).
+	Queue *QueueScalingArgs
 }
 
 // App is a Deployment with its ServiceAccount, and optionally a ClusterIP
@@ -178,8 +188,8 @@ func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.Reso
 	}
 
 	saMeta := meta()
-	if args.GCPServiceAccount != "" {
-		saMeta.Annotations = pulumi.StringMap{WorkloadIdentityAnnotation: pulumi.String(args.GCPServiceAccount)}
+	if args.GCPServiceAccount != nil {
+		saMeta.Annotations = pulumi.StringMap{WorkloadIdentityAnnotation: args.GCPServiceAccount}
 	}
 	sa, err := corev1.NewServiceAccount(ctx, name, &corev1.ServiceAccountArgs{
 		Metadata:                     saMeta,
@@ -189,18 +199,48 @@ func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.Reso
 		return nil, err
 	}
 
-	deploymentMeta := meta()
-	// Config is the source of truth: a hand `kubectl scale` or `set image`
-	// takes ownership of the field under server-side apply, and without
-	// force the next `pulumi up` fails with a field conflict instead of
-	// putting the config back (seen in the e2e test).
-	deploymentMeta.Annotations = pulumi.StringMap{"pulumi.com/patchForce": pulumi.String("true")}
-	deployment, err := appsv1.NewDeployment(ctx, name, &appsv1.DeploymentArgs{
-		Metadata: deploymentMeta,
-		Spec:     deploymentSpec(name, args, selector, labels, image, sa.Metadata.Name().Elem()),
-	}, parent)
-	if err != nil {
-		return nil, err
+	template := podTemplate(name, args, labels, image, sa.Metadata.Name().Elem())
+	var deployment *appsv1.Deployment
+	if q := args.Queue; q != nil && q.Mode == QueueModeJob {
+		// One Job per queued message, created by KEDA: no Deployment at all.
+		if err := newScaledJob(ctx, name, meta(), q, template, parent); err != nil {
+			return nil, err
+		}
+	} else {
+		deploymentMeta := meta()
+		// Config is the source of truth: a hand `kubectl scale` or `set image`
+		// takes ownership of the field under server-side apply, and without
+		// force the next `pulumi up` fails with a field conflict instead of
+		// putting the config back (seen in the e2e test).
+		annotations := pulumi.StringMap{"pulumi.com/patchForce": pulumi.String("true")}
+		switch {
+		case args.SkipAwait:
+			annotations["pulumi.com/skipAwait"] = pulumi.String("true")
+		case args.ReadyTimeoutSeconds > 0:
+			annotations["pulumi.com/timeoutSeconds"] = pulumi.String(fmt.Sprint(args.ReadyTimeoutSeconds))
+		}
+		deploymentMeta.Annotations = annotations
+		deploymentOpts := []pulumi.ResourceOption{parent}
+		if args.Queue != nil {
+			// KEDA owns the replica count; the program sets only the start.
+			deploymentOpts = append(deploymentOpts, pulumi.IgnoreChanges([]string{"spec.replicas"}))
+		}
+		deployment, err = appsv1.NewDeployment(ctx, name, &appsv1.DeploymentArgs{
+			Metadata: deploymentMeta,
+			Spec:     deploymentSpec(args, selector, template),
+		}, deploymentOpts...)
+		if err != nil {
+			return nil, err
+		}
+		if args.Queue != nil {
+			if err := newScaledObject(ctx, name, meta(), args.Queue, deployment.Metadata.Name().Elem(), parent); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if args.SkipAwait && args.GPU > 0 && deployment != nil {
+		_ = ctx.Log.Info(fmt.Sprintf("%s: `pulumi up` does not wait for its GPU pods (readyTimeoutSeconds: 0): "+
+			"each waits for a GPU node, which the cluster autoscaler adds from zero in minutes", name), &pulumi.LogArgs{Resource: a})
 	}
 
 	a.Image = image
@@ -231,7 +271,7 @@ func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.Reso
 		a.ServicePort = pulumi.Int(80).ToIntOutput()
 	}
 
-	if as := args.Autoscaling; as != nil {
+	if as := args.Autoscaling; as != nil && deployment != nil {
 		if _, err := autoscalingv2.NewHorizontalPodAutoscaler(ctx, name, &autoscalingv2.HorizontalPodAutoscalerArgs{
 			Metadata: meta(),
 			Spec: &autoscalingv2.HorizontalPodAutoscalerSpecArgs{
@@ -277,10 +317,9 @@ func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.Reso
 	})
 }
 
-// deploymentSpec is the pod template every app gets: requests and limits,
-// probes when it serves, a locked-down security context, and GPU placement
-// only for GPU apps.
-func deploymentSpec(name string, args *AppArgs, selector, labels pulumi.StringMap, image, serviceAccount pulumi.StringInput) *appsv1.DeploymentSpecArgs {
+// podTemplate is the pod every app gets: requests and limits, probes when it
+// serves, a locked-down security context, and GPU placement only for GPU apps.
+func podTemplate(name string, args *AppArgs, labels pulumi.StringMap, image, serviceAccount pulumi.StringInput) *corev1.PodTemplateSpecArgs {
 	requests := pulumi.StringMap{
 		"cpu":    pulumi.String(args.Resources.CPURequest),
 		"memory": pulumi.String(args.Resources.MemoryRequest),
@@ -328,7 +367,7 @@ func deploymentSpec(name string, args *AppArgs, selector, labels pulumi.StringMa
 
 	pod := &corev1.PodSpecArgs{
 		ServiceAccountName:           serviceAccount,
-		AutomountServiceAccountToken: pulumi.Bool(args.GCPServiceAccount != ""),
+		AutomountServiceAccountToken: pulumi.Bool(args.GCPServiceAccount != nil),
 		SecurityContext: &corev1.PodSecurityContextArgs{
 			RunAsNonRoot:   pulumi.Bool(true),
 			RunAsUser:      pulumi.Int(nonRootUID),
@@ -342,9 +381,12 @@ func deploymentSpec(name string, args *AppArgs, selector, labels pulumi.StringMa
 			EmptyDir: &corev1.EmptyDirVolumeSourceArgs{SizeLimit: pulumi.String("64Mi")},
 		}},
 	}
+	if q := args.Queue; q != nil && q.Mode == QueueModeJob {
+		// A Job's pod runs to completion: a failed message is retried by a new Job.
+		pod.RestartPolicy = pulumi.String("Never")
+	}
 	// Every pod may be moved, so no node is pinned up by it.
 	annotations := pulumi.StringMap{SafeToEvictAnnotation: pulumi.String("true")}
-	strategy := &appsv1.DeploymentStrategyArgs{Type: pulumi.String("RollingUpdate")}
 
 	if args.GPU > 0 {
 		gpu := pulumi.String(fmt.Sprint(args.GPU))
@@ -359,23 +401,36 @@ func deploymentSpec(name string, args *AppArgs, selector, labels pulumi.StringMa
 			Value:    pulumi.String(args.GPUScheduling.TaintValue),
 			Effect:   pulumi.String(args.GPUScheduling.TaintEffect),
 		}}
+	}
+	return &corev1.PodTemplateSpecArgs{
+		Metadata: &metav1.ObjectMetaArgs{Labels: labels, Annotations: annotations},
+		Spec:     pod,
+	}
+}
+
+// deploymentSpec wraps the pod template: replicas (unless an HPA or KEDA
+// owns them) and a rollout that never needs an extra GPU node.
+func deploymentSpec(args *AppArgs, selector pulumi.StringMap, template *corev1.PodTemplateSpecArgs) *appsv1.DeploymentSpecArgs {
+	strategy := &appsv1.DeploymentStrategyArgs{Type: pulumi.String("RollingUpdate")}
+	if args.GPU > 0 {
 		// A surge pod would need one more GPU node; replace in place instead.
 		strategy.RollingUpdate = &appsv1.RollingUpdateDeploymentArgs{
 			MaxSurge: pulumi.Int(0), MaxUnavailable: pulumi.Int(1),
 		}
 	}
-
 	spec := &appsv1.DeploymentSpecArgs{
 		Selector: &metav1.LabelSelectorArgs{MatchLabels: selector},
 		Strategy: strategy,
-		Template: &corev1.PodTemplateSpecArgs{
-			Metadata: &metav1.ObjectMetaArgs{Labels: labels, Annotations: annotations},
-			Spec:     pod,
-		},
+		Template: template,
 	}
-	// With an HPA the replica count is the HPA's: leaving it unset keeps
-	// every `pulumi up` from resetting what the HPA chose.
-	if args.Autoscaling == nil {
+	switch {
+	case args.Queue != nil:
+		// The start only (ignoreChanges): from then on KEDA scales it, and a
+		// later `pulumi up` leaves KEDA's count alone.
+		spec.Replicas = pulumi.Int(args.Queue.MinReplicas)
+	case args.Autoscaling == nil:
+		// With an HPA the replica count is the HPA's: leaving it unset keeps
+		// every `pulumi up` from resetting what the HPA chose.
 		spec.Replicas = pulumi.Int(args.Replicas)
 	}
 	return spec

@@ -62,7 +62,7 @@ func TestApp(t *testing.T) {
 			name: "api",
 			args: AppArgs{Image: "api:1", Port: 80, Resources: resources, HealthPath: "/",
 				Autoscaling: &AutoscalingArgs{MinReplicas: 2, MaxReplicas: 5, CPUUtilization: 60}, MaxUnavailable: &one,
-				GCPServiceAccount: "api@p.iam.gserviceaccount.com", GPUScheduling: testGPUScheduling},
+				GCPServiceAccount: pulumi.String("api@p.iam.gserviceaccount.com"), GPUScheduling: testGPUScheduling},
 			wantTypes: []string{"kubernetes:core/v1:ServiceAccount", "kubernetes:apps/v1:Deployment", "kubernetes:core/v1:Service",
 				"kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "kubernetes:policy/v1:PodDisruptionBudget"},
 			check: func(t *testing.T, pod, c map[string]any) {

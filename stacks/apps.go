@@ -18,6 +18,13 @@ var negAnnotation = map[string]string{"cloud.google.com/neg": `{"ingress": true}
 // the single Ingress in front of them.
 func deployApps(ctx *pulumi.Context, cfg Config, t *target) error {
 	k8s := pulumi.Provider(t.provider)
+	queues := newLocalQueueing(cfg)
+	if t.gke {
+		var err error
+		if queues, err = newGKEQueueing(ctx, cfg, t); err != nil {
+			return err
+		}
+	}
 	// Waiting for the pools here orders everything after: every app object
 	// takes its namespace from this resource's output.
 	ns, err := corev1.NewNamespace(ctx, cfg.Namespace, &corev1.NamespaceArgs{
@@ -40,18 +47,20 @@ func deployApps(ctx *pulumi.Context, cfg Config, t *target) error {
 	var routes []components.IngressRoute
 	for _, a := range cfg.Apps {
 		args := &components.AppArgs{
-			Namespace:         namespace,
-			Image:             a.Image,
-			Port:              a.Port,
-			Replicas:          a.ReplicaCount(),
-			Env:               a.Env,
-			Command:           a.Command,
-			Args:              a.Args,
-			GPU:               a.GPU,
-			GPUScheduling:     gpuScheduling,
-			HealthPath:        a.HealthPath,
-			MaxUnavailable:    a.MaxUnavailable,
-			GCPServiceAccount: a.GCPServiceAccount,
+			Namespace:           namespace,
+			Image:               a.Image,
+			Port:                a.Port,
+			Replicas:            a.ReplicaCount(),
+			Env:                 mergeEnv(queues.env[a.Name], a.Env),
+			Command:             a.Command,
+			Args:                a.Args,
+			GPU:                 a.GPU,
+			GPUScheduling:       gpuScheduling,
+			HealthPath:          a.HealthPath,
+			MaxUnavailable:      a.MaxUnavailable,
+			GCPServiceAccount:   queues.identity[a.Name],
+			SkipAwait:           a.ReadyTimeout() == 0,
+			ReadyTimeoutSeconds: a.ReadyTimeout(),
 			Resources: components.ResourceArgs{
 				CPURequest: a.Resources.CPURequest, MemoryRequest: a.Resources.MemoryRequest,
 				CPULimit: a.Resources.CPULimit, MemoryLimit: a.Resources.MemoryLimit,
@@ -66,6 +75,15 @@ func deployApps(ctx *pulumi.Context, cfg Config, t *target) error {
 		if t.gke {
 			args.ServiceAnnotations = negAnnotation
 		}
+		appOpts := []pulumi.ResourceOption{pulumi.Providers(t.provider)}
+		if q := a.Queue; q != nil {
+			args.Queue = &components.QueueScalingArgs{
+				Mode: q.Mode, MinReplicas: q.MinReplicas, MaxReplicas: q.MaxReplicas,
+				PollingSeconds: q.PollingSeconds, CooldownSeconds: q.CooldownSeconds,
+				Trigger: queues.trigger(a),
+			}
+			appOpts = append(appOpts, pulumi.DependsOn(queues.keda))
+		}
 		if a.Build != "" {
 			args.Build = &components.ImageBuildArgs{
 				Context:    a.Build,
@@ -75,7 +93,7 @@ func deployApps(ctx *pulumi.Context, cfg Config, t *target) error {
 				Platform:   "linux/amd64",
 			}
 		}
-		app, err := components.NewApp(ctx, a.Name, args, pulumi.Providers(t.provider))
+		app, err := components.NewApp(ctx, a.Name, args, appOpts...)
 		if err != nil {
 			return err
 		}

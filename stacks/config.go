@@ -7,13 +7,10 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-
-	"github.com/gke-gpu-platform/gke-gpu-platform/internal/accelerator"
 )
 
 // ConfigNamespace is the project's config namespace: keys are written
@@ -169,6 +166,66 @@ type AppConfig struct {
 	MaxUnavailable *int `json:"maxUnavailable"`
 	// GCPServiceAccount is bound through Workload Identity, if set.
 	GCPServiceAccount string `json:"gcpServiceAccount"`
+	// ReadyTimeoutSeconds is how long `pulumi up` waits for the app's pods
+	// to be Ready before it fails; 0 means it does not wait. Default 600, and
+	// 0 for GPU apps: on GKE a GPU node comes from zero (autoscaler, boot,
+	// driver install) in several minutes, and an update must not fail for it.
+	ReadyTimeoutSeconds *int `json:"readyTimeoutSeconds"`
+	// Queue makes the app queue-driven: KEDA scales it from the backlog of
+	// its queue, from zero and back to zero.
+	Queue *QueueConfig `json:"queue"`
+	// Publishes names the queues (of queue-driven apps) this app enqueues
+	// to: it gets their address in its environment and, on GKE, the right
+	// to publish.
+	Publishes []string `json:"publishes"`
+	// AlwaysOn lets a GPU app keep pods running with no queue behind them,
+	// which keeps a GPU node (and its bill) up around the clock. The policy
+	// pack refuses such an app unless this says it is meant.
+	AlwaysOn bool `json:"alwaysOn"`
+}
+
+// Queue modes: how a unit of queued work becomes pods.
+const (
+	// QueueModeWorker scales a long-running Deployment (a KEDA ScaledObject).
+	QueueModeWorker = "worker"
+	// QueueModeJob runs one Job per queued message (a KEDA ScaledJob).
+	QueueModeJob = "job"
+)
+
+// QueueConfig is an app's `queue` block.
+type QueueConfig struct {
+	// Name of the queue: the Pub/Sub topic and subscription on GKE, the
+	// Redis list on the local platform. Default: the app's name.
+	Name string `json:"name"`
+	// Mode is "worker" (a Deployment KEDA scales) or "job" (a Job per message).
+	Mode string `json:"mode"`
+	// MinReplicas is the floor; 0 (the default) lets the GPU pool reach zero.
+	MinReplicas int `json:"minReplicas"`
+	// MaxReplicas is the ceiling; with a GPU it must fit the GPU pool.
+	MaxReplicas int `json:"maxReplicas"`
+	// TargetBacklog is the messages per replica KEDA aims for; default 1.
+	TargetBacklog int `json:"targetBacklog"`
+	// CooldownSeconds is how long the queue must stay empty before the
+	// workers go back to zero; default 300.
+	CooldownSeconds int `json:"cooldownSeconds"`
+	// PollingSeconds is how often KEDA reads the backlog; default 15.
+	PollingSeconds int `json:"pollingSeconds"`
+}
+
+// QueueName is the queue the app consumes, "" when it is not queue-driven.
+func (a AppConfig) QueueName() string {
+	if a.Queue == nil {
+		return ""
+	}
+	return a.Queue.Name
+}
+
+// ReadyTimeout is how long `pulumi up` waits for the app's pods, in seconds; 0: it does not wait.
+func (a AppConfig) ReadyTimeout() int {
+	if a.ReadyTimeoutSeconds == nil {
+		return 600
+	}
+	return *a.ReadyTimeoutSeconds
 }
 
 // ResourcesConfig holds Kubernetes quantities for one container. Every
@@ -227,6 +284,9 @@ type LocalConfig struct {
 	Kubeconfig string `json:"kubeconfig"`
 	// Context is the kubeconfig context; empty uses the current one.
 	Context string `json:"context"`
+	// RedisAddress is the local queue (host:port) as KEDA and the pods reach
+	// it; `make local` starts a Redis and sets it.
+	RedisAddress string `json:"redisAddress"`
 }
 
 // Region is the zone's region (us-central1 for us-central1-a).
@@ -355,6 +415,30 @@ func appDefaults(a *AppConfig) {
 	if as := a.Autoscaling; as != nil && as.CPUUtilization == 0 {
 		as.CPUUtilization = 70
 	}
+	if a.ReadyTimeoutSeconds == nil && a.GPU > 0 {
+		none := 0
+		a.ReadyTimeoutSeconds = &none
+	}
+	if q := a.Queue; q != nil {
+		if q.Name == "" {
+			q.Name = a.Name
+		}
+		if q.Mode == "" {
+			q.Mode = QueueModeWorker
+		}
+		if q.MaxReplicas == 0 {
+			q.MaxReplicas = 1
+		}
+		if q.TargetBacklog == 0 {
+			q.TargetBacklog = 1
+		}
+		if q.CooldownSeconds == 0 {
+			q.CooldownSeconds = 300
+		}
+		if q.PollingSeconds == 0 {
+			q.PollingSeconds = 15
+		}
+	}
 }
 
 // configSource is where config values come from: the engine's context, or a
@@ -453,265 +537,4 @@ func describeJSONError(err error) string {
 		return msg + " (misspelt? see README's config table)"
 	}
 	return msg
-}
-
-var (
-	zonePattern        = regexp.MustCompile(`^[a-z]+-[a-z]+[0-9]+-[a-z]$`)
-	regionPattern      = regexp.MustCompile(`^[a-z]+-[a-z]+[0-9]+$`)
-	projectPattern     = regexp.MustCompile(`^[a-z][-a-z0-9]{4,28}[a-z0-9]$`)
-	clusterNamePattern = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,22}[a-z0-9])?$`)
-	dnsLabelPattern    = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$`)
-	namespacePattern   = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
-	quantityPattern    = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$`)
-	hhmmPattern        = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
-	hostPattern        = regexp.MustCompile(`^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$`)
-	repoIDPattern      = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$`)
-)
-
-var (
-	releaseChannels = []string{"RAPID", "REGULAR", "STABLE", "EXTENDED"}
-	diskTypes       = []string{"pd-standard", "pd-balanced", "pd-ssd"}
-	driverVersions  = []string{"DEFAULT", "LATEST", "INSTALLATION_DISABLED"}
-	locationPolicys = []string{"ANY", "BALANCED"}
-	platforms       = []string{PlatformGKE, PlatformLocal}
-)
-
-func oneOf(v string, allowed []string) bool {
-	for _, a := range allowed {
-		if v == a {
-			return true
-		}
-	}
-	return false
-}
-
-// validate checks every rule and returns all violations, each naming the
-// key, the bad value and what is allowed.
-func (c Config) validate() []error {
-	var errs []error
-	fail := func(key string, value any, rule string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s:%s = %v: %s", ConfigNamespace, key, value, fmt.Sprintf(rule, args...)))
-	}
-	failGCP := func(key string, value any, rule string, args ...any) {
-		errs = append(errs, fmt.Errorf("gcp:%s = %q: %s", key, value, fmt.Sprintf(rule, args...)))
-	}
-
-	if !oneOf(c.Platform, platforms) {
-		fail("platform", c.Platform, "must be one of %s", strings.Join(platforms, ", "))
-		return errs
-	}
-	if !namespacePattern.MatchString(c.Namespace) {
-		fail("namespace", c.Namespace, "must be a Kubernetes namespace name (lowercase letters, digits, '-', at most 63)")
-	}
-
-	gke := c.Platform == PlatformGKE
-	if gke {
-		switch {
-		case c.Project == "":
-			failGCP("project", c.Project, "must be set: `pulumi config set gcp:project <project-id>`")
-		case !projectPattern.MatchString(c.Project):
-			failGCP("project", c.Project, "is not a project ID (6-30 lowercase letters, digits or '-', starting with a letter)")
-		}
-		switch {
-		case c.Zone == "":
-			failGCP("zone", c.Zone, "must be set to a zone such as us-central1-a: the free tier covers one zonal cluster")
-		case regionPattern.MatchString(c.Zone):
-			failGCP("zone", c.Zone, "is a region; a zone is needed (e.g. %s-a): the free tier covers one zonal cluster only", c.Zone)
-		case !zonePattern.MatchString(c.Zone):
-			failGCP("zone", c.Zone, "is not a zone name such as us-central1-a")
-		}
-		c.validateCluster(fail)
-		c.validateCPUPool(fail)
-		if c.Registry.KeepVersions < 1 {
-			fail("registry.keepVersions", c.Registry.KeepVersions, "must be >= 1 (older versions are deleted; storage is billed)")
-		}
-		if !repoIDPattern.MatchString(c.Registry.Name) {
-			fail("registry.name", c.Registry.Name, "must be a repository ID: lowercase letters, digits and '-', starting with a letter")
-		}
-	}
-	if c.GPUPool.Enabled {
-		c.validateGPUPool(fail, gke)
-	}
-	c.validateApps(fail)
-	c.validateIngress(fail)
-	if c.Cost.GPUBusyHoursPerMonth < 0 || c.Cost.GPUBusyHoursPerMonth > 744 {
-		fail("cost.gpuBusyHoursPerMonth", c.Cost.GPUBusyHoursPerMonth, "must be between 0 and 744 (hours in a month)")
-	}
-	if c.Cost.RegistryStorageGb < 0 {
-		fail("cost.registryStorageGb", c.Cost.RegistryStorageGb, "must be >= 0")
-	}
-	if c.Cost.MonthlyBudget < 0 {
-		fail("cost.monthlyBudget", c.Cost.MonthlyBudget, "must be >= 0 (0 means no budget)")
-	}
-	return errs
-}
-
-type failFunc func(key string, value any, rule string, args ...any)
-
-func (c Config) validateCluster(fail failFunc) {
-	cl := c.Cluster
-	if !clusterNamePattern.MatchString(cl.Name) {
-		fail("cluster.name", cl.Name, "must be 1-24 lowercase letters, digits or '-', starting with a letter (the node service account adds '-nodes')")
-	}
-	if !oneOf(cl.ReleaseChannel, releaseChannels) {
-		fail("cluster.releaseChannel", cl.ReleaseChannel, "must be one of %s", strings.Join(releaseChannels, ", "))
-	}
-	if !hhmmPattern.MatchString(cl.MaintenanceStart) {
-		fail("cluster.maintenanceStart", cl.MaintenanceStart, "must be HH:MM in UTC, e.g. 03:00")
-	}
-	if cl.Network == "" {
-		fail("cluster.network", `""`, "must name a VPC network (default: default)")
-	}
-}
-
-func validatePoolBounds(fail failFunc, key string, min, max int) {
-	if min < 0 {
-		fail(key+".minNodes", min, "must be >= 0")
-	}
-	if max < 1 {
-		fail(key+".maxNodes", max, "must be >= 1")
-	}
-	if max < min {
-		fail(key+".maxNodes", max, "must be >= minNodes (%d)", min)
-	}
-}
-
-func validateDisk(fail failFunc, key, diskType string, sizeGb int) {
-	if !oneOf(diskType, diskTypes) {
-		fail(key+".diskType", diskType, "must be one of %s", strings.Join(diskTypes, ", "))
-	}
-	if sizeGb < 10 {
-		fail(key+".diskSizeGb", sizeGb, "must be >= 10 (GKE's minimum boot disk)")
-	}
-}
-
-func (c Config) validateCPUPool(fail failFunc) {
-	p := c.CPUPool
-	if p.MachineType == "" || accelerator.Family(p.MachineType) == p.MachineType {
-		fail("cpuPool.machineType", p.MachineType, "must be a machine type such as n1-standard-1 or e2-medium")
-	}
-	validateDisk(fail, "cpuPool", p.DiskType, p.DiskSizeGb)
-	validatePoolBounds(fail, "cpuPool", p.MinNodes, p.MaxNodes)
-	if p.MinNodes < 1 {
-		// A cluster cannot scale to zero: system pods need a node.
-		fail("cpuPool.minNodes", p.MinNodes, "must be >= 1: kube-system pods need a node, only the GPU pool scales to 0")
-	}
-}
-
-func (c Config) validateGPUPool(fail failFunc, gke bool) {
-	p := c.GPUPool
-	validatePoolBounds(fail, "gpuPool", p.MinNodes, p.MaxNodes)
-	if !gke {
-		return
-	}
-	acc, ok := accelerator.Lookup(p.AcceleratorType)
-	if !ok {
-		fail("gpuPool.acceleratorType", p.AcceleratorType, "unknown accelerator; known: %s", strings.Join(accelerator.Types(), ", "))
-	} else if err := acc.CheckMachine(p.MachineType, p.AcceleratorCount); err != nil {
-		fail("gpuPool", fmt.Sprintf("{machineType: %s, acceleratorCount: %d}", p.MachineType, p.AcceleratorCount), "%v", err)
-	}
-	if p.AcceleratorCount < 1 {
-		fail("gpuPool.acceleratorCount", p.AcceleratorCount, "must be >= 1")
-	}
-	if !oneOf(p.DriverVersion, driverVersions) {
-		fail("gpuPool.driverVersion", p.DriverVersion, "must be one of %s", strings.Join(driverVersions, ", "))
-	}
-	if !oneOf(p.LocationPolicy, locationPolicys) {
-		fail("gpuPool.locationPolicy", p.LocationPolicy, "must be one of %s", strings.Join(locationPolicys, ", "))
-	}
-	validateDisk(fail, "gpuPool", p.DiskType, p.DiskSizeGb)
-}
-
-func (c Config) validateApps(fail failFunc) {
-	names := map[string]int{}
-	routes := map[string]string{}
-	for i, a := range c.Apps {
-		key := fmt.Sprintf("apps[%d]", i)
-		if !dnsLabelPattern.MatchString(a.Name) {
-			fail(key+".name", fmt.Sprintf("%q", a.Name), "must be 1-40 lowercase letters, digits or '-', starting with a letter")
-		} else if j, dup := names[a.Name]; dup {
-			fail(key+".name", a.Name, "duplicates apps[%d].name; app names must be unique", j)
-		}
-		names[a.Name] = i
-		switch {
-		case a.Image == "" && a.Build == "":
-			fail(key, a.Name, "needs image (a reference) or build (a context directory)")
-		case a.Image != "" && a.Build != "":
-			fail(key, a.Name, "has both image and build; give exactly one")
-		case a.Build != "" && c.Platform == PlatformLocal:
-			fail(key+".build", a.Build, "the local platform has no registry to push to; give a prebuilt image instead")
-		}
-		if a.Port < 0 || a.Port > 65535 {
-			fail(key+".port", a.Port, "must be 0 (no Service) or 1-65535")
-		}
-		if a.ReplicaCount() < 0 {
-			fail(key+".replicas", a.ReplicaCount(), "must be >= 0")
-		}
-		if a.GPU < 0 {
-			fail(key+".gpu", a.GPU, "must be >= 0")
-		}
-		if a.GPU > 0 && !c.GPUPool.Enabled {
-			fail(key+".gpu", a.GPU, "needs a GPU pool, but gpuPool.enabled is false")
-		}
-		if a.GPU > 0 && c.GPUPool.Enabled && c.Platform == PlatformGKE && a.GPU > c.GPUPool.AcceleratorCount {
-			fail(key+".gpu", a.GPU, "must be <= gpuPool.acceleratorCount (%d): no node has more", c.GPUPool.AcceleratorCount)
-		}
-		if a.Path != "" {
-			if a.Port == 0 {
-				fail(key+".path", a.Path, "needs a port to route to")
-			}
-			if !strings.HasPrefix(a.Path, "/") {
-				fail(key+".path", a.Path, "must start with '/'")
-			}
-			host := c.RouteHost(a)
-			route := host + a.Path
-			if other, dup := routes[route]; dup {
-				fail(key+".path", a.Path, "collides with app %q on host %q; each host+path routes to one app", other, host)
-			}
-			routes[route] = a.Name
-		}
-		if a.Host != "" && !hostPattern.MatchString(a.Host) {
-			fail(key+".host", a.Host, "must be a DNS name such as app.example.com")
-		}
-		for field, q := range map[string]string{
-			"cpuRequest": a.Resources.CPURequest, "memoryRequest": a.Resources.MemoryRequest,
-			"cpuLimit": a.Resources.CPULimit, "memoryLimit": a.Resources.MemoryLimit,
-		} {
-			if !quantityPattern.MatchString(q) {
-				fail(key+".resources."+field, q, "must be a Kubernetes quantity such as 250m, 1, 512Mi or 2Gi")
-			}
-		}
-		if as := a.Autoscaling; as != nil {
-			if as.MinReplicas < 1 {
-				fail(key+".autoscaling.minReplicas", as.MinReplicas, "must be >= 1")
-			}
-			if as.MaxReplicas < as.MinReplicas {
-				fail(key+".autoscaling.maxReplicas", as.MaxReplicas, "must be >= autoscaling.minReplicas (%d)", as.MinReplicas)
-			}
-			if as.CPUUtilization < 1 || as.CPUUtilization > 100 {
-				fail(key+".autoscaling.cpuUtilization", as.CPUUtilization, "must be a percentage from 1 to 100")
-			}
-		}
-		if mu := a.MaxUnavailable; mu != nil && *mu < 1 {
-			// A budget that allows no disruption blocks node drains and keeps
-			// the autoscaler from removing the node: a GPU node would never reach 0.
-			fail(key+".maxUnavailable", *mu, "must be >= 1: a budget that allows no disruption pins nodes up")
-		}
-		if !strings.HasPrefix(a.HealthPath, "/") {
-			fail(key+".healthPath", a.HealthPath, "must start with '/'")
-		}
-	}
-}
-
-func (c Config) validateIngress(fail failFunc) {
-	in := c.Ingress
-	if in.Host != "" && !hostPattern.MatchString(in.Host) {
-		fail("ingress.host", in.Host, "must be a DNS name such as app.example.com")
-	}
-	if in.TLS && in.Host == "" {
-		fail("ingress.tls", in.TLS, "needs ingress.host: a managed certificate is issued for a DNS name")
-	}
-	if c.Platform == PlatformLocal && (in.TLS || in.StaticIP) {
-		fail("ingress", fmt.Sprintf("{staticIp: %v, tls: %v}", in.StaticIP, in.TLS), "static IPs and managed certificates exist only on GKE; set both false on the local platform")
-	}
 }

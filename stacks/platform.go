@@ -11,7 +11,9 @@ import (
 type target struct {
 	// provider talks to the cluster.
 	provider *kubernetes.Provider
-	// pools are what must exist before any pod is created.
+	// pools are the gcp NodePools that must exist before any pod is created:
+	// the concrete resources, since a DependsOn on a component resolves to
+	// the children it has registered so far (a race, not an ordering).
 	pools []pulumi.Resource
 	// registry receives built images; nil where nothing can be built.
 	registry *components.Registry
@@ -66,7 +68,7 @@ func newGKETarget(ctx *pulumi.Context, cfg Config) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	pools := []pulumi.Resource{cpu}
+	pools := []pulumi.Resource{cpu.Resource()}
 	ctx.Export("clusterName", cluster.Name)
 	ctx.Export("zone", pulumi.String(cfg.Zone))
 	ctx.Export("endpoint", cluster.Endpoint)
@@ -95,11 +97,11 @@ func newGKETarget(ctx *pulumi.Context, cfg Config) (*target, error) {
 			ResourceLabels: labels,
 		},
 			// After the CPU pool, so system pods never start on a GPU node.
-			pulumi.DependsOn([]pulumi.Resource{cpu}))
+			pulumi.DependsOn([]pulumi.Resource{cpu.Resource()}))
 		if err != nil {
 			return nil, err
 		}
-		pools = append(pools, gpu)
+		pools = append(pools, gpu.Resource())
 		ctx.Export("gpuPoolName", gpu.Name)
 	}
 

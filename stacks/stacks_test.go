@@ -10,19 +10,20 @@ import (
 
 // Resource types the tests look up.
 const (
-	clusterType    = "gcp:container/cluster:Cluster"
-	nodePoolType   = "gcp:container/nodePool:NodePool"
-	accountType    = "gcp:serviceaccount/account:Account"
-	iamMemberType  = "gcp:projects/iAMMember:IAMMember"
-	repoType       = "gcp:artifactregistry/repository:Repository"
-	repoIAMType    = "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember"
-	imageType      = "docker:index/image:Image"
-	deploymentType = "kubernetes:apps/v1:Deployment"
-	serviceType    = "kubernetes:core/v1:Service"
-	ingressType    = "kubernetes:networking.k8s.io/v1:Ingress"
-	namespaceType  = "kubernetes:core/v1:Namespace"
-	k8sProvider    = "pulumi:providers:kubernetes"
-	addressType    = "gcp:compute/globalAddress:GlobalAddress"
+	clusterType      = "gcp:container/cluster:Cluster"
+	nodePoolType     = "gcp:container/nodePool:NodePool"
+	accountType      = "gcp:serviceaccount/account:Account"
+	iamMemberType    = "gcp:projects/iAMMember:IAMMember"
+	repoType         = "gcp:artifactregistry/repository:Repository"
+	repoIAMType      = "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember"
+	imageType        = "docker:index/image:Image"
+	deploymentType   = "kubernetes:apps/v1:Deployment"
+	serviceType      = "kubernetes:core/v1:Service"
+	ingressType      = "kubernetes:networking.k8s.io/v1:Ingress"
+	namespaceType    = "kubernetes:core/v1:Namespace"
+	scaledObjectType = "kubernetes:keda.sh/v1alpha1:ScaledObject"
+	k8sProvider      = "pulumi:providers:kubernetes"
+	addressType      = "gcp:compute/globalAddress:GlobalAddress"
 )
 
 // stackConfig reads the real Pulumi.<stack>.yaml, then applies edits

@@ -1,0 +1,132 @@
+package components
+
+import (
+	"maps"
+	"slices"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// KEDAAPIVersion is the API of KEDA's ScaledObject, ScaledJob and
+// TriggerAuthentication (KEDA v2).
+const KEDAAPIVersion = "keda.sh/v1alpha1"
+
+// Queue modes: how queued work becomes pods.
+const (
+	// QueueModeWorker: a long-running Deployment that KEDA scales (ScaledObject).
+	QueueModeWorker = "worker"
+	// QueueModeJob: one run-to-completion Job per queued message (ScaledJob).
+	QueueModeJob = "job"
+)
+
+// QueueScalingArgs hand an app's scale to KEDA, driven by a queue's backlog.
+type QueueScalingArgs struct {
+	// Mode is QueueModeWorker or QueueModeJob.
+	Mode string
+	// MinReplicas is the floor; 0 lets the app (and a GPU pool) reach zero.
+	MinReplicas int
+	// MaxReplicas is the ceiling (workers, or Jobs running at once).
+	MaxReplicas int
+	// PollingSeconds is how often KEDA reads the backlog.
+	PollingSeconds int
+	// CooldownSeconds is how long an empty queue keeps workers before zero
+	// (worker mode; Jobs end by themselves).
+	CooldownSeconds int
+	// Trigger is the KEDA scaler that reads the backlog.
+	Trigger TriggerArgs
+}
+
+// TriggerArgs are one KEDA trigger: the scaler type and its metadata. The
+// same App takes a redis trigger on the local platform and a gcp-pubsub one
+// on GKE; nothing else about the app changes.
+type TriggerArgs struct {
+	// Type is the KEDA scaler, e.g. "redis" or "gcp-pubsub".
+	Type string
+	// Metadata is the scaler's metadata (address, listName, listLength;
+	// subscriptionName, mode, value...).
+	Metadata map[string]pulumi.StringInput
+	// PodIdentity, when set (e.g. "gcp"), makes the scaler authenticate as
+	// KEDA's own workload identity, through a TriggerAuthentication: no keys.
+	PodIdentity string
+}
+
+// newScaledObject lets KEDA scale the Deployment between the queue's bounds.
+func newScaledObject(ctx *pulumi.Context, name string, meta *metav1.ObjectMetaArgs, q *QueueScalingArgs,
+	deployment pulumi.StringInput, opts ...pulumi.ResourceOption) error {
+	triggers, err := kedaTriggers(ctx, name, meta, q.Trigger, opts...)
+	if err != nil {
+		return err
+	}
+	_, err = apiextensions.NewCustomResource(ctx, name, &apiextensions.CustomResourceArgs{
+		ApiVersion: pulumi.String(KEDAAPIVersion),
+		Kind:       pulumi.String("ScaledObject"),
+		Metadata:   meta,
+		OtherFields: kubernetes.UntypedArgs{"spec": pulumi.Map{
+			"scaleTargetRef":  pulumi.Map{"name": deployment},
+			"minReplicaCount": pulumi.Int(q.MinReplicas),
+			"maxReplicaCount": pulumi.Int(q.MaxReplicas),
+			"pollingInterval": pulumi.Int(q.PollingSeconds),
+			"cooldownPeriod":  pulumi.Int(q.CooldownSeconds),
+			"triggers":        triggers,
+		}},
+	}, opts...)
+	return err
+}
+
+// newScaledJob has KEDA start one Job per queued message, up to MaxReplicas at once.
+func newScaledJob(ctx *pulumi.Context, name string, meta *metav1.ObjectMetaArgs, q *QueueScalingArgs,
+	template *corev1.PodTemplateSpecArgs, opts ...pulumi.ResourceOption) error {
+	triggers, err := kedaTriggers(ctx, name, meta, q.Trigger, opts...)
+	if err != nil {
+		return err
+	}
+	_, err = apiextensions.NewCustomResource(ctx, name, &apiextensions.CustomResourceArgs{
+		ApiVersion: pulumi.String(KEDAAPIVersion),
+		Kind:       pulumi.String("ScaledJob"),
+		Metadata:   meta,
+		OtherFields: kubernetes.UntypedArgs{"spec": pulumi.Map{
+			"jobTargetRef": pulumi.Map{
+				// A message that fails twice is left for a person, not retried forever on a GPU.
+				"backoffLimit": pulumi.Int(2),
+				"template":     template,
+			},
+			"minReplicaCount":            pulumi.Int(q.MinReplicas),
+			"maxReplicaCount":            pulumi.Int(q.MaxReplicas),
+			"pollingInterval":            pulumi.Int(q.PollingSeconds),
+			"successfulJobsHistoryLimit": pulumi.Int(3),
+			"failedJobsHistoryLimit":     pulumi.Int(3),
+			"triggers":                   triggers,
+		}},
+	}, opts...)
+	return err
+}
+
+// kedaTriggers renders the trigger list, creating the TriggerAuthentication
+// a pod-identity trigger refers to.
+func kedaTriggers(ctx *pulumi.Context, name string, meta *metav1.ObjectMetaArgs, t TriggerArgs,
+	opts ...pulumi.ResourceOption) (pulumi.Array, error) {
+	metadata := pulumi.StringMap{}
+	for _, k := range slices.Sorted(maps.Keys(t.Metadata)) {
+		metadata[k] = t.Metadata[k]
+	}
+	trigger := pulumi.Map{"type": pulumi.String(t.Type), "metadata": metadata}
+	if t.PodIdentity != "" {
+		auth, err := apiextensions.NewCustomResource(ctx, name, &apiextensions.CustomResourceArgs{
+			ApiVersion: pulumi.String(KEDAAPIVersion),
+			Kind:       pulumi.String("TriggerAuthentication"),
+			Metadata:   meta,
+			OtherFields: kubernetes.UntypedArgs{"spec": pulumi.Map{
+				"podIdentity": pulumi.Map{"provider": pulumi.String(t.PodIdentity)},
+			}},
+		}, opts...)
+		if err != nil {
+			return nil, err
+		}
+		trigger["authenticationRef"] = pulumi.Map{"name": auth.Metadata.Name().Elem()}
+	}
+	return pulumi.Array{trigger}, nil
+}

@@ -1,0 +1,103 @@
+package components
+
+import (
+	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// KEDA's chart, pinned: the CRDs it installs are the API every ScaledObject
+// and ScaledJob of the platform is written against.
+const (
+	// KEDAChartRepo is KEDA's official Helm repository.
+	KEDAChartRepo = "https://kedacore.github.io/charts"
+	// KEDAChartVersion is the chart version; KEDA's charts track app versions (app v2.21.0).
+	KEDAChartVersion = "2.21.0"
+	// KEDAOperatorServiceAccount is the chart's service account of the operator,
+	// the process that reads queue backlogs (and so needs the Google identity).
+	KEDAOperatorServiceAccount = "keda-operator"
+)
+
+// KEDAPodResources are one KEDA pod's requests and limits.
+type KEDAPodResources struct {
+	// CPURequest, MemoryRequest, CPULimit and MemoryLimit are Kubernetes quantities.
+	CPURequest, MemoryRequest, CPULimit, MemoryLimit string
+}
+
+// KEDAResources are what the chart's three Deployments request: small,
+// so KEDA fits a 3 x n1-standard-1 pool beside the apps (a test sums them).
+var KEDAResources = map[string]KEDAPodResources{
+	"operator":     {CPURequest: "100m", MemoryRequest: "128Mi", CPULimit: "1", MemoryLimit: "512Mi"},
+	"metricServer": {CPURequest: "50m", MemoryRequest: "128Mi", CPULimit: "1", MemoryLimit: "512Mi"},
+	"webhooks":     {CPURequest: "10m", MemoryRequest: "64Mi", CPULimit: "200m", MemoryLimit: "128Mi"},
+}
+
+// KEDAArgs install KEDA from its Helm chart.
+type KEDAArgs struct {
+	// Namespace KEDA runs in; created by the release.
+	Namespace string
+	// NodeSelector keeps KEDA on the CPU pool: a KEDA pod on a GPU node would
+	// keep that node (and its bill) up.
+	NodeSelector map[string]string
+	// GCPServiceAccount, when set, is the Google service account the operator
+	// acts as through Workload Identity (to read Pub/Sub backlogs from Cloud
+	// Monitoring); no keys are involved.
+	GCPServiceAccount pulumi.StringInput
+}
+
+// KEDA is the event-driven autoscaler: it turns queue backlogs into replicas
+// (and Jobs), from zero and back to zero.
+type KEDA struct {
+	pulumi.ResourceState
+
+	// Namespace is where KEDA runs.
+	Namespace pulumi.StringOutput `pulumi:"namespace"`
+
+	release *helmv3.Release
+}
+
+// Resource is the Helm release: order ScaledObjects after it, since it installs their CRDs.
+func (k *KEDA) Resource() pulumi.Resource { return k.release }
+
+// NewKEDA installs the chart.
+func NewKEDA(ctx *pulumi.Context, name string, args *KEDAArgs, opts ...pulumi.ResourceOption) (*KEDA, error) {
+	k := &KEDA{}
+	if err := ctx.RegisterComponentResource("gke-gpu-platform:index:KEDA", name, k, opts...); err != nil {
+		return nil, err
+	}
+	resources := pulumi.Map{}
+	for pod, r := range KEDAResources {
+		resources[pod] = pulumi.Map{
+			"requests": pulumi.Map{"cpu": pulumi.String(r.CPURequest), "memory": pulumi.String(r.MemoryRequest)},
+			"limits":   pulumi.Map{"cpu": pulumi.String(r.CPULimit), "memory": pulumi.String(r.MemoryLimit)},
+		}
+	}
+	values := pulumi.Map{
+		"nodeSelector": pulumi.ToStringMap(args.NodeSelector),
+		"resources":    resources,
+	}
+	if args.GCPServiceAccount != nil {
+		// The chart annotates the operator's service account and schedules it
+		// where GKE's metadata server serves Workload Identity.
+		values["podIdentity"] = pulumi.Map{"gcp": pulumi.Map{
+			"enabled":              pulumi.Bool(true),
+			"gcpIAMServiceAccount": args.GCPServiceAccount,
+		}}
+	}
+	release, err := helmv3.NewRelease(ctx, name, &helmv3.ReleaseArgs{
+		Name:            pulumi.String("keda"),
+		Chart:           pulumi.String("keda"),
+		Version:         pulumi.String(KEDAChartVersion),
+		RepositoryOpts:  &helmv3.RepositoryOptsArgs{Repo: pulumi.String(KEDAChartRepo)},
+		Namespace:       pulumi.String(args.Namespace),
+		CreateNamespace: pulumi.Bool(true),
+		// A failed install rolls back instead of leaving half a KEDA.
+		Atomic: pulumi.Bool(true),
+		Values: values,
+	}, childOf(k, opts))
+	if err != nil {
+		return nil, err
+	}
+	k.release = release
+	k.Namespace = release.Status.Namespace().Elem()
+	return k, ctx.RegisterResourceOutputs(k, pulumi.Map{"namespace": k.Namespace})
+}

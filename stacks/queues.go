@@ -1,0 +1,216 @@
+package stacks
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/gke-gpu-platform/gke-gpu-platform/components"
+)
+
+// Environment the platform gives queue-driven apps and the apps that feed them.
+const (
+	// EnvQueueBackend is "redis" (local) or "pubsub" (GKE).
+	EnvQueueBackend = "QUEUE_BACKEND"
+	// EnvQueueSource is what a worker consumes: a Redis list, or a Pub/Sub subscription's full name.
+	EnvQueueSource = "QUEUE_SOURCE"
+	// EnvQueueTopic is where a producer with one queue enqueues: a Redis list or a Pub/Sub topic's full name.
+	EnvQueueTopic = "QUEUE_TOPIC"
+	// EnvRedisAddress is the local queue's host:port.
+	EnvRedisAddress = "REDIS_ADDRESS"
+	// kedaNamespace is where KEDA runs on GKE.
+	kedaNamespace = "keda"
+)
+
+// queueing is what the target platform offers queue-driven apps: the KEDA
+// trigger, each app's environment and Google identity, and what a
+// ScaledObject must wait for. Only the trigger differs between platforms.
+type queueing struct {
+	// trigger reads the backlog of one app's queue.
+	trigger func(a AppConfig) components.TriggerArgs
+	// env is the queue environment of every app that consumes or publishes.
+	env map[string]map[string]string
+	// identity is the Google service account of each app that has one.
+	identity map[string]pulumi.StringInput
+	// keda must exist before any ScaledObject (it installs the CRDs).
+	keda []pulumi.Resource
+}
+
+// queueApps reports whether any app consumes or publishes to a queue.
+func (c Config) queueApps() bool {
+	for _, a := range c.Apps {
+		if a.Queue != nil || len(a.Publishes) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// queueEnv adds the queue environment: the source a consumer reads, and the
+// target(s) a producer writes (QUEUE_TOPIC_<NAME> each, QUEUE_TOPIC when only one).
+func (c Config) queueEnv(backend string, name func(queue string, consumer bool) string) map[string]map[string]string {
+	env := map[string]map[string]string{}
+	add := func(app, k, v string) {
+		if env[app] == nil {
+			env[app] = map[string]string{EnvQueueBackend: backend}
+			if backend == "redis" {
+				env[app][EnvRedisAddress] = c.Local.RedisAddress
+			}
+		}
+		env[app][k] = v
+	}
+	for _, a := range c.Apps {
+		if a.Queue != nil {
+			add(a.Name, EnvQueueSource, name(a.Queue.Name, true))
+		}
+		for _, q := range a.Publishes {
+			add(a.Name, EnvQueueTopic+"_"+strings.ToUpper(strings.ReplaceAll(q, "-", "_")), name(q, false))
+			if len(a.Publishes) == 1 {
+				add(a.Name, EnvQueueTopic, name(q, false))
+			}
+		}
+	}
+	return env
+}
+
+// newLocalQueueing uses the Redis the local harness runs: KEDA's redis
+// scaler reads the list's length, workers pop from it.
+func newLocalQueueing(cfg Config) *queueing {
+	return &queueing{
+		trigger: func(a AppConfig) components.TriggerArgs {
+			return components.TriggerArgs{Type: "redis", Metadata: map[string]pulumi.StringInput{
+				"address":              pulumi.String(cfg.Local.RedisAddress),
+				"listName":             pulumi.String(a.Queue.Name),
+				"listLength":           pulumi.String(strconv.Itoa(a.Queue.TargetBacklog)),
+				"activationListLength": pulumi.String("0"),
+			}}
+		},
+		env:      cfg.queueEnv("redis", func(q string, _ bool) string { return q }),
+		identity: map[string]pulumi.StringInput{},
+	}
+}
+
+// newGKEQueueing creates, for a GKE stack with queue-driven apps: KEDA from
+// its chart (on the CPU pool, acting as its own Google identity), one
+// Pub/Sub topic and subscription per queue, and a Workload Identity per app
+// that consumes or publishes, granted exactly its subscription or topic.
+func newGKEQueueing(ctx *pulumi.Context, cfg Config, t *target) (*queueing, error) {
+	q := &queueing{identity: map[string]pulumi.StringInput{}}
+	for _, a := range cfg.Apps {
+		if a.GCPServiceAccount != "" {
+			q.identity[a.Name] = pulumi.String(a.GCPServiceAccount)
+		}
+	}
+	if !cfg.queueApps() {
+		return q, nil
+	}
+	labels := map[string]string{"platform": "gke-gpu-platform", "stack": cfg.Stack}
+	topicID := func(queue string) string { return cfg.Cluster.Name + "-" + queue }
+	q.env = cfg.queueEnv("pubsub", func(queue string, consumer bool) string {
+		if consumer {
+			return fmt.Sprintf("projects/%s/subscriptions/%s", cfg.Project, topicID(queue))
+		}
+		return fmt.Sprintf("projects/%s/topics/%s", cfg.Project, topicID(queue))
+	})
+
+	// KEDA's operator reads Pub/Sub backlogs from Cloud Monitoring.
+	kedaID, err := components.NewWorkloadIdentity(ctx, "keda", &components.WorkloadIdentityArgs{
+		Project:        cfg.Project,
+		AccountID:      cfg.Cluster.Name + "-keda",
+		DisplayName:    fmt.Sprintf("KEDA of %s (reads queue backlogs)", cfg.Cluster.Name),
+		Namespace:      kedaNamespace,
+		ServiceAccount: components.KEDAOperatorServiceAccount,
+		ProjectRoles:   []string{"roles/monitoring.viewer"},
+	})
+	if err != nil {
+		return nil, err
+	}
+	keda, err := components.NewKEDA(ctx, "keda", &components.KEDAArgs{
+		Namespace:         kedaNamespace,
+		NodeSelector:      map[string]string{components.PoolLabel: "cpu"},
+		GCPServiceAccount: kedaID.Email,
+	}, pulumi.Providers(t.provider), pulumi.DependsOn(t.pools))
+	if err != nil {
+		return nil, err
+	}
+	q.keda = []pulumi.Resource{keda.Resource()}
+
+	members := map[string]pulumi.StringInput{}
+	for _, a := range cfg.Apps {
+		if a.Queue == nil && len(a.Publishes) == 0 {
+			continue
+		}
+		if a.GCPServiceAccount != "" {
+			members[a.Name] = pulumi.String("serviceAccount:" + a.GCPServiceAccount)
+			continue
+		}
+		id, err := components.NewWorkloadIdentity(ctx, a.Name, &components.WorkloadIdentityArgs{
+			Project:        cfg.Project,
+			AccountID:      appAccountID(cfg.Cluster.Name, a.Name),
+			DisplayName:    fmt.Sprintf("%s on %s", a.Name, cfg.Cluster.Name),
+			Namespace:      cfg.Namespace,
+			ServiceAccount: a.Name,
+		})
+		if err != nil {
+			return nil, err
+		}
+		q.identity[a.Name] = id.Email
+		members[a.Name] = id.Member
+	}
+	subscriptions := map[string]pulumi.StringOutput{}
+	for _, a := range cfg.Apps {
+		if a.Queue == nil {
+			continue
+		}
+		args := &components.QueueArgs{
+			Project: cfg.Project, TopicID: topicID(a.Queue.Name), SubscriptionID: topicID(a.Queue.Name),
+			AckDeadlineSeconds: 600, Labels: labels,
+			Consumers: []pulumi.StringInput{members[a.Name]},
+		}
+		for _, p := range cfg.Apps {
+			if slices.Contains(p.Publishes, a.Queue.Name) {
+				args.Publishers = append(args.Publishers, members[p.Name])
+			}
+		}
+		queue, err := components.NewQueue(ctx, a.Queue.Name, args)
+		if err != nil {
+			return nil, err
+		}
+		subscriptions[a.Name] = queue.Subscription
+	}
+	q.trigger = func(a AppConfig) components.TriggerArgs {
+		// The subscription's output, not its name as a string: the
+		// ScaledObject then waits for the subscription to exist.
+		return components.TriggerArgs{Type: "gcp-pubsub", PodIdentity: "gcp", Metadata: map[string]pulumi.StringInput{
+			"subscriptionName": subscriptions[a.Name],
+			"mode":             pulumi.String("SubscriptionSize"),
+			"value":            pulumi.String(strconv.Itoa(a.Queue.TargetBacklog)),
+			"activationValue":  pulumi.String("0"),
+		}}
+	}
+	return q, nil
+}
+
+// appAccountID derives an app's Google service account ID: unique per
+// cluster (so two stacks in one project never collide) and within GCP's
+// 6-30 characters.
+func appAccountID(cluster, app string) string {
+	sum := sha256.Sum256([]byte(cluster + "/" + app))
+	base := strings.TrimRight(app[:min(len(app), 23)], "-")
+	return base + "-" + hex.EncodeToString(sum[:])[:6]
+}
+
+// mergeEnv merges environments, later ones winning.
+func mergeEnv(envs ...map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, e := range envs {
+		maps.Copy(out, e)
+	}
+	return out
+}

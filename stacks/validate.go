@@ -1,0 +1,363 @@
+package stacks
+
+import (
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/accelerator"
+)
+
+var (
+	zonePattern        = regexp.MustCompile(`^[a-z]+-[a-z]+[0-9]+-[a-z]$`)
+	regionPattern      = regexp.MustCompile(`^[a-z]+-[a-z]+[0-9]+$`)
+	projectPattern     = regexp.MustCompile(`^[a-z][-a-z0-9]{4,28}[a-z0-9]$`)
+	clusterNamePattern = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,22}[a-z0-9])?$`)
+	dnsLabelPattern    = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$`)
+	namespacePattern   = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+	quantityPattern    = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$`)
+	hhmmPattern        = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+	hostPattern        = regexp.MustCompile(`^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$`)
+	repoIDPattern      = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$`)
+)
+
+var (
+	releaseChannels = []string{"RAPID", "REGULAR", "STABLE", "EXTENDED"}
+	diskTypes       = []string{"pd-standard", "pd-balanced", "pd-ssd"}
+	driverVersions  = []string{"DEFAULT", "LATEST", "INSTALLATION_DISABLED"}
+	locationPolicys = []string{"ANY", "BALANCED"}
+	platforms       = []string{PlatformGKE, PlatformLocal}
+)
+
+func oneOf(v string, allowed []string) bool {
+	for _, a := range allowed {
+		if v == a {
+			return true
+		}
+	}
+	return false
+}
+
+// validate checks every rule and returns all violations, each naming the
+// key, the bad value and what is allowed.
+func (c Config) validate() []error {
+	var errs []error
+	fail := func(key string, value any, rule string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s:%s = %v: %s", ConfigNamespace, key, value, fmt.Sprintf(rule, args...)))
+	}
+	failGCP := func(key string, value any, rule string, args ...any) {
+		errs = append(errs, fmt.Errorf("gcp:%s = %q: %s", key, value, fmt.Sprintf(rule, args...)))
+	}
+
+	if !oneOf(c.Platform, platforms) {
+		fail("platform", c.Platform, "must be one of %s", strings.Join(platforms, ", "))
+		return errs
+	}
+	if !namespacePattern.MatchString(c.Namespace) {
+		fail("namespace", c.Namespace, "must be a Kubernetes namespace name (lowercase letters, digits, '-', at most 63)")
+	}
+
+	gke := c.Platform == PlatformGKE
+	if gke {
+		switch {
+		case c.Project == "":
+			failGCP("project", c.Project, "must be set: `pulumi config set gcp:project <project-id>`")
+		case !projectPattern.MatchString(c.Project):
+			failGCP("project", c.Project, "is not a project ID (6-30 lowercase letters, digits or '-', starting with a letter)")
+		}
+		switch {
+		case c.Zone == "":
+			failGCP("zone", c.Zone, "must be set to a zone such as us-central1-a: the free tier covers one zonal cluster")
+		case regionPattern.MatchString(c.Zone):
+			failGCP("zone", c.Zone, "is a region; a zone is needed (e.g. %s-a): the free tier covers one zonal cluster only", c.Zone)
+		case !zonePattern.MatchString(c.Zone):
+			failGCP("zone", c.Zone, "is not a zone name such as us-central1-a")
+		}
+		c.validateCluster(fail)
+		c.validateCPUPool(fail)
+		if c.Registry.KeepVersions < 1 {
+			fail("registry.keepVersions", c.Registry.KeepVersions, "must be >= 1 (older versions are deleted; storage is billed)")
+		}
+		if !repoIDPattern.MatchString(c.Registry.Name) {
+			fail("registry.name", c.Registry.Name, "must be a repository ID: lowercase letters, digits and '-', starting with a letter")
+		}
+	}
+	if c.GPUPool.Enabled {
+		c.validateGPUPool(fail, gke)
+	}
+	c.validateApps(fail)
+	c.validateIngress(fail)
+	if c.Cost.GPUBusyHoursPerMonth < 0 || c.Cost.GPUBusyHoursPerMonth > 744 {
+		fail("cost.gpuBusyHoursPerMonth", c.Cost.GPUBusyHoursPerMonth, "must be between 0 and 744 (hours in a month)")
+	}
+	if c.Cost.RegistryStorageGb < 0 {
+		fail("cost.registryStorageGb", c.Cost.RegistryStorageGb, "must be >= 0")
+	}
+	if c.Cost.MonthlyBudget < 0 {
+		fail("cost.monthlyBudget", c.Cost.MonthlyBudget, "must be >= 0 (0 means no budget)")
+	}
+	return errs
+}
+
+type failFunc func(key string, value any, rule string, args ...any)
+
+func (c Config) validateCluster(fail failFunc) {
+	cl := c.Cluster
+	if !clusterNamePattern.MatchString(cl.Name) {
+		fail("cluster.name", cl.Name, "must be 1-24 lowercase letters, digits or '-', starting with a letter (the node service account adds '-nodes')")
+	}
+	if !oneOf(cl.ReleaseChannel, releaseChannels) {
+		fail("cluster.releaseChannel", cl.ReleaseChannel, "must be one of %s", strings.Join(releaseChannels, ", "))
+	}
+	if !hhmmPattern.MatchString(cl.MaintenanceStart) {
+		fail("cluster.maintenanceStart", cl.MaintenanceStart, "must be HH:MM in UTC, e.g. 03:00")
+	}
+	if cl.Network == "" {
+		fail("cluster.network", `""`, "must name a VPC network (default: default)")
+	}
+}
+
+func validatePoolBounds(fail failFunc, key string, min, max int) {
+	if min < 0 {
+		fail(key+".minNodes", min, "must be >= 0")
+	}
+	if max < 1 {
+		fail(key+".maxNodes", max, "must be >= 1")
+	}
+	if max < min {
+		fail(key+".maxNodes", max, "must be >= minNodes (%d)", min)
+	}
+}
+
+func validateDisk(fail failFunc, key, diskType string, sizeGb int) {
+	if !oneOf(diskType, diskTypes) {
+		fail(key+".diskType", diskType, "must be one of %s", strings.Join(diskTypes, ", "))
+	}
+	if sizeGb < 10 {
+		fail(key+".diskSizeGb", sizeGb, "must be >= 10 (GKE's minimum boot disk)")
+	}
+}
+
+func (c Config) validateCPUPool(fail failFunc) {
+	p := c.CPUPool
+	if p.MachineType == "" || accelerator.Family(p.MachineType) == p.MachineType {
+		fail("cpuPool.machineType", p.MachineType, "must be a machine type such as n1-standard-1 or e2-medium")
+	}
+	validateDisk(fail, "cpuPool", p.DiskType, p.DiskSizeGb)
+	validatePoolBounds(fail, "cpuPool", p.MinNodes, p.MaxNodes)
+	if p.MinNodes < 1 {
+		// A cluster cannot scale to zero: system pods need a node.
+		fail("cpuPool.minNodes", p.MinNodes, "must be >= 1: kube-system pods need a node, only the GPU pool scales to 0")
+	}
+}
+
+func (c Config) validateGPUPool(fail failFunc, gke bool) {
+	p := c.GPUPool
+	validatePoolBounds(fail, "gpuPool", p.MinNodes, p.MaxNodes)
+	if !gke {
+		return
+	}
+	acc, ok := accelerator.Lookup(p.AcceleratorType)
+	if !ok {
+		fail("gpuPool.acceleratorType", p.AcceleratorType, "unknown accelerator; known: %s", strings.Join(accelerator.Types(), ", "))
+	} else if err := acc.CheckMachine(p.MachineType, p.AcceleratorCount); err != nil {
+		fail("gpuPool", fmt.Sprintf("{machineType: %s, acceleratorCount: %d}", p.MachineType, p.AcceleratorCount), "%v", err)
+	}
+	if p.AcceleratorCount < 1 {
+		fail("gpuPool.acceleratorCount", p.AcceleratorCount, "must be >= 1")
+	}
+	if !oneOf(p.DriverVersion, driverVersions) {
+		fail("gpuPool.driverVersion", p.DriverVersion, "must be one of %s", strings.Join(driverVersions, ", "))
+	}
+	if !oneOf(p.LocationPolicy, locationPolicys) {
+		fail("gpuPool.locationPolicy", p.LocationPolicy, "must be one of %s", strings.Join(locationPolicys, ", "))
+	}
+	validateDisk(fail, "gpuPool", p.DiskType, p.DiskSizeGb)
+}
+
+func (c Config) validateApps(fail failFunc) {
+	names := map[string]int{}
+	routes := map[string]string{}
+	for i, a := range c.Apps {
+		key := fmt.Sprintf("apps[%d]", i)
+		if !dnsLabelPattern.MatchString(a.Name) {
+			fail(key+".name", fmt.Sprintf("%q", a.Name), "must be 1-40 lowercase letters, digits or '-', starting with a letter")
+		} else if j, dup := names[a.Name]; dup {
+			fail(key+".name", a.Name, "duplicates apps[%d].name; app names must be unique", j)
+		}
+		names[a.Name] = i
+		switch {
+		case a.Image == "" && a.Build == "":
+			fail(key, a.Name, "needs image (a reference) or build (a context directory)")
+		case a.Image != "" && a.Build != "":
+			fail(key, a.Name, "has both image and build; give exactly one")
+		case a.Build != "" && c.Platform == PlatformLocal:
+			fail(key+".build", a.Build, "the local platform has no registry to push to; give a prebuilt image instead")
+		}
+		if a.Port < 0 || a.Port > 65535 {
+			fail(key+".port", a.Port, "must be 0 (no Service) or 1-65535")
+		}
+		if a.ReplicaCount() < 0 {
+			fail(key+".replicas", a.ReplicaCount(), "must be >= 0")
+		}
+		if a.GPU < 0 {
+			fail(key+".gpu", a.GPU, "must be >= 0")
+		}
+		if a.GPU > 0 && !c.GPUPool.Enabled {
+			fail(key+".gpu", a.GPU, "needs a GPU pool, but gpuPool.enabled is false")
+		}
+		if a.GPU > 0 && c.GPUPool.Enabled && c.Platform == PlatformGKE && a.GPU > c.GPUPool.AcceleratorCount {
+			fail(key+".gpu", a.GPU, "must be <= gpuPool.acceleratorCount (%d): no node has more", c.GPUPool.AcceleratorCount)
+		}
+		if a.Path != "" {
+			if a.Port == 0 {
+				fail(key+".path", a.Path, "needs a port to route to")
+			}
+			if !strings.HasPrefix(a.Path, "/") {
+				fail(key+".path", a.Path, "must start with '/'")
+			}
+			host := c.RouteHost(a)
+			route := host + a.Path
+			if other, dup := routes[route]; dup {
+				fail(key+".path", a.Path, "collides with app %q on host %q; each host+path routes to one app", other, host)
+			}
+			routes[route] = a.Name
+		}
+		if a.Host != "" && !hostPattern.MatchString(a.Host) {
+			fail(key+".host", a.Host, "must be a DNS name such as app.example.com")
+		}
+		for field, q := range map[string]string{
+			"cpuRequest": a.Resources.CPURequest, "memoryRequest": a.Resources.MemoryRequest,
+			"cpuLimit": a.Resources.CPULimit, "memoryLimit": a.Resources.MemoryLimit,
+		} {
+			if !quantityPattern.MatchString(q) {
+				fail(key+".resources."+field, q, "must be a Kubernetes quantity such as 250m, 1, 512Mi or 2Gi")
+			}
+		}
+		if as := a.Autoscaling; as != nil {
+			if as.MinReplicas < 1 {
+				fail(key+".autoscaling.minReplicas", as.MinReplicas, "must be >= 1")
+			}
+			if as.MaxReplicas < as.MinReplicas {
+				fail(key+".autoscaling.maxReplicas", as.MaxReplicas, "must be >= autoscaling.minReplicas (%d)", as.MinReplicas)
+			}
+			if as.CPUUtilization < 1 || as.CPUUtilization > 100 {
+				fail(key+".autoscaling.cpuUtilization", as.CPUUtilization, "must be a percentage from 1 to 100")
+			}
+		}
+		if mu := a.MaxUnavailable; mu != nil && *mu < 1 {
+			// A budget that allows no disruption blocks node drains and keeps
+			// the autoscaler from removing the node: a GPU node would never reach 0.
+			fail(key+".maxUnavailable", *mu, "must be >= 1: a budget that allows no disruption pins nodes up")
+		}
+		if !strings.HasPrefix(a.HealthPath, "/") {
+			fail(key+".healthPath", a.HealthPath, "must start with '/'")
+		}
+		if t := a.ReadyTimeout(); t < 0 || t > 3600 {
+			fail(key+".readyTimeoutSeconds", t, "must be 0 (do not wait) to 3600 seconds")
+		}
+		if a.AlwaysOn && a.GPU == 0 {
+			fail(key+".alwaysOn", a.AlwaysOn, "only means something for a GPU app (gpu > 0)")
+		}
+	}
+	c.validateQueues(fail)
+}
+
+// queueNamePattern fits both a Pub/Sub topic/subscription ID and a Redis key.
+var queueNamePattern = regexp.MustCompile(`^[a-z][-a-z0-9]{2,62}$`)
+
+var queueModes = []string{QueueModeWorker, QueueModeJob}
+
+// validateQueues checks the queue-driven apps and the apps that publish to them.
+func (c Config) validateQueues(fail failFunc) {
+	queues := map[string]int{}
+	for i, a := range c.Apps {
+		q := a.Queue
+		if q == nil {
+			continue
+		}
+		key := fmt.Sprintf("apps[%d].queue", i)
+		if !queueNamePattern.MatchString(q.Name) {
+			fail(key+".name", q.Name, "must be 3-63 lowercase letters, digits or '-', starting with a letter")
+		} else if j, dup := queues[q.Name]; dup {
+			fail(key+".name", q.Name, "is already consumed by apps[%d]; one queue feeds one app", j)
+		}
+		queues[q.Name] = i
+		if !oneOf(q.Mode, queueModes) {
+			fail(key+".mode", q.Mode, "must be one of %s", strings.Join(queueModes, ", "))
+		}
+		if a.Port > 0 {
+			fail(fmt.Sprintf("apps[%d].port", i), a.Port, "a queue-driven app is a worker: it scales with its backlog, not with traffic; drop port or queue")
+		}
+		if a.Autoscaling != nil {
+			fail(fmt.Sprintf("apps[%d].autoscaling", i), "{...}", "a queue-driven app is scaled by KEDA; drop autoscaling or queue")
+		}
+		if a.Replicas != nil {
+			fail(fmt.Sprintf("apps[%d].replicas", i), *a.Replicas, "KEDA owns the replica count of a queue-driven app; set queue.minReplicas and queue.maxReplicas instead")
+		}
+		if a.MaxUnavailable != nil && a.GPU > 0 {
+			fail(fmt.Sprintf("apps[%d].maxUnavailable", i), *a.MaxUnavailable, "a PodDisruptionBudget on GPU workers pins GPU nodes up; drop it")
+		}
+		if q.MinReplicas < 0 {
+			fail(key+".minReplicas", q.MinReplicas, "must be >= 0 (0 lets the GPU pool go back to zero)")
+		}
+		if q.MaxReplicas < 1 || q.MaxReplicas < q.MinReplicas {
+			fail(key+".maxReplicas", q.MaxReplicas, "must be >= 1 and >= queue.minReplicas (%d)", q.MinReplicas)
+		}
+		if q.TargetBacklog < 1 {
+			fail(key+".targetBacklog", q.TargetBacklog, "must be >= 1 (messages per replica)")
+		}
+		if q.CooldownSeconds < 0 || q.CooldownSeconds > 86400 {
+			fail(key+".cooldownSeconds", q.CooldownSeconds, "must be 0 to 86400 seconds")
+		}
+		if q.PollingSeconds < 1 || q.PollingSeconds > 3600 {
+			fail(key+".pollingSeconds", q.PollingSeconds, "must be 1 to 3600 seconds")
+		}
+		if a.GPU > 0 && c.GPUPool.Enabled {
+			// Replicas beyond what the pool can ever hold stay Pending forever:
+			// a ceiling the autoscaler cannot reach is a config mistake.
+			capacity := c.GPUPool.MaxNodes * max(c.GPUPool.AcceleratorCount, 1)
+			if c.Platform == PlatformLocal {
+				capacity = c.GPUPool.MaxNodes
+			}
+			if q.MaxReplicas*a.GPU > capacity {
+				fail(key+".maxReplicas", q.MaxReplicas, "needs %d GPUs (%d per pod), more than the GPU pool can hold (gpuPool.maxNodes %d x acceleratorCount %d = %d)",
+					q.MaxReplicas*a.GPU, a.GPU, c.GPUPool.MaxNodes, max(c.GPUPool.AcceleratorCount, 1), capacity)
+			}
+		}
+		if c.Platform == PlatformLocal && c.Local.RedisAddress == "" {
+			fail("local.redisAddress", `""`, "must be set when apps[%d] has a queue: the local queue is a Redis (make local starts one and sets it)", i)
+		}
+	}
+	for i, a := range c.Apps {
+		for j, name := range a.Publishes {
+			if _, ok := queues[name]; !ok {
+				fail(fmt.Sprintf("apps[%d].publishes[%d]", i, j), name, "is no app's queue; known queues: %s", strings.Join(sortedKeys(queues), ", "))
+			}
+		}
+	}
+	if c.Platform == PlatformLocal && c.Local.RedisAddress != "" && !hostPortPattern.MatchString(c.Local.RedisAddress) {
+		fail("local.redisAddress", c.Local.RedisAddress, "must be host:port, e.g. 127.0.0.1:6379")
+	}
+}
+
+var hostPortPattern = regexp.MustCompile(`^[A-Za-z0-9.-]+:[0-9]{1,5}$`)
+
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
+}
+
+func (c Config) validateIngress(fail failFunc) {
+	in := c.Ingress
+	if in.Host != "" && !hostPattern.MatchString(in.Host) {
+		fail("ingress.host", in.Host, "must be a DNS name such as app.example.com")
+	}
+	if in.TLS && in.Host == "" {
+		fail("ingress.tls", in.TLS, "needs ingress.host: a managed certificate is issued for a DNS name")
+	}
+	if c.Platform == PlatformLocal && (in.TLS || in.StaticIP) {
+		fail("ingress", fmt.Sprintf("{staticIp: %v, tls: %v}", in.StaticIP, in.TLS), "static IPs and managed certificates exist only on GKE; set both false on the local platform")
+	}
+}
