@@ -239,8 +239,8 @@ func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.Reso
 		}
 	}
 	if args.SkipAwait && args.GPU > 0 && deployment != nil {
-		_ = ctx.Log.Info(fmt.Sprintf("%s: `pulumi up` does not wait for its GPU pods (readyTimeoutSeconds: 0): "+
-			"each waits for a GPU node, which the cluster autoscaler adds from zero in minutes", name), &pulumi.LogArgs{Resource: a})
+		_ = ctx.Log.Info("`pulumi up` does not wait for its GPU pods (readyTimeoutSeconds: 0): "+
+			"each waits for a GPU node, which the cluster autoscaler adds from zero in minutes", &pulumi.LogArgs{Resource: a})
 	}
 
 	a.Image = image

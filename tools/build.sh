@@ -6,7 +6,8 @@
 #   etcd kube-apiserver kube-controller-manager kube-scheduler kubectl
 #                               one multi-call binary     tools/controlplane
 #   kwok                        simulated kubelets        tools/kwok
-#   keda-operator (+ CRDs)      KEDA, run as a host process   tools/keda
+#   keda-operator keda-adapter (+ CRDs)
+#                               KEDA, run as host processes   tools/keda
 #   actionlint                  GitHub workflow linter    tools/actionlint
 # and makes sure redis-server (the local queue, from the OS packages) exists.
 #
@@ -71,7 +72,7 @@ outputs() {
 	kubernetes-provider) echo pulumi-resource-kubernetes ;;
 	controlplane) echo controlplane etcd kube-apiserver kube-controller-manager kube-scheduler kubectl ;;
 	kwok) echo kwok ;;
-	keda) echo keda-operator keda-crds ;;
+	keda) echo keda-operator keda-adapter keda-crds ;;
 	actionlint) echo actionlint ;;
 	esac
 }
@@ -121,7 +122,12 @@ build_keda() {
 	cp "$src"/config/crd/bases/*.yaml "$bin/keda-crds/"
 	chmod -R u+w "$bin/keda-crds"
 	cd "$dir"
-	go build -trimpath -o "$bin/keda-operator" github.com/kedacore/keda/v2/cmd/operator
+	# One go command for both: they share nearly every package.
+	local out; out="$(mktemp -d)"
+	go build -trimpath -o "$out/" github.com/kedacore/keda/v2/cmd/operator github.com/kedacore/keda/v2/cmd/adapter
+	mv "$out/operator" "$bin/keda-operator"
+	mv "$out/adapter" "$bin/keda-adapter"
+	rmdir "$out"
 }
 
 build_actionlint() {

@@ -21,6 +21,35 @@ type pki struct {
 	serverCert, serverKey string
 	adminCert, adminKey   string
 	saPub, saKey          string
+	// proxyCert is the aggregation layer's client certificate: the API
+	// server presents it to extension API servers (KEDA's metrics adapter).
+	proxyCert, proxyKey string
+
+	ca     *x509.Certificate
+	caPriv *rsa.PrivateKey
+	serial int64
+}
+
+// frontProxyName is the only client name extension API servers accept as
+// the aggregator's (--requestheader-allowed-names).
+const frontProxyName = "front-proxy-client"
+
+// issue signs a certificate for tmpl with the CA and writes it and its key.
+func (p *pki) issue(certPath, keyPath string, tmpl *x509.Certificate) error {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return err
+	}
+	p.serial++
+	now := time.Now()
+	tmpl.SerialNumber = big.NewInt(p.serial)
+	tmpl.NotBefore, tmpl.NotAfter = now.Add(-time.Hour), now.Add(7*24*time.Hour)
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.ca, &key.PublicKey, p.caPriv)
+	if err != nil {
+		return err
+	}
+	return writeCertAndKey(certPath, keyPath, der, key)
 }
 
 func writePKI(dir string) (*pki, error) {
@@ -29,6 +58,8 @@ func writePKI(dir string) (*pki, error) {
 		serverCert: filepath.Join(dir, "apiserver.crt"), serverKey: filepath.Join(dir, "apiserver.key"),
 		adminCert: filepath.Join(dir, "admin.crt"), adminKey: filepath.Join(dir, "admin.key"),
 		saPub: filepath.Join(dir, "sa.pub"), saKey: filepath.Join(dir, "sa.key"),
+		proxyCert: filepath.Join(dir, "front-proxy-client.crt"), proxyKey: filepath.Join(dir, "front-proxy-client.key"),
+		serial: 1,
 	}
 	now := time.Now()
 	caKey, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -48,29 +79,15 @@ func writePKI(dir string) (*pki, error) {
 	if err != nil {
 		return nil, err
 	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
+	if p.ca, err = x509.ParseCertificate(caDER); err != nil {
 		return nil, err
 	}
+	p.caPriv = caKey
 	if err := writeCertAndKey(p.caCert, p.caKey, caDER, caKey); err != nil {
 		return nil, err
 	}
 
-	issue := func(certPath, keyPath string, serial int64, tmpl *x509.Certificate) error {
-		key, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			return err
-		}
-		tmpl.SerialNumber = big.NewInt(serial)
-		tmpl.NotBefore, tmpl.NotAfter = now.Add(-time.Hour), now.Add(7*24*time.Hour)
-		tmpl.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-		if err != nil {
-			return err
-		}
-		return writeCertAndKey(certPath, keyPath, der, key)
-	}
-	if err := issue(p.serverCert, p.serverKey, 2, &x509.Certificate{
+	if err := p.issue(p.serverCert, p.serverKey, &x509.Certificate{
 		Subject:     pkix.Name{CommonName: "kube-apiserver"},
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		IPAddresses: []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP(serviceIP)},
@@ -79,8 +96,14 @@ func writePKI(dir string) (*pki, error) {
 		return nil, err
 	}
 	// system:masters: the admin, the controllers and kwok all use it.
-	if err := issue(p.adminCert, p.adminKey, 3, &x509.Certificate{
+	if err := p.issue(p.adminCert, p.adminKey, &x509.Certificate{
 		Subject:     pkix.Name{CommonName: "admin", Organization: []string{"system:masters"}},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}); err != nil {
+		return nil, err
+	}
+	if err := p.issue(p.proxyCert, p.proxyKey, &x509.Certificate{
+		Subject:     pkix.Name{CommonName: frontProxyName},
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}); err != nil {
 		return nil, err

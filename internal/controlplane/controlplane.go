@@ -12,6 +12,8 @@ package controlplane
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -84,6 +86,7 @@ type ControlPlane struct {
 
 	binDir string
 	pids   []int
+	pki    *pki
 
 	mu     sync.Mutex
 	exited []string // components that exited while Start was waiting
@@ -121,7 +124,7 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("controlplane: certificates: %w", err)
 	}
-	ports, err := freePorts(6)
+	ports, err := FreePorts(6)
 	if err != nil {
 		return nil, err
 	}
@@ -132,6 +135,7 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 		Kubeconfig: filepath.Join(opts.Dir, "kubeconfig"),
 		Server:     fmt.Sprintf("https://127.0.0.1:%d", apiPort),
 		binDir:     opts.BinDir,
+		pki:        certs,
 	}
 	defer func() {
 		if err != nil {
@@ -170,7 +174,16 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 		"--authorization-mode", "Node,RBAC",
 		// The `kubernetes` Service's endpoint would be in the loopback range.
 		"--endpoint-reconciler-type", "none",
-		"--enable-priority-and-fairness=false"); err != nil {
+		"--enable-priority-and-fairness=false",
+		// The aggregation layer, so extension API servers (KEDA's metrics
+		// adapter, serving external.metrics.k8s.io to the HPA controller)
+		// can be reached through this API server.
+		"--requestheader-client-ca-file", certs.caCert,
+		"--requestheader-allowed-names", frontProxyName,
+		"--requestheader-username-headers", "X-Remote-User",
+		"--requestheader-group-headers", "X-Remote-Group",
+		"--requestheader-extra-headers-prefix", "X-Remote-Extra-",
+		"--proxy-client-cert-file", certs.proxyCert, "--proxy-client-key-file", certs.proxyKey); err != nil {
 		return nil, err
 	}
 	if err := cp.waitFor(ctx, "the API server", func() error {
@@ -228,12 +241,22 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 
 // run starts one component in its own process group, logging to logs/<name>.log.
 func (cp *ControlPlane) run(name string, args ...string) error {
+	return cp.StartProcess(name, filepath.Join(cp.binDir, name), nil, args...)
+}
+
+// StartProcess runs one more process beside the control plane (a queue, an
+// operator), in its own session, logging to logs/<name>.log. Its PID joins
+// the control plane's, so Stop and StopDir end it too, first.
+func (cp *ControlPlane) StartProcess(name, path string, env []string, args ...string) error {
 	log, err := os.Create(filepath.Join(cp.Dir, "logs", name+".log"))
 	if err != nil {
 		return err
 	}
 	defer log.Close()
-	cmd := exec.Command(filepath.Join(cp.binDir, name), args...)
+	cmd := exec.Command(path, args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.Dir = cp.Dir
 	// Its own session: it outlives the command that started it (make local)
@@ -252,6 +275,30 @@ func (cp *ControlPlane) run(name string, args ...string) error {
 		cp.mu.Unlock()
 	}()
 	return cp.writePIDs()
+}
+
+// CACert is the path of the cluster CA's certificate.
+func (cp *ControlPlane) CACert() string { return cp.pki.caCert }
+
+// IssueCertificate signs a serving-and-client certificate for the given
+// hosts (DNS names or IPs) with the cluster CA; for processes started
+// beside the control plane. Only on the ControlPlane that Start returned.
+func (cp *ControlPlane) IssueCertificate(certPath, keyPath, commonName string, hosts []string) error {
+	if cp.pki == nil {
+		return errors.New("controlplane: certificates can be issued only by the process that started it")
+	}
+	tmpl := &x509.Certificate{
+		Subject:     pkix.Name{CommonName: commonName},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+	}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
+	}
+	return cp.pki.issue(certPath, keyPath, tmpl)
 }
 
 func (cp *ControlPlane) pidFile() string { return filepath.Join(cp.Dir, "pids") }
@@ -370,9 +417,9 @@ func (cp *ControlPlane) waitFor(ctx context.Context, what string, ready func() e
 	}
 }
 
-// freePorts picks n distinct free loopback ports below the ephemeral range,
+// FreePorts picks n distinct free loopback ports below the ephemeral range,
 // so they cannot collide with outgoing connections.
-func freePorts(n int) ([]int, error) {
+func FreePorts(n int) ([]int, error) {
 	var ports []int
 	seen := map[int]bool{}
 	for tries := 0; len(ports) < n && tries < 1000; tries++ {

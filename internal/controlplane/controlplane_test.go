@@ -85,7 +85,7 @@ func TestPKI(t *testing.T) {
 }
 
 func TestFreePortsAreDistinctAndBelowTheEphemeralRange(t *testing.T) {
-	ports, err := freePorts(6)
+	ports, err := FreePorts(6)
 	require.NoError(t, err)
 	seen := map[int]bool{}
 	for _, p := range ports {

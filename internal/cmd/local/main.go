@@ -1,33 +1,40 @@
 // Command local runs the platform's apps on a loopback Kubernetes control
 // plane through the real Pulumi engine, with no Google account and no Docker:
 //
-//	go run ./internal/cmd/local up     # start the control plane (if needed) and `pulumi up` the local stack
-//	go run ./internal/cmd/local down   # destroy the stack and stop the control plane
+//	go run ./internal/cmd/local up          # start the cluster (if needed) and `pulumi up` the local stack
+//	go run ./internal/cmd/local enqueue 3   # put 3 jobs on the gpu-jobs queue; KEDA scales the GPU worker
+//	go run ./internal/cmd/local down        # destroy the stack and stop every process
 //
 // `make local` and `make local-down` call it after tools/build.sh. State
-// lives in .local/ (gitignored): the control plane, its kubeconfig, and the
-// file backend of the stack.
+// lives in .local/ (gitignored): the control plane, its kubeconfig, the
+// file backend of the stack, and logs/ with the engine's full output.
 package main
 
 import (
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/controlplane"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/localqueue"
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/localstack"
 )
 
 func main() {
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: local up|down|status")
+		fmt.Fprintln(os.Stderr, "usage: local up|down|status|enqueue [N]")
 	}
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -39,7 +46,7 @@ func main() {
 }
 
 type paths struct {
-	project, bin, cluster, state, work string
+	project, bin, cluster, state, work, logs string
 }
 
 func locate() (paths, error) {
@@ -61,6 +68,7 @@ func locate() (paths, error) {
 		cluster: filepath.Join(project, ".local", "cluster"),
 		state:   filepath.Join(project, ".local", "state"),
 		work:    filepath.Join(project, ".local", "project"),
+		logs:    filepath.Join(project, ".local", "logs"),
 	}, nil
 }
 
@@ -80,26 +88,78 @@ func run(ctx context.Context, verb string) error {
 	}
 	switch verb {
 	case "up":
-		if !controlplane.Running(ctx, p.bin, p.cluster) {
-			start := time.Now()
-			fmt.Println("starting the loopback control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok)...")
-			if _, err := controlplane.Start(ctx, controlplane.Options{BinDir: p.bin, Dir: p.cluster}); err != nil {
+		redis := ""
+		if controlplane.Running(ctx, p.bin, p.cluster) {
+			if redis, err = localqueue.Address(p.cluster); err != nil {
 				return err
 			}
-			fmt.Printf("control plane ready in %.1f s: 2 CPU nodes, 1 GPU node (nvidia.com/gpu=present:NoSchedule)\n", time.Since(start).Seconds())
+		} else {
+			fmt.Println("starting the loopback cluster:")
+			c, err := localstack.StartCluster(ctx, p.bin, p.cluster, func(s string) { fmt.Println("  " + s) })
+			if err != nil {
+				return err
+			}
+			redis = c.RedisAddress
 		}
 		stack, err := localstack.Open(ctx, opts)
 		if err != nil {
 			return err
 		}
-		start := time.Now()
-		res, err := stack.Up(ctx, optup.ProgressStreams(os.Stdout))
+		if err := localstack.Configure(ctx, stack, opts.Kubeconfig, redis); err != nil {
+			return err
+		}
+		logPath, engineLog, err := openLog(p.logs, "up")
 		if err != nil {
 			return err
 		}
-		fmt.Printf("\npulumi up: %s in %.1f s\n", localstack.Summary(*res.Summary.ResourceChanges), time.Since(start).Seconds())
-		fmt.Printf("\nLook around:\n  export KUBECONFIG=%s\n  %s/kubectl get pods -n platform -o wide\n  %s/kubectl get nodes --show-labels\n", opts.Kubeconfig, p.bin, p.bin)
+		defer engineLog.Close()
+		fmt.Printf("\npulumi up (stack local; full engine log: %s)\n", logPath)
+		start := time.Now()
+		ch := make(chan events.EngineEvent)
+		done := make(chan struct{})
+		go func() { localstack.NewDisplay(os.Stdout).Run(ch); close(done) }()
+		res, err := stack.Up(ctx, optup.ProgressStreams(engineLog), optup.EventStreams(ch))
+		<-done
+		if err != nil {
+			return fmt.Errorf("pulumi up failed; the full engine log is %s: %w", logPath, err)
+		}
+		fmt.Printf("\nResources: %s in %.1f s\n", localstack.Summary(*res.Summary.ResourceChanges), time.Since(start).Seconds())
+		fmt.Println("\nOutputs:")
+		for _, k := range slices.Sorted(maps.Keys(res.Outputs)) {
+			if o := res.Outputs[k]; o.Secret {
+				fmt.Printf("  %-22s [secret]\n", k)
+			} else {
+				fmt.Printf("  %-22s %v\n", k, o.Value)
+			}
+		}
+		fmt.Printf("\nLook around:\n  export KUBECONFIG=%s\n  %s/kubectl get pods -n platform -o wide\n", opts.Kubeconfig, p.bin)
+		fmt.Printf("Queue work for the GPU worker (KEDA scales it from zero):\n  go run ./internal/cmd/local enqueue 3 && %s/kubectl get pods -n platform -w\n", p.bin)
 		fmt.Printf("Stop it all: make local-down\n")
+		return nil
+	case "enqueue":
+		n := 1
+		if flag.NArg() > 1 {
+			if n, err = strconv.Atoi(flag.Arg(1)); err != nil || n < 1 {
+				return fmt.Errorf("enqueue takes a count >= 1, got %q", flag.Arg(1))
+			}
+		}
+		redis, err := localqueue.Address(p.cluster)
+		if err != nil {
+			return fmt.Errorf("no local cluster is running (make local): %w", err)
+		}
+		var jobs []string
+		for i := range n {
+			jobs = append(jobs, fmt.Sprintf(`{"id":"local-%d-%d"}`, time.Now().Unix(), i))
+		}
+		q := localqueue.Client{Addr: redis}
+		if err := q.Push(ctx, "gpu-jobs", jobs...); err != nil {
+			return err
+		}
+		length, err := q.Length(ctx, "gpu-jobs")
+		if err != nil {
+			return err
+		}
+		fmt.Printf("queued %d job(s) on gpu-jobs (%d waiting)\n", n, length)
 		return nil
 	case "down":
 		if controlplane.Running(ctx, p.bin, p.cluster) {
@@ -107,8 +167,18 @@ func run(ctx context.Context, verb string) error {
 			if err != nil {
 				return err
 			}
-			if _, err := stack.Destroy(ctx, optdestroy.ProgressStreams(os.Stdout)); err != nil {
+			logPath, engineLog, err := openLog(p.logs, "destroy")
+			if err != nil {
 				return err
+			}
+			defer engineLog.Close()
+			ch := make(chan events.EngineEvent)
+			done := make(chan struct{})
+			go func() { localstack.NewDisplay(os.Stdout).Run(ch); close(done) }()
+			_, err = stack.Destroy(ctx, optdestroy.ProgressStreams(engineLog), optdestroy.EventStreams(ch))
+			<-done
+			if err != nil {
+				return fmt.Errorf("pulumi destroy failed; the full engine log is %s: %w", logPath, err)
 			}
 			if err := stack.Workspace().RemoveStack(ctx, "local"); err != nil {
 				return err
@@ -117,7 +187,7 @@ func run(ctx context.Context, verb string) error {
 		if err := controlplane.StopDir(p.cluster); err != nil {
 			return err
 		}
-		fmt.Println("control plane stopped")
+		fmt.Println("control plane, queue and KEDA stopped")
 		return nil
 	case "status":
 		if controlplane.Running(ctx, p.bin, p.cluster) {
@@ -130,4 +200,14 @@ func run(ctx context.Context, verb string) error {
 		flag.Usage()
 		return fmt.Errorf("unknown command %q", verb)
 	}
+}
+
+// openLog creates logs/<op>.log for the engine's full output.
+func openLog(dir, op string) (string, *os.File, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", nil, err
+	}
+	path := filepath.Join(dir, op+".log")
+	f, err := os.Create(path)
+	return path, f, err
 }
