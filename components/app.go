@@ -21,6 +21,9 @@ const (
 	// SafeToEvictAnnotation tells the cluster autoscaler it may move the pod,
 	// so the node under it can be removed when idle.
 	SafeToEvictAnnotation = "cluster-autoscaler.kubernetes.io/safe-to-evict"
+	// AlwaysOnAnnotation marks a GPU Deployment meant to run with no queue
+	// behind it; the policy pack refuses other GPU Deployments above zero.
+	AlwaysOnAnnotation = "gke-gpu-platform/always-on"
 	// WorkloadIdentityAnnotation binds a Kubernetes service account to a Google one.
 	WorkloadIdentityAnnotation = "iam.gke.io/gcp-service-account"
 	// nonRootUID is the "nonroot" user of distroless images; any image works
@@ -117,6 +120,9 @@ type AppArgs struct {
 	// ReadyTimeoutSeconds is how long `pulumi up` waits for the pods to be
 	// Ready before it fails the update; 0 is the provider's default (10 min).
 	ReadyTimeoutSeconds int
+	// AlwaysOn marks a GPU app whose pods run with no queue behind them
+	// (AlwaysOnAnnotation), which keeps a GPU node up around the clock.
+	AlwaysOn bool
 	// Queue, when set, hands the app's scale to KEDA: a ScaledObject on the
 	// Deployment (worker mode) or a ScaledJob instead of it (job mode).
 	Queue *QueueScalingArgs
@@ -218,6 +224,9 @@ func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.Reso
 			annotations["pulumi.com/skipAwait"] = pulumi.String("true")
 		case args.ReadyTimeoutSeconds > 0:
 			annotations["pulumi.com/timeoutSeconds"] = pulumi.String(fmt.Sprint(args.ReadyTimeoutSeconds))
+		}
+		if args.AlwaysOn {
+			annotations[AlwaysOnAnnotation] = pulumi.String("true")
 		}
 		deploymentMeta.Annotations = annotations
 		deploymentOpts := []pulumi.ResourceOption{parent}

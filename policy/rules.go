@@ -26,6 +26,8 @@ var workloadTypes = map[string]string{
 	"kubernetes:batch/v1:Job":                  "spec.template.spec",
 	"kubernetes:batch/v1:CronJob":              "spec.jobTemplate.spec.template.spec",
 	"kubernetes:core/v1:ReplicationController": "spec.template.spec",
+	// KEDA starts one Job per queued message from this template.
+	"kubernetes:keda.sh/v1alpha1:ScaledJob": "spec.jobTargetRef.template.spec",
 }
 
 // Stack is what the pack knows of the stack under preview, from the stack
@@ -151,6 +153,14 @@ var Rules = []Rule{
 		Enforcement: policyx.EnforcementLevelMandatory,
 		Types:       workloadTypeList(),
 		Check:       checkGPUToleration,
+	},
+	{
+		Name: "gpu-workloads-idle-at-zero",
+		Description: "A Deployment that requests nvidia.com/gpu starts at zero replicas (queue-driven: KEDA scales it with the backlog) " +
+			"unless it is marked always-on (apps[].alwaysOn): a GPU pod that never ends keeps a GPU node billed around the clock.",
+		Enforcement: policyx.EnforcementLevelMandatory,
+		Types:       []string{"kubernetes:apps/v1:Deployment"},
+		Check:       checkGPUIdleAtZero,
 	},
 	{
 		Name:        "images-pinned",

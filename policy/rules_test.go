@@ -85,6 +85,20 @@ func withCtr(changes map[string]any) map[string]any {
 	return c
 }
 
+// gpuDeployment is a GPU worker Deployment with the given replicas (nil: unset) and annotations.
+func gpuDeployment(replicas any, annotations map[string]any) Resource {
+	props := obj("spec.template.spec", map[string]any{"containers": []any{withCtr(map[string]any{
+		"resources": map[string]any{"limits": map[string]any{"nvidia.com/gpu": "1", "cpu": "1", "memory": "1Gi"},
+			"requests": map[string]any{"cpu": "1", "memory": "1Gi"}}})}})
+	if replicas != nil {
+		set(props, "spec.replicas", replicas)
+	}
+	if annotations != nil {
+		set(props, "metadata.annotations", annotations)
+	}
+	return Resource{Type: "kubernetes:apps/v1:Deployment", Name: "gpu", Props: props}
+}
+
 func deployment(pod map[string]any) Resource {
 	return Resource{Type: "kubernetes:apps/v1:Deployment", Name: "web", Props: obj("spec.template.spec", pod)}
 }
@@ -257,6 +271,23 @@ func TestRules(t *testing.T) {
 				"containers":  []any{goodCtr}}),
 			want: `tolerates the nvidia.com/gpu taint`},
 
+		{rule: "gpu-workloads-idle-at-zero", name: "queue-driven gpu worker at zero passes",
+			res: gpuDeployment(0.0, nil)},
+		{rule: "gpu-workloads-idle-at-zero", name: "cpu app with replicas passes",
+			res: Resource{Type: "kubernetes:apps/v1:Deployment", Name: "web", Props: obj("spec.replicas", 3.0, "spec.template.spec", map[string]any{"containers": []any{goodCtr}})}},
+		{rule: "gpu-workloads-idle-at-zero", name: "always-on gpu app passes",
+			res: gpuDeployment(1.0, map[string]any{alwaysOnAnnotation: "true"})},
+		{rule: "gpu-workloads-idle-at-zero", name: "gpu app with a replica fails",
+			res:  gpuDeployment(1.0, nil),
+			want: `Deployment "gpu" requests nvidia.com/gpu and runs 1 replica(s) with no queue behind it`},
+		{rule: "gpu-workloads-idle-at-zero", name: "gpu app under an HPA (replicas unset) fails",
+			res:  gpuDeployment(nil, nil),
+			want: `runs 1 replica(s)`},
+		{rule: "pod-security", name: "ScaledJob pod template is checked",
+			res: Resource{Type: "kubernetes:keda.sh/v1alpha1:ScaledJob", Name: "batch",
+				Props: obj("spec.jobTargetRef.template.spec", map[string]any{"containers": []any{withCtr(map[string]any{"securityContext": nil})}})},
+			want: `ScaledJob "batch"`},
+
 		{rule: "images-pinned", name: "tag passes",
 			res: deployment(map[string]any{"containers": []any{withCtr(map[string]any{"image": "registry.local:5000/team/web:1.2.3"})}})},
 		{rule: "images-pinned", name: "digest passes",
@@ -311,7 +342,7 @@ func TestEveryRuleHasAFailingCase(t *testing.T) {
 	failing := map[string]bool{"one-ingress": true}
 	for _, tt := range []string{"gke-cluster-zonal", "gpu-pool-scales-to-zero", "no-loadbalancer-services", "registry-cleanup-policy",
 		"monthly-budget", "gke-cluster-hardened", "node-pool-hardened", "pod-security", "gpu-toleration-only-for-gpu-workloads",
-		"images-pinned", "prod-deletion-protection"} {
+		"images-pinned", "prod-deletion-protection", "gpu-workloads-idle-at-zero"} {
 		failing[tt] = true
 	}
 	for _, r := range Rules {

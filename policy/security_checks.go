@@ -163,6 +163,41 @@ func checkGPUToleration(r Resource, _ Stack, _ map[string]any, _ *runState) []st
 	return []string{fmt.Sprintf("%s %q tolerates the nvidia.com/gpu taint but requests no GPU: remove the toleration, or set resources.limits[nvidia.com/gpu] (apps[].gpu).", kindOf(r), r.Name)}
 }
 
+// alwaysOnAnnotation marks a GPU Deployment whose pods are meant to run
+// with no queue behind them (components.AlwaysOnAnnotation).
+const alwaysOnAnnotation = "gke-gpu-platform/always-on"
+
+func checkGPUIdleAtZero(r Resource, _ Stack, _ map[string]any, _ *runState) []string {
+	pod := podSpec(r)
+	if pod == nil || !requestsGPU(pod) {
+		return nil
+	}
+	if asString(r.Get("metadata.annotations."+alwaysOnAnnotation)) == "true" {
+		return nil
+	}
+	replicas := r.Get("spec.replicas")
+	switch n := replicas.(type) {
+	case Unknown:
+		return nil
+	case float64:
+		if n == 0 {
+			return nil
+		}
+	case nil:
+		// Unset (an HPA owns it): Kubernetes starts it at 1.
+	}
+	return []string{fmt.Sprintf("Deployment %q requests nvidia.com/gpu and runs %v replica(s) with no queue behind it: "+
+		"give the app a queue (apps[].queue, KEDA scales it from zero) or set apps[].alwaysOn if a GPU node should run around the clock.",
+		r.Name, orOne(replicas))}
+}
+
+func orOne(v any) any {
+	if v == nil {
+		return 1
+	}
+	return v
+}
+
 // pinned reports whether an image reference names a digest or a version
 // tag. A registry port (host:5000/app) is not a tag: the tag is looked for
 // after the last '/'.

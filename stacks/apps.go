@@ -60,6 +60,7 @@ func deployApps(ctx *pulumi.Context, cfg Config, t *target) error {
 			MaxUnavailable:      a.MaxUnavailable,
 			GCPServiceAccount:   queues.identity[a.Name],
 			SkipAwait:           a.ReadyTimeout() == 0,
+			AlwaysOn:            a.AlwaysOn,
 			ReadyTimeoutSeconds: a.ReadyTimeout(),
 			Resources: components.ResourceArgs{
 				CPURequest: a.Resources.CPURequest, MemoryRequest: a.Resources.MemoryRequest,

@@ -2,15 +2,18 @@
 
 // Package e2e deploys the local stack with the real Pulumi engine onto a
 // real (loopback) Kubernetes control plane whose nodes are simulated by
-// kwok, and checks what mocks cannot: that the engine accepts the graph,
+// kwok, beside a real Redis and the real KEDA (operator and metrics
+// adapter), and checks what mocks cannot: that the engine accepts the graph,
 // that the API server accepts every object, that Deployments become
-// Available, and that the real scheduler puts GPU work on the GPU node and
-// nothing else there. Run with `make e2e` (it builds the tools first).
+// Available, that the real scheduler puts GPU work on the GPU node and
+// nothing else there, and that queued work scales the GPU worker from zero
+// and back. Run with `make e2e` (it builds the tools first).
 package e2e
 
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,6 +29,7 @@ import (
 
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/controlplane"
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/graphtest"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/localqueue"
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/localstack"
 	"github.com/gke-gpu-platform/gke-gpu-platform/stacks"
 )
@@ -34,6 +38,7 @@ const namespace = "platform" // Pulumi.local.yaml
 
 type env struct {
 	cp    *controlplane.ControlPlane
+	queue localqueue.Client
 	stack auto.Stack
 	opts  localstack.Options
 	bin   string
@@ -48,7 +53,7 @@ func setup(t *testing.T) *env {
 	if bin == "" {
 		bin = filepath.Join(project, ".tools", "bin")
 	}
-	for _, tool := range []string{"pulumi", "pulumi-resource-kubernetes", "kube-apiserver", "kwok"} {
+	for _, tool := range []string{"pulumi", "pulumi-resource-kubernetes", "kube-apiserver", "kwok", "keda-operator", "keda-adapter"} {
 		_, err := os.Stat(filepath.Join(bin, tool))
 		require.NoError(t, err, "missing %s in %s: run tools/build.sh (make e2e does)", tool, bin)
 	}
@@ -62,10 +67,12 @@ func setup(t *testing.T) *env {
 	ctx := context.Background()
 	dir := t.TempDir()
 	start := time.Now()
-	cp, err := controlplane.Start(ctx, controlplane.Options{BinDir: bin, Dir: filepath.Join(dir, "cluster")})
+	cluster, err := localstack.StartCluster(ctx, bin, filepath.Join(dir, "cluster"), func(s string) { t.Log(s) })
 	require.NoError(t, err)
+	cp := cluster.ControlPlane
+	// Every process (control plane, Redis, KEDA) by the PID it was started with.
 	t.Cleanup(func() { assert.NoError(t, cp.Stop()) })
-	t.Logf("control plane ready in %s", time.Since(start).Round(100*time.Millisecond))
+	t.Logf("cluster ready in %s", time.Since(start).Round(100*time.Millisecond))
 
 	work := filepath.Join(dir, "project")
 	require.NoError(t, os.MkdirAll(work, 0o755))
@@ -75,7 +82,8 @@ func setup(t *testing.T) *env {
 	}
 	stack, err := localstack.Open(ctx, opts)
 	require.NoError(t, err)
-	return &env{cp: cp, stack: stack, opts: opts, bin: bin, pack: pack}
+	require.NoError(t, localstack.Configure(ctx, stack, cp.Kubeconfig, cluster.RedisAddress))
+	return &env{cp: cp, queue: localqueue.Client{Addr: cluster.RedisAddress}, stack: stack, opts: opts, bin: bin, pack: pack}
 }
 
 // editStackFile replaces old with new in the test's copy of Pulumi.local.yaml.
@@ -161,22 +169,22 @@ func TestLocalStackLifecycle(t *testing.T) {
 		assert.Equal(t, "True", status, "deployment %s Available", name)
 	}
 
-	// 4. The real scheduler put GPU work on the GPU node, and nothing else there.
+	// 4. Idle: the queue-driven GPU worker is at zero, and no pod is on the GPU node.
 	pods := e.pods(t)
-	require.Len(t, pods, 5, "2 frontend + 2 backend + 1 gpu-worker")
+	require.Len(t, pods, 4, "2 frontend + 2 backend; the GPU worker idles at zero")
 	for _, p := range pods {
 		assert.Equal(t, "Running", p.Status.Phase, p.Metadata.Name)
-		if p.Metadata.Labels["app.kubernetes.io/name"] == "gpu-worker" {
-			assert.Equal(t, "gpu-0", p.Spec.NodeName, "GPU pod %s", p.Metadata.Name)
-		} else {
-			assert.True(t, strings.HasPrefix(p.Spec.NodeName, "cpu-"), "CPU pod %s landed on %q", p.Metadata.Name, p.Spec.NodeName)
-		}
+		assert.True(t, strings.HasPrefix(p.Spec.NodeName, "cpu-"), "CPU pod %s landed on %q", p.Metadata.Name, p.Spec.NodeName)
 	}
 
-	// 5. Nothing changed, nothing to do.
-	again, err := e.stack.Up(ctx)
-	require.NoError(t, err)
-	assert.Equal(t, map[string]int{"same": want}, *again.Summary.ResourceChanges, "a second up must be a no-op")
+	// 5. Queued work turns into GPU pods by itself, and back to zero (see queueScaling).
+	e.queueScaling(t, want)
+
+	// 5b. A GPU app whose pods cannot all be placed does not fail (or hold) the update.
+	e.gpuAppWaitsForCapacity(t, want)
+
+	// 5c. The GKE flavour of the same ScaledObject validates against KEDA's CRD.
+	e.gkeScaledObjectValidates(t)
 
 	// 6. A replica count is an in-place update, not a replace. Config changes
 	// the way a person makes them: by editing Pulumi.local.yaml.
@@ -218,4 +226,160 @@ func TestLocalStackLifecycle(t *testing.T) {
 	assert.ErrorContains(t, err, "NotFound", "the namespace and everything in it must be gone")
 	assert.Empty(t, strings.TrimSpace(e.kubectl(t, "get", "deployments,services,ingresses,serviceaccounts,poddisruptionbudgets", "-A",
 		"-l", "app.kubernetes.io/part-of=gke-gpu-platform", "-o", "name")))
+}
+
+// gpuWorkers returns the GPU worker's pods: where each is and why not, if Pending.
+func (e *env) gpuWorkers(t *testing.T, app string) (running map[string]string, pending []string) {
+	t.Helper()
+	running = map[string]string{}
+	for _, p := range e.pods(t) {
+		if p.Metadata.Labels["app.kubernetes.io/name"] != app {
+			continue
+		}
+		if p.Spec.NodeName != "" {
+			running[p.Metadata.Name] = p.Spec.NodeName
+		} else {
+			pending = append(pending, p.Metadata.Name)
+		}
+	}
+	return running, pending
+}
+
+// unschedulable is the scheduler's reason for a Pending pod.
+func (e *env) unschedulable(t *testing.T, pod string) string {
+	t.Helper()
+	return e.kubectl(t, "get", "pod", pod, "-n", namespace,
+		"-o", `jsonpath={.status.conditions[?(@.type=="PodScheduled")].message}`)
+}
+
+// eventually polls cond every 250 ms until it holds or the timeout passes.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > timeout {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+// queueScaling: N messages on the real Redis list make the real KEDA operator
+// activate the worker (0 -> 1) and the real HPA controller, reading KEDA's
+// external metric through the aggregation layer, take it to min(N, max);
+// the real scheduler puts one pod on the one GPU node and leaves the next
+// Pending for lack of a GPU, which is what GKE's cluster autoscaler adds a
+// node for. Emptying the queue brings it back to zero after the cooldown,
+// and a `pulumi up` afterwards changes nothing: config does not fight KEDA.
+func (e *env) queueScaling(t *testing.T, want int) {
+	ctx := context.Background()
+	const n, maxReplicas = 3, 2 // Pulumi.local.yaml: queue.maxReplicas
+	replicas := func() string {
+		return e.kubectl(t, "get", "deployment", "gpu-worker", "-n", namespace, "-o", "jsonpath={.spec.replicas}")
+	}
+	require.Equal(t, "0", replicas())
+
+	var jobs []string
+	for i := range n {
+		jobs = append(jobs, fmt.Sprintf(`{"id":"e2e-%d"}`, i))
+	}
+	require.NoError(t, e.queue.Push(ctx, "gpu-jobs", jobs...))
+	start := time.Now()
+	first := eventually(t, 2*time.Minute, "a GPU worker pod scheduled", func() bool {
+		running, _ := e.gpuWorkers(t, "gpu-worker")
+		return len(running) > 0
+	})
+	eventually(t, 2*time.Minute, fmt.Sprintf("%d GPU worker replicas", maxReplicas), func() bool {
+		_, pending := e.gpuWorkers(t, "gpu-worker")
+		return replicas() == fmt.Sprint(maxReplicas) && len(pending) == maxReplicas-1
+	})
+	all := time.Since(start)
+	running, pending := e.gpuWorkers(t, "gpu-worker")
+	for pod, node := range running {
+		assert.Equal(t, "gpu-0", node, "GPU worker %s must run on the GPU node", pod)
+	}
+	require.Len(t, pending, 1)
+	assert.Contains(t, e.unschedulable(t, pending[0]), "Insufficient nvidia.com/gpu",
+		"the replica beyond the GPU nodes waits for a GPU: the cluster autoscaler's signal")
+	t.Logf("enqueue %d -> first GPU pod scheduled in %s, %d replicas (1 Running on gpu-0, 1 Pending: Insufficient nvidia.com/gpu) in %s",
+		n, first.Round(100*time.Millisecond), maxReplicas, all.Round(100*time.Millisecond))
+
+	// While KEDA holds the worker at 2, config must not fight it.
+	busy, err := e.stack.Up(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{"same": want}, *busy.Summary.ResourceChanges, "an up while KEDA scaled the worker must change nothing")
+	assert.Equal(t, fmt.Sprint(maxReplicas), replicas(), "and must leave KEDA's replica count alone")
+
+	// The work is done: empty the queue (kwok runs no container to consume it).
+	_, err = e.queue.Do(ctx, "DEL", "gpu-jobs")
+	require.NoError(t, err)
+	drained := eventually(t, 2*time.Minute, "the GPU worker back at zero", func() bool {
+		running, pending := e.gpuWorkers(t, "gpu-worker")
+		return replicas() == "0" && len(running)+len(pending) == 0
+	})
+	t.Logf("queue drained -> 0 replicas, no GPU pod, in %s (cooldown 15 s, polling 2 s)", drained.Round(100*time.Millisecond))
+
+	again, err := e.stack.Up(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{"same": want}, *again.Summary.ResourceChanges, "a second up must be a no-op")
+}
+
+// gpuAppWaitsForCapacity: an always-on GPU app with two replicas and one GPU
+// node. `pulumi up` succeeds without waiting for the pod that cannot be
+// placed (readyTimeoutSeconds defaults to 0 for GPU apps), and that pod is
+// Pending with "Insufficient nvidia.com/gpu".
+func (e *env) gpuAppWaitsForCapacity(t *testing.T, want int) {
+	ctx := context.Background()
+	const app = `    - name: gpu-inference
+      image: nvidia/cuda:12.4.1-base-ubuntu22.04
+      command: ["sleep", "infinity"]
+      gpu: 1
+      replicas: 2
+      alwaysOn: true
+`
+	e.editStackFile(t, "  gke-gpu-platform:ingress:\n", app+"  gke-gpu-platform:ingress:\n")
+	start := time.Now()
+	up, err := e.stack.Up(ctx, optup.PolicyPacks(e.pack))
+	require.NoError(t, err, "a GPU app waiting for a GPU node must not fail the update")
+	took := time.Since(start)
+	assert.Equal(t, 3, (*up.Summary.ResourceChanges)["create"], "App, ServiceAccount, Deployment: %s", localstack.Summary(*up.Summary.ResourceChanges))
+	running, pending := e.gpuWorkers(t, "gpu-inference")
+	require.Len(t, running, 1)
+	require.Len(t, pending, 1, "the second GPU pod has no GPU to go to")
+	assert.Contains(t, e.unschedulable(t, pending[0]), "Insufficient nvidia.com/gpu")
+	assert.Contains(t, up.StdOut, "does not wait for its GPU pods", "the update says it did not wait")
+	t.Logf("up with a GPU pod Pending took %s (not the 10 min await)", took.Round(100*time.Millisecond))
+
+	e.editStackFile(t, app, "")
+	down, err := e.stack.Up(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, want, (*down.Summary.ResourceChanges)["same"], localstack.Summary(*down.Summary.ResourceChanges))
+}
+
+// gkeScaledObjectValidates renders the ScaledObject and TriggerAuthentication
+// the dev (GKE) stack would create, as the mocks record them, and has the
+// real API server validate them against KEDA's CRDs (server-side dry run).
+func (e *env) gkeScaledObjectValidates(t *testing.T) {
+	project, err := localstack.FindProjectDir(".")
+	require.NoError(t, err)
+	values, err := stacks.StackFileConfig(project, "dev")
+	require.NoError(t, err)
+	dev, err := graphtest.Run(t, stacks.Program, "dev", values)
+	require.NoError(t, err)
+	for _, typ := range []string{"kubernetes:keda.sh/v1alpha1:TriggerAuthentication", "kubernetes:keda.sh/v1alpha1:ScaledObject"} {
+		r := dev.One(t, typ)
+		obj := r.Inputs.Mappable()
+		obj["metadata"].(map[string]any)["namespace"] = namespace
+		if typ == "kubernetes:keda.sh/v1alpha1:ScaledObject" {
+			trigger := obj["spec"].(map[string]any)["triggers"].([]any)[0].(map[string]any)
+			assert.Equal(t, "gcp-pubsub", trigger["type"])
+			assert.NotEmpty(t, trigger["authenticationRef"], "Pub/Sub is read as KEDA's workload identity")
+		}
+		raw, err := json.Marshal(obj)
+		require.NoError(t, err)
+		out, err := e.cp.KubectlStdin(context.Background(), string(raw), "apply", "--dry-run=server", "-f", "-")
+		require.NoError(t, err, "the API server must accept the GKE %s: %s", typ, raw)
+		t.Logf("server-side dry run: %s", strings.TrimSpace(out))
+	}
 }
