@@ -1,30 +1,72 @@
-// Command backend is the sample API behind the Ingress's /api path.
+// Command backend is the sample API behind the Ingress's /api path. POST
+// /api/jobs puts a job on the GPU queue; KEDA sees the backlog and scales
+// the GPU worker from zero.
 package main
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
+	"io"
 	"log"
 	"net/http"
 	"os"
 	"time"
 )
 
-func newHandler(hostname string) http.Handler {
+// job is what the GPU worker receives.
+type job struct {
+	ID          string          `json:"id"`
+	SubmittedAt time.Time       `json:"submittedAt"`
+	Input       json.RawMessage `json:"input,omitempty"`
+}
+
+func newHandler(hostname string, queue publisher) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("GET /api/hello", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]string{"message": "hello from the backend", "pod": hostname})
+		writeJSON(w, http.StatusOK, map[string]string{"message": "hello from the backend", "pod": hostname})
+	})
+	mux.HandleFunc("POST /api/jobs", func(w http.ResponseWriter, r *http.Request) {
+		if queue == nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "no job queue configured (apps[].publishes)"})
+			return
+		}
+		input, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+		if err != nil || (len(input) > 0 && !json.Valid(input)) {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "the body, if any, must be JSON (at most 64 KiB)"})
+			return
+		}
+		id := make([]byte, 8)
+		_, _ = rand.Read(id)
+		j := job{ID: hex.EncodeToString(id), SubmittedAt: time.Now().UTC(), Input: input}
+		body, _ := json.Marshal(j)
+		if err := queue.Publish(r.Context(), body); err != nil {
+			log.Printf("enqueue %s: %v", j.ID, err)
+			writeJSON(w, http.StatusBadGateway, map[string]string{"error": "the queue did not take the job"})
+			return
+		}
+		writeJSON(w, http.StatusAccepted, map[string]string{"id": j.ID})
 	})
 	return mux
 }
 
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
 func main() {
 	hostname, _ := os.Hostname()
+	queue, err := newPublisher(os.Getenv)
+	if err != nil {
+		log.Fatal(err)
+	}
 	addr := ":" + envOr("PORT", "8080")
-	srv := &http.Server{Addr: addr, Handler: newHandler(hostname), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Addr: addr, Handler: newHandler(hostname, queue), ReadHeaderTimeout: 5 * time.Second}
 	log.Printf("backend listening on %s", addr)
 	log.Fatal(srv.ListenAndServe())
 }
