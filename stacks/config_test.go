@@ -223,6 +223,79 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 			edits: map[string]string{"gke-gpu-platform:ingress": `{"staticIp": true}`},
 			want:  "gke-gpu-platform:ingress = {staticIp: true, tls: false}: static IPs and managed certificates exist only on GKE",
 		},
+		{
+			name: "queue bounds reversed",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "w", "image": "w:1", "gpu": 1,
+				"queue": {"minReplicas": 2, "maxReplicas": 1}}]`},
+			want: "gke-gpu-platform:apps[0].queue.maxReplicas = 1: must be >= 1 and >= queue.minReplicas (2)",
+		},
+		{
+			name:  "queue max above the GPU pool",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "w", "image": "w:1", "gpu": 1, "queue": {"maxReplicas": 5}}]`},
+			want:  "gke-gpu-platform:apps[0].queue.maxReplicas = 5: needs 5 GPUs (1 per pod), more than the GPU pool can hold (gpuPool.maxNodes 2 x acceleratorCount 1 = 2)",
+		},
+		{
+			name:  "queue on a web app",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "w", "image": "w:1", "port": 8080, "queue": {}}]`},
+			want:  "gke-gpu-platform:apps[0].port = 8080: a queue-driven app is a worker: it scales with its backlog, not with traffic; drop port or queue",
+		},
+		{
+			name:  "queue with replicas",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "w", "image": "w:1", "replicas": 1, "queue": {}}]`},
+			want:  "gke-gpu-platform:apps[0].replicas = 1: KEDA owns the replica count of a queue-driven app",
+		},
+		{
+			name:  "queue with an HPA",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "w", "image": "w:1", "autoscaling": {"minReplicas": 1, "maxReplicas": 2}, "queue": {}}]`},
+			want:  "gke-gpu-platform:apps[0].autoscaling = {...}: a queue-driven app is scaled by KEDA; drop autoscaling or queue",
+		},
+		{
+			name:  "unknown queue mode",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "w", "image": "w:1", "queue": {"mode": "stream"}}]`},
+			want:  "gke-gpu-platform:apps[0].queue.mode = stream: must be one of worker, job",
+		},
+		{
+			name:  "bad queue name",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "w", "image": "w:1", "queue": {"name": "GPU_Jobs"}}]`},
+			want:  "gke-gpu-platform:apps[0].queue.name = GPU_Jobs: must be 3-63 lowercase letters, digits or '-', starting with a letter",
+		},
+		{
+			name:  "two apps on one queue",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "a", "image": "w:1", "queue": {"name": "jobs"}}, {"name": "b", "image": "w:1", "queue": {"name": "jobs"}}]`},
+			want:  "gke-gpu-platform:apps[1].queue.name = jobs: is already consumed by apps[0]; one queue feeds one app",
+		},
+		{
+			name:  "publishing to no queue",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "api", "image": "a:1", "port": 80, "publishes": ["jobs"]}]`},
+			want:  "gke-gpu-platform:apps[0].publishes[0] = jobs: is no app's queue",
+		},
+		{
+			name:  "queue cooldown negative",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "w", "image": "w:1", "queue": {"cooldownSeconds": -1}}]`},
+			want:  "gke-gpu-platform:apps[0].queue.cooldownSeconds = -1: must be 0 to 86400 seconds",
+		},
+		{
+			name:  "ready timeout too long",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "w", "image": "w:1", "readyTimeoutSeconds": 7200}]`},
+			want:  "gke-gpu-platform:apps[0].readyTimeoutSeconds = 7200: must be 0 (do not wait) to 3600 seconds",
+		},
+		{
+			name:  "alwaysOn on a CPU app",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "w", "image": "w:1", "alwaysOn": true}]`},
+			want:  "gke-gpu-platform:apps[0].alwaysOn = true: only means something for a GPU app (gpu > 0)",
+		},
+		{
+			name:  "local queue without a Redis",
+			stack: "local",
+			edits: map[string]string{"gke-gpu-platform:local": `{}`},
+			want:  `gke-gpu-platform:local.redisAddress = "": must be set when apps[2] has a queue`,
+		},
+		{
+			name:  "local Redis address malformed",
+			stack: "local",
+			edits: map[string]string{"gke-gpu-platform:local": `{"redisAddress": "redis"}`},
+			want:  "gke-gpu-platform:local.redisAddress = redis: must be host:port, e.g. 127.0.0.1:6379",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

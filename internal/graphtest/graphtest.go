@@ -34,6 +34,8 @@ type Resource struct {
 	Dependencies []string
 	// Custom is false for component resources.
 	Custom bool
+	// IgnoreChanges are the input paths the engine keeps from the last deployment.
+	IgnoreChanges []string
 }
 
 // Input returns the input at a dotted path ("nodeConfig.taints"), or a null value.
@@ -114,6 +116,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		r.Parent = resource.URN(rpc.GetParent())
 		r.Protect = rpc.GetProtect()
 		r.Dependencies = rpc.GetDependencies()
+		r.IgnoreChanges = rpc.GetIgnoreChanges()
 	}
 	m.g.mu.Lock()
 	m.g.Resources = append(m.g.Resources, r)

@@ -1,0 +1,148 @@
+package stacks
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/graphtest"
+)
+
+const (
+	scaledJobType   = "kubernetes:keda.sh/v1alpha1:ScaledJob"
+	triggerAuthType = "kubernetes:keda.sh/v1alpha1:TriggerAuthentication"
+	releaseType     = "kubernetes:helm.sh/v3:Release"
+	wiBindingType   = "gcp:serviceaccount/iAMMember:IAMMember"
+)
+
+// envOf returns a Deployment's container environment as a map.
+func envOf(t *testing.T, d graphtest.Resource) map[string]string {
+	t.Helper()
+	pod := podSpec(t, d.Plain("spec").(map[string]any))
+	env := map[string]string{}
+	for _, e := range pod["containers"].([]any)[0].(map[string]any)["env"].([]any) {
+		e := e.(map[string]any)
+		env[e["name"].(string)] = e["value"].(string)
+	}
+	return env
+}
+
+// On GKE the same App gets a gcp-pubsub trigger read as KEDA's own
+// workload identity, a real Pub/Sub queue, and identities bound exactly.
+func TestQueueDrivenWorkerOnGKE(t *testing.T) {
+	g := runStack(t, "dev", nil)
+	const sub = "projects/acme-platform-dev/subscriptions/platform-dev-gpu-jobs"
+
+	so := named(t, g, scaledObjectType, "gpu-worker")
+	assert.Equal(t, map[string]any{
+		"scaleTargetRef":  map[string]any{"name": "gpu-worker"},
+		"minReplicaCount": 0.0, "maxReplicaCount": 2.0, "pollingInterval": 15.0, "cooldownPeriod": 300.0,
+		"triggers": []any{map[string]any{
+			"type": "gcp-pubsub",
+			"metadata": map[string]any{
+				"subscriptionName": sub, "mode": "SubscriptionSize", "value": "1", "activationValue": "0",
+			},
+			"authenticationRef": map[string]any{"name": "gpu-worker"},
+		}},
+	}, so.Plain("spec"))
+	assert.Equal(t, map[string]any{"podIdentity": map[string]any{"provider": "gcp"}}, named(t, g, triggerAuthType, "gpu-worker").Plain("spec"))
+	// The ScaledObject waits for KEDA (its CRDs come with the chart).
+	assert.Contains(t, strings.Join(so.Dependencies, " "), releaseType+"::keda")
+
+	// The Deployment starts at zero and leaves the count to KEDA afterwards.
+	worker := named(t, g, deploymentType, "gpu-worker")
+	assert.Equal(t, 0.0, worker.Plain("spec.replicas"))
+	assert.Equal(t, []string{"spec.replicas"}, worker.IgnoreChanges)
+	assert.Equal(t, "true", worker.Plain("metadata.annotations").(map[string]any)["pulumi.com/skipAwait"], "GPU pods wait minutes for a node from zero")
+	assert.Equal(t, map[string]string{"QUEUE_BACKEND": "pubsub", "QUEUE_SOURCE": sub}, envOf(t, worker))
+	backend := named(t, g, deploymentType, "backend")
+	assert.Equal(t, map[string]string{
+		"QUEUE_BACKEND": "pubsub", "QUEUE_TOPIC": "projects/acme-platform-dev/topics/platform-dev-gpu-jobs",
+		"QUEUE_TOPIC_GPU_JOBS": "projects/acme-platform-dev/topics/platform-dev-gpu-jobs",
+	}, envOf(t, backend))
+	assert.Equal(t, "600", backend.Plain("metadata.annotations").(map[string]any)["pulumi.com/timeoutSeconds"])
+
+	// Pub/Sub: a subscription that never expires, each grant on its own resource.
+	s := named(t, g, "gcp:pubsub/subscription:Subscription", "gpu-jobs")
+	assert.Equal(t, "platform-dev-gpu-jobs", s.Plain("name"))
+	assert.Equal(t, 600.0, s.Plain("ackDeadlineSeconds"))
+	assert.Equal(t, map[string]any{"ttl": ""}, s.Plain("expirationPolicy"))
+	consumer := g.One(t, "gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember")
+	publisher := g.One(t, "gcp:pubsub/topicIAMMember:TopicIAMMember")
+	assert.Equal(t, "roles/pubsub.subscriber", consumer.Plain("role"))
+	assert.Equal(t, "roles/pubsub.publisher", publisher.Plain("role"))
+	workerSA := appAccountID("platform-dev", "gpu-worker")
+	assert.Equal(t, "serviceAccount:"+workerSA+"@acme-platform-dev.iam.gserviceaccount.com", consumer.Plain("member"))
+	assert.Equal(t, "serviceAccount:"+appAccountID("platform-dev", "backend")+"@acme-platform-dev.iam.gserviceaccount.com", publisher.Plain("member"))
+
+	// Workload Identity: each Kubernetes service account may act as its Google
+	// one, and the annotation names it.
+	members := map[string]string{}
+	for _, b := range g.OfType(wiBindingType) {
+		assert.Equal(t, "roles/iam.workloadIdentityUser", b.Plain("role"))
+		members[b.Name] = b.Plain("member").(string)
+	}
+	assert.Equal(t, map[string]string{
+		"keda-workload-identity":       "serviceAccount:acme-platform-dev.svc.id.goog[keda/keda-operator]",
+		"gpu-worker-workload-identity": "serviceAccount:acme-platform-dev.svc.id.goog[dev/gpu-worker]",
+		"backend-workload-identity":    "serviceAccount:acme-platform-dev.svc.id.goog[dev/backend]",
+	}, members)
+	ksa := named(t, g, "kubernetes:core/v1:ServiceAccount", "gpu-worker")
+	assert.Equal(t, map[string]any{"iam.gke.io/gcp-service-account": workerSA + "@acme-platform-dev.iam.gserviceaccount.com"},
+		ksa.Plain("metadata.annotations"))
+	var kedaRoles []any
+	for _, m := range g.OfType(iamMemberType) {
+		if m.Plain("member") == "serviceAccount:platform-dev-keda@acme-platform-dev.iam.gserviceaccount.com" {
+			kedaRoles = append(kedaRoles, m.Plain("role"))
+		}
+	}
+	assert.Equal(t, []any{"roles/monitoring.viewer"}, kedaRoles, "KEDA reads backlogs from Cloud Monitoring, nothing more")
+	release := g.One(t, releaseType)
+	assert.Equal(t, map[string]any{"gcp": map[string]any{
+		"enabled": true, "gcpIAMServiceAccount": "platform-dev-keda@acme-platform-dev.iam.gserviceaccount.com",
+	}}, release.Plain("values.podIdentity"))
+}
+
+// Locally the trigger is the Redis list the harness runs; nothing else changes.
+func TestQueueDrivenWorkerLocally(t *testing.T) {
+	g := runStack(t, "local", nil)
+	so := named(t, g, scaledObjectType, "gpu-worker")
+	assert.Equal(t, []any{map[string]any{"type": "redis", "metadata": map[string]any{
+		"address": "127.0.0.1:6379", "listName": "gpu-jobs", "listLength": "1", "activationListLength": "0",
+	}}}, so.Plain("spec.triggers"))
+	assert.Equal(t, 15.0, so.Plain("spec.cooldownPeriod"))
+	assert.Empty(t, g.OfType(triggerAuthType))
+	assert.Empty(t, g.OfType(releaseType), "locally KEDA runs beside the cluster, not in the graph")
+	assert.Equal(t, map[string]string{"QUEUE_BACKEND": "redis", "REDIS_ADDRESS": "127.0.0.1:6379", "QUEUE_SOURCE": "gpu-jobs"},
+		envOf(t, named(t, g, deploymentType, "gpu-worker")))
+}
+
+// Job mode: no Deployment; KEDA starts one Job per message from the same pod.
+func TestQueueJobMode(t *testing.T) {
+	g := runStack(t, "dev", map[string]string{"gke-gpu-platform:apps": `[
+		{"name": "render", "image": "render:1.0", "gpu": 1, "queue": {"mode": "job", "maxReplicas": 2}}]`})
+	_, ok := g.Named(deploymentType, "render")
+	assert.False(t, ok, "a job-mode app has no Deployment")
+	assert.Empty(t, g.OfType(scaledObjectType))
+	job := named(t, g, scaledJobType, "render")
+	assert.Equal(t, 2.0, job.Plain("spec.maxReplicaCount"))
+	assert.Equal(t, 0.0, job.Plain("spec.minReplicaCount"))
+	assert.Equal(t, 2.0, job.Plain("spec.jobTargetRef.backoffLimit"))
+	pod := job.Plain("spec.jobTargetRef.template.spec").(map[string]any)
+	assert.Equal(t, "Never", pod["restartPolicy"])
+	assert.Equal(t, []any{gpuToleration}, pod["tolerations"])
+	limits := pod["containers"].([]any)[0].(map[string]any)["resources"].(map[string]any)["limits"].(map[string]any)
+	assert.Equal(t, "1", limits["nvidia.com/gpu"])
+	require.Equal(t, "gcp-pubsub", job.Plain("spec.triggers").([]any)[0].(map[string]any)["type"])
+}
+
+// Account IDs fit GCP's 6-30 characters and differ between clusters.
+func TestAppAccountID(t *testing.T) {
+	for _, app := range []string{"a", "gpu-worker", "a-very-long-application-name-that-goes-on"} {
+		id := appAccountID("platform-dev", app)
+		assert.Regexp(t, `^[a-z][-a-z0-9]{4,28}[a-z0-9]$`, id, app)
+		assert.NotEqual(t, id, appAccountID("platform-pr", app), "two stacks in one project must not collide")
+	}
+}
