@@ -7,6 +7,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/graphtest"
 )
 
 var testGPUScheduling = GPUSchedulingArgs{
@@ -133,4 +135,79 @@ func TestAppBuildsAndPinsItsImage(t *testing.T) {
 	c := d.Plain("spec.template.spec.containers").([]any)[0].(map[string]any)
 	assert.Equal(t, "europe-docker.pkg.dev/p/r/api@sha256:0123456789abcdef", c["image"])
 	require.Len(t, g.OfType("kubernetes:core/v1:Service"), 1)
+}
+
+// A queue hands the scale to KEDA: a ScaledObject on the Deployment (worker
+// mode, replicas left to KEDA after the start) or a ScaledJob instead of it.
+func TestAppQueueScaling(t *testing.T) {
+	resources := ResourceArgs{CPURequest: "1", MemoryRequest: "1Gi", CPULimit: "1", MemoryLimit: "1Gi"}
+	trigger := TriggerArgs{Type: "redis", Metadata: map[string]pulumi.StringInput{
+		"address": pulumi.String("127.0.0.1:6379"), "listName": pulumi.String("jobs"),
+	}}
+	tests := []struct {
+		name  string
+		mode  string
+		check func(t *testing.T, g *graphtest.Graph)
+	}{
+		{name: "worker", mode: QueueModeWorker, check: func(t *testing.T, g *graphtest.Graph) {
+			d := g.One(t, "kubernetes:apps/v1:Deployment")
+			assert.Equal(t, 0.0, d.Plain("spec.replicas"))
+			assert.Equal(t, []string{"spec.replicas"}, d.IgnoreChanges, "KEDA owns the count after the start")
+			so := g.One(t, "kubernetes:keda.sh/v1alpha1:ScaledObject")
+			assert.Equal(t, "gpu", so.Plain("spec.scaleTargetRef.name"))
+			assert.Equal(t, 3.0, so.Plain("spec.maxReplicaCount"))
+			assert.Equal(t, 60.0, so.Plain("spec.cooldownPeriod"))
+			assert.Equal(t, []any{map[string]any{"type": "redis", "metadata": map[string]any{"address": "127.0.0.1:6379", "listName": "jobs"}}},
+				so.Plain("spec.triggers"))
+			assert.Empty(t, g.OfType("kubernetes:keda.sh/v1alpha1:ScaledJob"))
+		}},
+		{name: "job", mode: QueueModeJob, check: func(t *testing.T, g *graphtest.Graph) {
+			assert.Empty(t, g.OfType("kubernetes:apps/v1:Deployment"))
+			job := g.One(t, "kubernetes:keda.sh/v1alpha1:ScaledJob")
+			assert.Equal(t, 3.0, job.Plain("spec.maxReplicaCount"))
+			assert.Equal(t, "Never", job.Plain("spec.jobTargetRef.template.spec.restartPolicy"))
+			assert.Equal(t, 65532.0, job.Plain("spec.jobTargetRef.template.spec.securityContext.runAsUser"))
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := run(t, func(ctx *pulumi.Context) error {
+				_, err := NewApp(ctx, "gpu", &AppArgs{Namespace: pulumi.String("ns"), Image: "w:1", GPU: 1, Resources: resources,
+					GPUScheduling: testGPUScheduling, SkipAwait: true,
+					Queue: &QueueScalingArgs{Mode: tt.mode, MaxReplicas: 3, PollingSeconds: 5, CooldownSeconds: 60, Trigger: trigger}})
+				return err
+			})
+			requireParented(t, g, "gke-gpu-platform:index:App")
+			tt.check(t, g)
+		})
+	}
+}
+
+// How long `pulumi up` waits for an app's pods.
+func TestAppAwait(t *testing.T) {
+	resources := ResourceArgs{CPURequest: "1", MemoryRequest: "1Gi", CPULimit: "1", MemoryLimit: "1Gi"}
+	tests := []struct {
+		name string
+		args AppArgs
+		want map[string]any
+	}{
+		{name: "provider default", args: AppArgs{}, want: map[string]any{"pulumi.com/patchForce": "true"}},
+		{name: "timeout", args: AppArgs{ReadyTimeoutSeconds: 900},
+			want: map[string]any{"pulumi.com/patchForce": "true", "pulumi.com/timeoutSeconds": "900"}},
+		{name: "skip", args: AppArgs{SkipAwait: true, ReadyTimeoutSeconds: 900},
+			want: map[string]any{"pulumi.com/patchForce": "true", "pulumi.com/skipAwait": "true"}},
+		{name: "always-on GPU", args: AppArgs{SkipAwait: true, GPU: 1, AlwaysOn: true},
+			want: map[string]any{"pulumi.com/patchForce": "true", "pulumi.com/skipAwait": "true", AlwaysOnAnnotation: "true"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := tt.args
+			args.Namespace, args.Image, args.Replicas, args.Resources, args.GPUScheduling = pulumi.String("ns"), "a:1", 1, resources, testGPUScheduling
+			g := run(t, func(ctx *pulumi.Context) error {
+				_, err := NewApp(ctx, "a", &args)
+				return err
+			})
+			assert.Equal(t, tt.want, g.One(t, "kubernetes:apps/v1:Deployment").Plain("metadata.annotations"))
+		})
+	}
 }
