@@ -41,6 +41,10 @@ type ResourceArgs struct {
 	CPULimit string
 	// MemoryLimit, e.g. "256Mi".
 	MemoryLimit string
+	// EphemeralStorageRequest and EphemeralStorageLimit bound the node disk
+	// the pod uses (logs, /tmp): a pod filling the disk is evicted itself,
+	// instead of getting its neighbours evicted. Empty: not set.
+	EphemeralStorageRequest, EphemeralStorageLimit string
 }
 
 // AutoscalingArgs adds a HorizontalPodAutoscaler on CPU utilisation.
@@ -337,6 +341,12 @@ func podTemplate(name string, args *AppArgs, labels pulumi.StringMap, image, ser
 		"cpu":    pulumi.String(args.Resources.CPULimit),
 		"memory": pulumi.String(args.Resources.MemoryLimit),
 	}
+	if r := args.Resources.EphemeralStorageRequest; r != "" {
+		requests["ephemeral-storage"] = pulumi.String(r)
+	}
+	if l := args.Resources.EphemeralStorageLimit; l != "" {
+		limits["ephemeral-storage"] = pulumi.String(l)
+	}
 	container := &corev1.ContainerArgs{
 		Name:            pulumi.String(name),
 		Image:           image,
@@ -360,18 +370,23 @@ func podTemplate(name string, args *AppArgs, labels pulumi.StringMap, image, ser
 		container.Ports = corev1.ContainerPortArray{&corev1.ContainerPortArgs{
 			Name: pulumi.String("http"), ContainerPort: pulumi.Int(args.Port), Protocol: pulumi.String("TCP"),
 		}}
-		probe := func(period, failures int) *corev1.ProbeArgs {
-			return &corev1.ProbeArgs{
-				HttpGet: &corev1.HTTPGetActionArgs{
-					Path: pulumi.String(args.HealthPath),
-					Port: pulumi.String("http"),
-				},
-				PeriodSeconds:    pulumi.Int(period),
-				FailureThreshold: pulumi.Int(failures),
-			}
+		health := &corev1.HTTPGetActionArgs{Path: pulumi.String(args.HealthPath), Port: pulumi.String("http")}
+		// Readiness decides traffic: a busy pod that fails it just stops
+		// getting requests for a while.
+		container.ReadinessProbe = &corev1.ProbeArgs{
+			HttpGet: health, PeriodSeconds: pulumi.Int(5), TimeoutSeconds: pulumi.Int(2), FailureThreshold: pulumi.Int(3),
 		}
-		container.ReadinessProbe = probe(5, 3)
-		container.LivenessProbe = probe(15, 4)
+		// A slow start gets up to 60 s before anything else is checked.
+		container.StartupProbe = &corev1.ProbeArgs{
+			HttpGet: health, PeriodSeconds: pulumi.Int(2), TimeoutSeconds: pulumi.Int(2), FailureThreshold: pulumi.Int(30),
+		}
+		// Liveness restarts the container, so it asks less than readiness:
+		// is the process still accepting connections (a busy pod is), for a
+		// full minute.
+		container.LivenessProbe = &corev1.ProbeArgs{
+			TcpSocket:     &corev1.TCPSocketActionArgs{Port: pulumi.String("http")},
+			PeriodSeconds: pulumi.Int(20), TimeoutSeconds: pulumi.Int(5), FailureThreshold: pulumi.Int(3),
+		}
 	}
 
 	pod := &corev1.PodSpecArgs{
@@ -394,6 +409,20 @@ func podTemplate(name string, args *AppArgs, labels pulumi.StringMap, image, ser
 		// A Job's pod runs to completion: a failed message is retried by a new Job.
 		pod.RestartPolicy = pulumi.String("Never")
 	}
+	if spreads(args) {
+		// Replicas on different nodes (and zones, where a pool spans several),
+		// so one node going away does not take them all. ScheduleAnyway: a
+		// one-node dev pool still runs them all.
+		selector := &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{"app.kubernetes.io/name": pulumi.String(name)}}
+		spread := corev1.TopologySpreadConstraintArray{}
+		for _, key := range []string{"kubernetes.io/hostname", "topology.kubernetes.io/zone"} {
+			spread = append(spread, &corev1.TopologySpreadConstraintArgs{
+				MaxSkew: pulumi.Int(1), TopologyKey: pulumi.String(key),
+				WhenUnsatisfiable: pulumi.String("ScheduleAnyway"), LabelSelector: selector,
+			})
+		}
+		pod.TopologySpreadConstraints = spread
+	}
 	// Every pod may be moved, so no node is pinned up by it.
 	annotations := pulumi.StringMap{SafeToEvictAnnotation: pulumi.String("true")}
 
@@ -415,6 +444,17 @@ func podTemplate(name string, args *AppArgs, labels pulumi.StringMap, image, ser
 		Metadata: &metav1.ObjectMetaArgs{Labels: labels, Annotations: annotations},
 		Spec:     pod,
 	}
+}
+
+// spreads reports whether the app can run more than one pod at once.
+func spreads(args *AppArgs) bool {
+	switch {
+	case args.Queue != nil:
+		return args.Queue.MaxReplicas > 1
+	case args.Autoscaling != nil:
+		return args.Autoscaling.MaxReplicas > 1
+	}
+	return args.Replicas > 1
 }
 
 // deploymentSpec wraps the pod template: replicas (unless an HPA or KEDA

@@ -18,7 +18,8 @@ var testGPUScheduling = GPUSchedulingArgs{
 
 func TestApp(t *testing.T) {
 	one := 1
-	resources := ResourceArgs{CPURequest: "250m", MemoryRequest: "256Mi", CPULimit: "1", MemoryLimit: "1Gi"}
+	resources := ResourceArgs{CPURequest: "250m", MemoryRequest: "256Mi", CPULimit: "1", MemoryLimit: "1Gi",
+		EphemeralStorageRequest: "100Mi", EphemeralStorageLimit: "2Gi"}
 	tests := []struct {
 		name      string
 		args      AppArgs
@@ -36,12 +37,23 @@ func TestApp(t *testing.T) {
 				assert.Equal(t, "nginx:1.27", c["image"])
 				assert.Equal(t, []any{map[string]any{"name": "http", "containerPort": 8080.0, "protocol": "TCP"}}, c["ports"])
 				assert.Equal(t, "/ready", c["readinessProbe"].(map[string]any)["httpGet"].(map[string]any)["path"])
-				assert.Equal(t, "http", c["livenessProbe"].(map[string]any)["httpGet"].(map[string]any)["port"])
+				assert.Equal(t, "/ready", c["startupProbe"].(map[string]any)["httpGet"].(map[string]any)["path"])
+				// Liveness is not readiness: a busy pod is not restarted.
+				assert.Equal(t, map[string]any{"port": "http"}, c["livenessProbe"].(map[string]any)["tcpSocket"])
+				assert.Nil(t, c["livenessProbe"].(map[string]any)["httpGet"])
+				assert.Equal(t, 30.0, c["startupProbe"].(map[string]any)["failureThreshold"])
+				// Two replicas spread over nodes and zones, softly.
+				assert.Equal(t, []any{
+					map[string]any{"maxSkew": 1.0, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "ScheduleAnyway",
+						"labelSelector": map[string]any{"matchLabels": map[string]any{"app.kubernetes.io/name": "web"}}},
+					map[string]any{"maxSkew": 1.0, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "ScheduleAnyway",
+						"labelSelector": map[string]any{"matchLabels": map[string]any{"app.kubernetes.io/name": "web"}}},
+				}, pod["topologySpreadConstraints"])
 				// Sorted, so map order never shows up as a diff.
 				assert.Equal(t, []any{map[string]any{"name": "A", "value": "1"}, map[string]any{"name": "B", "value": "2"}}, c["env"])
 				assert.Equal(t, map[string]any{
-					"requests": map[string]any{"cpu": "250m", "memory": "256Mi"},
-					"limits":   map[string]any{"cpu": "1", "memory": "1Gi"},
+					"requests": map[string]any{"cpu": "250m", "memory": "256Mi", "ephemeral-storage": "100Mi"},
+					"limits":   map[string]any{"cpu": "1", "memory": "1Gi", "ephemeral-storage": "2Gi"},
 				}, c["resources"])
 			},
 		},

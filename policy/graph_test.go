@@ -30,12 +30,19 @@ func violations(t *testing.T, stack string, edits map[string]string) []string {
 	}
 	state := &runState{}
 	var out []string
+	var all []Resource
 	for _, r := range g.Resources {
 		res := Resource{Type: r.Type, Name: r.Name, Props: r.Inputs.Mappable()}
+		all = append(all, res)
 		for _, rule := range Rules {
 			for _, v := range rule.Evaluate(res, s, nil, state) {
 				out = append(out, rule.Name+": "+v)
 			}
+		}
+	}
+	for _, rule := range StackRules {
+		for _, v := range rule.Check(all) {
+			out = append(out, rule.Name+": "+v)
 		}
 	}
 	return out

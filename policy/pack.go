@@ -32,7 +32,8 @@ func loadStack(ctx *pulumi.Context) Stack {
 	return s
 }
 
-// newPack serves Rules to the engine, one resource policy each.
+// newPack serves Rules to the engine, one resource policy each, and
+// StackRules, one stack policy each.
 func newPack(ctx *pulumi.Context) (policyx.PolicyPack, error) {
 	stack := loadStack(ctx)
 	state := &runState{}
@@ -54,6 +55,22 @@ func newPack(ctx *pulumi.Context) (policyx.PolicyPack, error) {
 					Props: plainMap(args.Resource.Properties),
 				}
 				for _, msg := range rule.Evaluate(res, stack, args.Config, state) {
+					args.Manager.ReportViolation(msg, "")
+				}
+				return nil
+			},
+		}))
+	}
+	for _, rule := range StackRules {
+		policies = append(policies, policyx.NewStackValidationPolicy(rule.Name, policyx.StackValidationPolicyArgs{
+			Description:      rule.Description,
+			EnforcementLevel: rule.Enforcement,
+			ValidateStack: func(_ context.Context, args policyx.StackValidationArgs) error {
+				resources := make([]Resource, 0, len(args.Resources))
+				for _, r := range args.Resources {
+					resources = append(resources, Resource{Type: r.Type, Name: r.Name, URN: r.URN, Props: plainMap(r.Properties)})
+				}
+				for _, msg := range rule.Check(resources) {
 					args.Manager.ReportViolation(msg, "")
 				}
 				return nil

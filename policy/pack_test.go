@@ -25,12 +25,18 @@ func newTestPack(t *testing.T, stack string, config map[string]string) map[strin
 	require.NoError(t, err)
 	assert.Equal(t, PackName, pack.Name())
 	byName := map[string]policyx.ResourceValidationPolicy{}
+	stackPolicies := 0
 	for _, p := range pack.Policies() {
+		if _, ok := p.(policyx.StackValidationPolicy); ok {
+			stackPolicies++
+			continue
+		}
 		rp, ok := p.(policyx.ResourceValidationPolicy)
 		require.True(t, ok, "%s is a resource policy", p.Name())
 		byName[p.Name()] = rp
 	}
 	require.Len(t, byName, len(Rules))
+	require.Equal(t, len(StackRules), stackPolicies)
 	return byName
 }
 
@@ -99,4 +105,29 @@ func TestPackReadsTheStackConfig(t *testing.T) {
 	assert.Empty(t, validate(t, pack["prod-deletion-protection"], clusterType, "cluster", unprotected, nil))
 	prod := newTestPack(t, "prod", map[string]string{"gcp:zone": "us-central1-a", "gcp:project": "acme-prod"})
 	assert.Len(t, validate(t, prod["prod-deletion-protection"], clusterType, "cluster", unprotected, nil), 1)
+}
+
+// The stack policy sees every resource, through policyx as the engine calls it.
+func TestPackServesTheStackRules(t *testing.T) {
+	ctx, err := pulumi.NewContext(context.Background(), pulumi.RunInfo{Project: "gke-gpu-platform", Stack: "dev"})
+	require.NoError(t, err)
+	pack, err := newPack(ctx)
+	require.NoError(t, err)
+	var deny policyx.StackValidationPolicy
+	for _, p := range pack.Policies() {
+		if sp, ok := p.(policyx.StackValidationPolicy); ok && p.Name() == "namespace-default-deny" {
+			deny = sp
+		}
+	}
+	require.NotNil(t, deny)
+	ns := policyx.AnalyzerResource{Type: namespaceType, Name: "dev", Properties: property.NewMap(map[string]property.Value{
+		"metadata": property.New(property.NewMap(map[string]property.Value{
+			"name":   property.New("dev"),
+			"labels": property.New(property.NewMap(map[string]property.Value{"app.kubernetes.io/part-of": property.New("gke-gpu-platform")})),
+		})),
+	})}
+	rec := &recorder{}
+	require.NoError(t, deny.Validate(context.Background(), policyx.StackValidationArgs{Manager: rec, Resources: []policyx.AnalyzerResource{ns}}))
+	require.Len(t, rec.messages, 1)
+	assert.Contains(t, rec.messages[0], `namespace "dev" has no default-deny NetworkPolicy`)
 }

@@ -155,6 +155,14 @@ var Rules = []Rule{
 		Check:       checkGPUToleration,
 	},
 	{
+		Name: "ephemeral-storage-bounded",
+		Description: "Every container requests and limits ephemeral-storage: a pod that fills its node's disk is evicted " +
+			"itself instead of getting its neighbours evicted.",
+		Enforcement: policyx.EnforcementLevelMandatory,
+		Types:       workloadTypeList(),
+		Check:       checkEphemeralStorage,
+	},
+	{
 		Name: "gpu-workloads-idle-at-zero",
 		Description: "A Deployment that requests nvidia.com/gpu starts at zero replicas (queue-driven: KEDA scales it with the backlog) " +
 			"unless it is marked always-on (apps[].alwaysOn): a GPU pod that never ends keeps a GPU node billed around the clock.",

@@ -61,8 +61,8 @@ var (
 	goodCtr  = map[string]any{
 		"name": "web", "image": "nginx:1.27",
 		"resources": map[string]any{
-			"requests": map[string]any{"cpu": "100m", "memory": "64Mi"},
-			"limits":   map[string]any{"cpu": "1", "memory": "128Mi"},
+			"requests": map[string]any{"cpu": "100m", "memory": "64Mi", "ephemeral-storage": "128Mi"},
+			"limits":   map[string]any{"cpu": "1", "memory": "128Mi", "ephemeral-storage": "1Gi"},
 		},
 		"securityContext": map[string]any{
 			"runAsNonRoot": true, "allowPrivilegeEscalation": false, "capabilities": map[string]any{"drop": []any{"ALL"}},
@@ -288,6 +288,14 @@ func TestRules(t *testing.T) {
 				Props: obj("spec.jobTargetRef.template.spec", map[string]any{"containers": []any{withCtr(map[string]any{"securityContext": nil})}})},
 			want: `ScaledJob "batch"`},
 
+		{rule: "ephemeral-storage-bounded", name: "requests and limits pass",
+			res: deployment(map[string]any{"containers": []any{goodCtr}})},
+		{rule: "ephemeral-storage-bounded", name: "no limit fails",
+			res: deployment(map[string]any{"containers": []any{withCtr(map[string]any{"resources": map[string]any{
+				"requests": map[string]any{"cpu": "1", "memory": "1Gi", "ephemeral-storage": "1Gi"},
+				"limits":   map[string]any{"cpu": "1", "memory": "1Gi"}}})}}),
+			want: `container "web" of Deployment "web" does not request and limit ephemeral-storage`},
+
 		{rule: "images-pinned", name: "tag passes",
 			res: deployment(map[string]any{"containers": []any{withCtr(map[string]any{"image": "registry.local:5000/team/web:1.2.3"})}})},
 		{rule: "images-pinned", name: "digest passes",
@@ -342,7 +350,7 @@ func TestEveryRuleHasAFailingCase(t *testing.T) {
 	failing := map[string]bool{"one-ingress": true}
 	for _, tt := range []string{"gke-cluster-zonal", "gpu-pool-scales-to-zero", "no-loadbalancer-services", "registry-cleanup-policy",
 		"monthly-budget", "gke-cluster-hardened", "node-pool-hardened", "pod-security", "gpu-toleration-only-for-gpu-workloads",
-		"images-pinned", "prod-deletion-protection", "gpu-workloads-idle-at-zero"} {
+		"images-pinned", "prod-deletion-protection", "gpu-workloads-idle-at-zero", "ephemeral-storage-bounded"} {
 		failing[tt] = true
 	}
 	for _, r := range Rules {
@@ -351,4 +359,45 @@ func TestEveryRuleHasAFailingCase(t *testing.T) {
 		assert.NotEmpty(t, r.Types, r.Name)
 	}
 	assert.Len(t, failing, len(Rules))
+}
+
+func TestStackRules(t *testing.T) {
+	ns := func(name string) Resource {
+		return Resource{Type: namespaceType, Name: name, Props: obj("metadata.name", name,
+			"metadata.labels", map[string]any{"app.kubernetes.io/part-of": "gke-gpu-platform"})}
+	}
+	policy := func(namespace any, spec map[string]any) Resource {
+		props := map[string]any{"spec": spec}
+		set(props, "metadata.namespace", namespace)
+		return Resource{Type: networkPolicyType, Name: "p", Props: props}
+	}
+	deny := map[string]any{"podSelector": map[string]any{}, "policyTypes": []any{"Ingress", "Egress"}}
+	tests := []struct {
+		name      string
+		resources []Resource
+		want      string
+	}{
+		{name: "default deny passes", resources: []Resource{ns("dev"), policy("dev", deny)}},
+		{name: "namespace name unknown at first preview passes", resources: []Resource{ns("dev"), policy(Unknown{}, deny)}},
+		{name: "no policy fails", resources: []Resource{ns("dev")}, want: `namespace "dev" has no default-deny NetworkPolicy`},
+		{name: "deny in another namespace fails", resources: []Resource{ns("dev"), policy("prod", deny)}, want: `namespace "dev"`},
+		{name: "an allow policy is not a default deny", resources: []Resource{ns("dev"), policy("dev", map[string]any{
+			"podSelector": map[string]any{}, "policyTypes": []any{"Ingress", "Egress"}, "egress": []any{map[string]any{}}})},
+			want: `namespace "dev"`},
+		{name: "ingress-only deny fails", resources: []Resource{ns("dev"), policy("dev", map[string]any{
+			"podSelector": map[string]any{}, "policyTypes": []any{"Ingress"}})}, want: `namespace "dev"`},
+		{name: "namespaces the platform does not own pass", resources: []Resource{{Type: namespaceType, Name: "x", Props: obj("metadata.name", "x")}}},
+	}
+	require.Len(t, StackRules, 1)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := StackRules[0].Check(tt.resources)
+			if tt.want == "" {
+				assert.Empty(t, got)
+				return
+			}
+			require.Len(t, got, 1)
+			assert.Contains(t, got[0], tt.want)
+		})
+	}
 }

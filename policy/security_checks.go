@@ -163,6 +163,20 @@ func checkGPUToleration(r Resource, _ Stack, _ map[string]any, _ *runState) []st
 	return []string{fmt.Sprintf("%s %q tolerates the nvidia.com/gpu taint but requests no GPU: remove the toleration, or set resources.limits[nvidia.com/gpu] (apps[].gpu).", kindOf(r), r.Name)}
 }
 
+func checkEphemeralStorage(r Resource, _ Stack, _ map[string]any, _ *runState) []string {
+	var v []string
+	for _, c := range containersOf(podSpec(r)) {
+		res, _ := c["resources"].(map[string]any)
+		requests, _ := res["requests"].(map[string]any)
+		limits, _ := res["limits"].(map[string]any)
+		if requests["ephemeral-storage"] == nil || limits["ephemeral-storage"] == nil {
+			v = append(v, fmt.Sprintf("container %q of %s %q does not request and limit ephemeral-storage: set resources.ephemeralStorageRequest and ephemeralStorageLimit.",
+				asString(c["name"]), kindOf(r), r.Name))
+		}
+	}
+	return v
+}
+
 // alwaysOnAnnotation marks a GPU Deployment whose pods are meant to run
 // with no queue behind them (components.AlwaysOnAnnotation).
 const alwaysOnAnnotation = "gke-gpu-platform/always-on"

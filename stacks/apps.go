@@ -42,6 +42,11 @@ func deployApps(ctx *pulumi.Context, cfg Config, t *target) error {
 	}
 	namespace := ns.Metadata.Name().Elem()
 	ctx.Export("namespace", namespace)
+	if _, err := components.NewNetworkPolicies(ctx, "network", &components.NetworkPolicyArgs{
+		Namespace: namespace, IngressFrom: cfg.ingressSource(t.gke), Apps: cfg.appTraffic(t.gke, queues),
+	}, k8s); err != nil {
+		return err
+	}
 
 	images := pulumi.StringMap{}
 	var routes []components.IngressRoute
@@ -65,6 +70,7 @@ func deployApps(ctx *pulumi.Context, cfg Config, t *target) error {
 			Resources: components.ResourceArgs{
 				CPURequest: a.Resources.CPURequest, MemoryRequest: a.Resources.MemoryRequest,
 				CPULimit: a.Resources.CPULimit, MemoryLimit: a.Resources.MemoryLimit,
+				EphemeralStorageRequest: a.Resources.EphemeralStorageRequest, EphemeralStorageLimit: a.Resources.EphemeralStorageLimit,
 			},
 			Labels: map[string]string{"gke-gpu-platform/stack": cfg.Stack},
 		}

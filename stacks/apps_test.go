@@ -55,11 +55,16 @@ func TestPodSpecPerAppKind(t *testing.T) {
 
 			if tt.serves {
 				assert.Equal(t, "/healthz", c["readinessProbe"].(map[string]any)["httpGet"].(map[string]any)["path"])
-				assert.Equal(t, "/healthz", c["livenessProbe"].(map[string]any)["httpGet"].(map[string]any)["path"])
+				assert.Equal(t, "/healthz", c["startupProbe"].(map[string]any)["httpGet"].(map[string]any)["path"])
+				assert.Equal(t, map[string]any{"port": "http"}, c["livenessProbe"].(map[string]any)["tcpSocket"], "liveness is not readiness")
 			} else {
 				assert.Nil(t, c["readinessProbe"])
 				assert.Nil(t, c["livenessProbe"])
+				assert.Nil(t, c["startupProbe"])
 			}
+			// Every container bounds its node disk use.
+			assert.Equal(t, "128Mi", res["requests"].(map[string]any)["ephemeral-storage"])
+			assert.Equal(t, "1Gi", res["limits"].(map[string]any)["ephemeral-storage"])
 
 			if tt.gpu {
 				assert.Equal(t, "1", res["limits"].(map[string]any)["nvidia.com/gpu"])

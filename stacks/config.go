@@ -73,6 +73,10 @@ type ClusterConfig struct {
 	Network string `json:"network"`
 	// Subnetwork is the subnetwork name; empty means the network's default.
 	Subnetwork string `json:"subnetwork"`
+	// DataplaneV2 enforces the apps' NetworkPolicies (GKE Dataplane V2, no
+	// extra charge). Set only at creation: changing it replaces the cluster,
+	// so an existing cluster created without it keeps false.
+	DataplaneV2 bool `json:"dataplaneV2"`
 	// Regional puts the control plane in the zone's region. It is never free
 	// (~$73/month): opting in is explicit, and the policy pack flags it.
 	Regional bool `json:"regional"`
@@ -178,6 +182,9 @@ type AppConfig struct {
 	// to: it gets their address in its environment and, on GKE, the right
 	// to publish.
 	Publishes []string `json:"publishes"`
+	// ConnectsTo names the apps this app calls; the network policy lets
+	// exactly these connections through (default deny otherwise).
+	ConnectsTo []string `json:"connectsTo"`
 	// AlwaysOn lets a GPU app keep pods running with no queue behind them,
 	// which keeps a GPU node (and its bill) up around the clock. The policy
 	// pack refuses such an app unless this says it is meant.
@@ -212,6 +219,14 @@ type QueueConfig struct {
 	PollingSeconds int `json:"pollingSeconds"`
 }
 
+// minReplicas is the fewest pods the app runs while it runs at all.
+func (a AppConfig) minReplicas() int {
+	if a.Autoscaling != nil {
+		return a.Autoscaling.MinReplicas
+	}
+	return a.ReplicaCount()
+}
+
 // QueueName is the queue the app consumes, "" when it is not queue-driven.
 func (a AppConfig) QueueName() string {
 	if a.Queue == nil {
@@ -240,6 +255,10 @@ type ResourcesConfig struct {
 	CPULimit string `json:"cpuLimit"`
 	// MemoryLimit, e.g. "256Mi".
 	MemoryLimit string `json:"memoryLimit"`
+	// EphemeralStorageRequest is the node disk the pod is scheduled for (logs, /tmp).
+	EphemeralStorageRequest string `json:"ephemeralStorageRequest"`
+	// EphemeralStorageLimit evicts this pod, not its neighbours, when it fills the disk.
+	EphemeralStorageLimit string `json:"ephemeralStorageLimit"`
 }
 
 // AutoscalingConfig is an app's `autoscaling` block.
@@ -260,6 +279,9 @@ type IngressConfig struct {
 	ClassName string `json:"className"`
 	// StaticIP reserves a global static IP for the GKE Ingress.
 	StaticIP bool `json:"staticIp"`
+	// ControllerNamespace is the in-cluster ingress controller's namespace
+	// off GKE; the network policy lets traffic from it reach routed apps.
+	ControllerNamespace string `json:"controllerNamespace"`
 	// TLS adds a Google-managed certificate for Host and redirects HTTP to HTTPS.
 	TLS bool `json:"tls"`
 }
@@ -366,6 +388,7 @@ func Defaults(stack string) Config {
 			ReleaseChannel:   "REGULAR",
 			MaintenanceStart: "03:00",
 			Network:          "default",
+			DataplaneV2:      true,
 		},
 		// The seed's pool: 3 vCPU / 11.25 GB as 3 x n1-standard-1.
 		CPUPool: CPUPoolConfig{
@@ -388,6 +411,7 @@ func Defaults(stack string) Config {
 			LocationPolicy:   "ANY",
 		},
 		Registry: RegistryConfig{Name: "apps", KeepVersions: 10},
+		Ingress:  IngressConfig{ControllerNamespace: "ingress-nginx"},
 		Cost:     CostConfig{FreeTier: true, RegistryStorageGb: 1},
 	}
 }
@@ -407,6 +431,7 @@ func appDefaults(a *AppConfig) {
 	}{
 		{&r.CPURequest, "100m"}, {&r.MemoryRequest, "128Mi"},
 		{&r.CPULimit, "500m"}, {&r.MemoryLimit, "256Mi"},
+		{&r.EphemeralStorageRequest, "128Mi"}, {&r.EphemeralStorageLimit, "1Gi"},
 	} {
 		if *d.field == "" {
 			*d.field = d.value
@@ -414,6 +439,12 @@ func appDefaults(a *AppConfig) {
 	}
 	if as := a.Autoscaling; as != nil && as.CPUUtilization == 0 {
 		as.CPUUtilization = 70
+	}
+	// A web app with two or more replicas keeps one serving through a node
+	// drain. Never on GPU apps: a budget there pins a GPU node up.
+	if a.MaxUnavailable == nil && a.Port > 0 && a.GPU == 0 && a.minReplicas() >= 2 {
+		one := 1
+		a.MaxUnavailable = &one
 	}
 	if a.ReadyTimeoutSeconds == nil && a.GPU > 0 {
 		none := 0

@@ -224,6 +224,11 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 			want:  "gke-gpu-platform:ingress = {staticIp: true, tls: false}: static IPs and managed certificates exist only on GKE",
 		},
 		{
+			name:  "managed certificate on an ephemeral address",
+			edits: map[string]string{"gke-gpu-platform:ingress": `{"host": "app.example.com", "tls": true, "staticIp": false}`},
+			want:  "gke-gpu-platform:ingress.tls = true: needs ingress.staticIp: true",
+		},
+		{
 			name: "queue bounds reversed",
 			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "w", "image": "w:1", "gpu": 1,
 				"queue": {"minReplicas": 2, "maxReplicas": 1}}]`},
@@ -348,7 +353,8 @@ func TestDefaultsFillWhatTheStackLeavesOut(t *testing.T) {
 	web := cfg.Apps[0]
 	assert.Equal(t, 1, web.ReplicaCount())
 	assert.Equal(t, "/healthz", web.HealthPath)
-	assert.Equal(t, ResourcesConfig{CPURequest: "100m", MemoryRequest: "128Mi", CPULimit: "500m", MemoryLimit: "256Mi"}, web.Resources)
+	assert.Equal(t, ResourcesConfig{CPURequest: "100m", MemoryRequest: "128Mi", CPULimit: "500m", MemoryLimit: "256Mi",
+		EphemeralStorageRequest: "128Mi", EphemeralStorageLimit: "1Gi"}, web.Resources)
 }
 
 // LoadStackFileWith loads a real stack file with edits, without the engine.

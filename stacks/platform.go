@@ -44,6 +44,7 @@ func newGKETarget(ctx *pulumi.Context, cfg Config) (*target, error) {
 		MaintenanceStart:   cfg.Cluster.MaintenanceStart,
 		Network:            cfg.Cluster.Network,
 		Subnetwork:         cfg.Cluster.Subnetwork,
+		DataplaneV2:        cfg.Cluster.DataplaneV2,
 		ResourceLabels:     labels,
 	})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/serviceaccount"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/gke-gpu-platform/gke-gpu-platform/components"
@@ -103,9 +104,19 @@ func newLocalQueueing(cfg Config) *queueing {
 func newGKEQueueing(ctx *pulumi.Context, cfg Config, t *target) (*queueing, error) {
 	q := &queueing{identity: map[string]pulumi.StringInput{}}
 	for _, a := range cfg.Apps {
-		if a.GCPServiceAccount != "" {
-			q.identity[a.Name] = pulumi.String(a.GCPServiceAccount)
+		if a.GCPServiceAccount == "" {
+			continue
 		}
+		// A Google service account the stack brings: the annotation alone
+		// gets the pod 403; this binding lets its Kubernetes account act as it.
+		if _, err := serviceaccount.NewIAMMember(ctx, a.Name+"-workload-identity", &serviceaccount.IAMMemberArgs{
+			ServiceAccountId: pulumi.Sprintf("projects/%s/serviceAccounts/%s", cfg.Project, a.GCPServiceAccount),
+			Role:             pulumi.String("roles/iam.workloadIdentityUser"),
+			Member:           pulumi.String(components.WorkloadIdentityMember(cfg.Project, cfg.Namespace, a.Name)),
+		}); err != nil {
+			return nil, err
+		}
+		q.identity[a.Name] = pulumi.String(a.GCPServiceAccount)
 	}
 	if !cfg.queueApps() {
 		return q, nil

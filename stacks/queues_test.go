@@ -146,3 +146,16 @@ func TestAppAccountID(t *testing.T) {
 		assert.NotEqual(t, id, appAccountID("platform-pr", app), "two stacks in one project must not collide")
 	}
 }
+
+// An app that brings its own Google service account gets the binding that
+// lets its Kubernetes service account act as it, not just the annotation.
+func TestExplicitGoogleServiceAccountIsBound(t *testing.T) {
+	g := runStack(t, "dev", map[string]string{"gke-gpu-platform:apps": `[
+		{"name": "api", "image": "api:1.0", "port": 8080, "gcpServiceAccount": "api@acme-platform-dev.iam.gserviceaccount.com"}]`})
+	b := named(t, g, wiBindingType, "api-workload-identity")
+	assert.Equal(t, "projects/acme-platform-dev/serviceAccounts/api@acme-platform-dev.iam.gserviceaccount.com", b.Plain("serviceAccountId"))
+	assert.Equal(t, "roles/iam.workloadIdentityUser", b.Plain("role"))
+	assert.Equal(t, "serviceAccount:acme-platform-dev.svc.id.goog[dev/api]", b.Plain("member"))
+	ksa := named(t, g, "kubernetes:core/v1:ServiceAccount", "api")
+	assert.Equal(t, "api@acme-platform-dev.iam.gserviceaccount.com", ksa.Plain("metadata.annotations").(map[string]any)["iam.gke.io/gcp-service-account"])
+}

@@ -231,6 +231,7 @@ func (c Config) validateApps(fail failFunc) {
 		for field, q := range map[string]string{
 			"cpuRequest": a.Resources.CPURequest, "memoryRequest": a.Resources.MemoryRequest,
 			"cpuLimit": a.Resources.CPULimit, "memoryLimit": a.Resources.MemoryLimit,
+			"ephemeralStorageRequest": a.Resources.EphemeralStorageRequest, "ephemeralStorageLimit": a.Resources.EphemeralStorageLimit,
 		} {
 			if !quantityPattern.MatchString(q) {
 				fail(key+".resources."+field, q, "must be a Kubernetes quantity such as 250m, 1, 512Mi or 2Gi")
@@ -257,6 +258,15 @@ func (c Config) validateApps(fail failFunc) {
 		}
 		if t := a.ReadyTimeout(); t < 0 || t > 3600 {
 			fail(key+".readyTimeoutSeconds", t, "must be 0 (do not wait) to 3600 seconds")
+		}
+		for j, peer := range a.ConnectsTo {
+			k := slices.IndexFunc(c.Apps, func(b AppConfig) bool { return b.Name == peer })
+			switch {
+			case k < 0:
+				fail(fmt.Sprintf("%s.connectsTo[%d]", key, j), peer, "is no app of this stack")
+			case c.Apps[k].Port == 0:
+				fail(fmt.Sprintf("%s.connectsTo[%d]", key, j), peer, "serves no port to connect to")
+			}
 		}
 		if a.AlwaysOn && a.GPU == 0 {
 			fail(key+".alwaysOn", a.AlwaysOn, "only means something for a GPU app (gpu > 0)")
@@ -356,6 +366,11 @@ func (c Config) validateIngress(fail failFunc) {
 	}
 	if in.TLS && in.Host == "" {
 		fail("ingress.tls", in.TLS, "needs ingress.host: a managed certificate is issued for a DNS name")
+	}
+	if in.TLS && !in.StaticIP && c.Platform == PlatformGKE {
+		// The certificate is provisioned for the DNS record, which points at
+		// the address: an ephemeral address changes and breaks both.
+		fail("ingress.tls", in.TLS, "needs ingress.staticIp: true: the managed certificate and the DNS record must point at an address that does not change")
 	}
 	if c.Platform == PlatformLocal && (in.TLS || in.StaticIP) {
 		fail("ingress", fmt.Sprintf("{staticIp: %v, tls: %v}", in.StaticIP, in.TLS), "static IPs and managed certificates exist only on GKE; set both false on the local platform")

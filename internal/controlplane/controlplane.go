@@ -16,6 +16,7 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -46,18 +47,29 @@ type Node struct {
 	GPUs int
 	// CPU and Memory capacity, as quantities.
 	CPU, Memory string
+	// Disk is the ephemeral-storage capacity a kubelet reports from its
+	// boot disk; pods that request ephemeral-storage need it.
+	Disk string
 }
+
+// zone labels every node the way GKE labels its nodes: topology spread
+// constraints ignore nodes that lack a constraint's key.
+var zone = map[string]string{"topology.kubernetes.io/zone": "local-a", "topology.kubernetes.io/region": "local"}
 
 // DefaultNodes mirror the platform: two CPU nodes and one GPU node carrying
 // the labels the GKE node pools get.
 func DefaultNodes() []Node {
+	withZone := func(labels map[string]string) map[string]string {
+		maps.Copy(labels, zone)
+		return labels
+	}
 	return []Node{
-		{Name: "cpu-0", Labels: map[string]string{"gke-gpu-platform/pool": "cpu"}, CPU: "4", Memory: "16Gi"},
-		{Name: "cpu-1", Labels: map[string]string{"gke-gpu-platform/pool": "cpu"}, CPU: "4", Memory: "16Gi"},
-		{Name: "gpu-0", Labels: map[string]string{
+		{Name: "cpu-0", Labels: withZone(map[string]string{"gke-gpu-platform/pool": "cpu"}), CPU: "4", Memory: "16Gi", Disk: "30Gi"},
+		{Name: "cpu-1", Labels: withZone(map[string]string{"gke-gpu-platform/pool": "cpu"}), CPU: "4", Memory: "16Gi", Disk: "30Gi"},
+		{Name: "gpu-0", Labels: withZone(map[string]string{
 			"gke-gpu-platform/pool": "gpu", "gke-gpu-platform/accelerator": "nvidia-tesla-t4",
 			"cloud.google.com/gke-accelerator": "nvidia-tesla-t4",
-		}, GPUs: 1, CPU: "4", Memory: "15Gi"},
+		}), GPUs: 1, CPU: "4", Memory: "15Gi", Disk: "50Gi"},
 	}
 }
 
@@ -197,6 +209,11 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 		"--bind-address", "127.0.0.1", "--secure-port", strconv.Itoa(cmPort),
 		"--service-account-private-key-file", certs.saKey, "--root-ca-file", certs.caCert,
 		"--use-service-account-credentials=false",
+		// Simulated nodes never die, but kwok's heartbeats lag on a loaded
+		// machine; past the default 50 s grace the node lifecycle controller
+		// marks every node NotReady and every pod Ready=False, and kwok never
+		// sets them back. Seen with a cold build sharing the 2 cores.
+		"--node-monitor-grace-period", "10m",
 		"--controllers", "*,-nodeipam"); err != nil {
 		return nil, err
 	}

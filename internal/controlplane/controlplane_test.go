@@ -48,6 +48,8 @@ func TestNodesYAMLTaintsOnlyGPUNodes(t *testing.T) {
 			assert.NotContains(t, n.Status.Capacity, "nvidia.com/gpu")
 		}
 		assert.Equal(t, n.Metadata.Name, n.Metadata.Labels["kubernetes.io/hostname"])
+		// As a kubelet reports its boot disk: pods that request ephemeral-storage fit.
+		assert.NotEmpty(t, n.Status.Capacity["ephemeral-storage"], n.Metadata.Name)
 	}
 }
 

@@ -57,6 +57,9 @@ func nodesYAML(nodes []Node) string {
 			b.WriteString("spec:\n  taints:\n  - key: nvidia.com/gpu\n    value: present\n    effect: NoSchedule\n")
 		}
 		resources := fmt.Sprintf("      cpu: %q\n      memory: %q\n      pods: \"110\"\n", n.CPU, n.Memory)
+		if n.Disk != "" {
+			resources += fmt.Sprintf("      ephemeral-storage: %q\n", n.Disk)
+		}
 		if n.GPUs > 0 {
 			resources += fmt.Sprintf("      nvidia.com/gpu: \"%d\"\n", n.GPUs)
 		}

@@ -6,10 +6,13 @@ package localstack
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 
@@ -131,4 +134,51 @@ func Summary(changes map[string]int) string {
 		}
 	}
 	return strings.Join(parts, " ")
+}
+
+// ClearStaleLocks removes the stack's file-backend locks whose process, on
+// this host, no longer exists: what a Ctrl-C'd `make local` leaves behind,
+// and which would otherwise block every later up and down. It returns what
+// it removed. Locks of live processes, or of other hosts, are kept.
+func ClearStaleLocks(o Options) ([]string, error) {
+	dir := filepath.Join(o.StateDir, ".pulumi", "locks", "organization", ProjectName, o.Stack)
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	var removed []string
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".json") {
+			continue
+		}
+		path := filepath.Join(dir, e.Name())
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return removed, err
+		}
+		var lock struct {
+			PID      int    `json:"pid"`
+			Hostname string `json:"hostname"`
+		}
+		if json.Unmarshal(raw, &lock) != nil || lock.Hostname != host || lock.PID <= 0 || processAlive(lock.PID) {
+			continue
+		}
+		for _, f := range []string{path, path + ".attrs"} {
+			if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return removed, err
+			}
+		}
+		removed = append(removed, fmt.Sprintf("%s (pid %d, gone)", e.Name(), lock.PID))
+	}
+	return removed, nil
+}
+
+// processAlive reports whether a process with this PID exists.
+func processAlive(pid int) bool {
+	p, err := os.FindProcess(pid)
+	return err == nil && p.Signal(syscall.Signal(0)) == nil
 }

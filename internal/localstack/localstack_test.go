@@ -1,7 +1,9 @@
 package localstack
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -48,4 +50,35 @@ func TestEnvNeverReachesPulumiCloud(t *testing.T) {
 	assert.Equal(t, "true", env["PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"])
 	assert.Equal(t, "/k", env["KUBECONFIG"])
 	assert.Contains(t, env["PATH"], "/t/bin")
+}
+
+func TestClearStaleLocks(t *testing.T) {
+	o := Options{Stack: "local", StateDir: t.TempDir()}
+	dir := filepath.Join(o.StateDir, ".pulumi", "locks", "organization", ProjectName, "local")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	host, err := os.Hostname()
+	require.NoError(t, err)
+	// A process that certainly exited: one we started and waited for.
+	cmd := exec.Command("true")
+	require.NoError(t, cmd.Run())
+	dead := cmd.Process.Pid
+	write := func(name string, pid int, hostname string) {
+		raw := fmt.Sprintf(`{"pid":%d,"username":"root","hostname":%q,"timestamp":"2026-11-25T19:16:50Z"}`, pid, hostname)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name+".json"), []byte(raw), 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name+".json.attrs"), []byte("{}"), 0o644))
+	}
+	write("stale", dead, host)
+	write("live", os.Getpid(), host)
+	write("elsewhere", dead, host+"-other")
+
+	removed, err := ClearStaleLocks(o)
+	require.NoError(t, err)
+	assert.Equal(t, []string{fmt.Sprintf("stale.json (pid %d, gone)", dead)}, removed)
+	left, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range left {
+		names = append(names, e.Name())
+	}
+	assert.ElementsMatch(t, []string{"live.json", "live.json.attrs", "elsewhere.json", "elsewhere.json.attrs"}, names)
 }

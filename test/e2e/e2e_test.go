@@ -177,6 +177,23 @@ func TestLocalStackLifecycle(t *testing.T) {
 		assert.True(t, strings.HasPrefix(p.Spec.NodeName, "cpu-"), "CPU pod %s landed on %q", p.Metadata.Name, p.Spec.NodeName)
 	}
 
+	// 4b. The API server validated the namespace's network policies: default
+	// deny, DNS, and one allowance per app. (kwok runs no dataplane, so what
+	// is proven here is their shape and acceptance, not enforcement.)
+	policies := strings.Fields(e.kubectl(t, "get", "networkpolicies", "-n", namespace, "-o", "jsonpath={.items[*].metadata.name}"))
+	assert.ElementsMatch(t, []string{"default-deny", "allow-dns", "allow-frontend", "allow-backend", "allow-gpu-worker"}, policies)
+	assert.Equal(t, "{} Ingress Egress", strings.TrimSpace(e.kubectl(t, "get", "networkpolicy", "default-deny", "-n", namespace,
+		"-o", `jsonpath={.spec.podSelector} {.spec.policyTypes[*]}`)))
+
+	// 4c. The real scheduler spread the frontend's two replicas over both CPU nodes.
+	frontendNodes := map[string]bool{}
+	for _, p := range pods {
+		if p.Metadata.Labels["app.kubernetes.io/name"] == "frontend" {
+			frontendNodes[p.Spec.NodeName] = true
+		}
+	}
+	assert.Equal(t, map[string]bool{"cpu-0": true, "cpu-1": true}, frontendNodes, "topology spread puts one frontend per node")
+
 	// 5. Queued work turns into GPU pods by itself, and back to zero (see queueScaling).
 	e.queueScaling(t, want)
 

@@ -86,6 +86,14 @@ func run(ctx context.Context, verb string) error {
 		Stack: "local", WorkDir: p.work, StateDir: p.state, ToolsBin: p.bin,
 		Kubeconfig: filepath.Join(p.cluster, "kubeconfig"),
 	}
+	// A Ctrl-C'd run leaves its lock behind; it would block every later run.
+	removed, err := localstack.ClearStaleLocks(opts)
+	if err != nil {
+		return err
+	}
+	for _, r := range removed {
+		fmt.Println("removed a stale stack lock:", r)
+	}
 	switch verb {
 	case "up":
 		redis := ""
