@@ -3,6 +3,7 @@
 //
 //	go run ./internal/cmd/local up          # start the cluster (if needed) and `pulumi up` the local stack
 //	go run ./internal/cmd/local enqueue 3   # put 3 jobs on the gpu-jobs queue; KEDA scales the GPU worker
+//	go run ./internal/cmd/local drain       # empty the queue (kwok pods run nothing to consume it)
 //	go run ./internal/cmd/local down        # destroy the stack and stop every process
 //
 // `make local` and `make local-down` call it after tools/build.sh. State
@@ -34,7 +35,7 @@ import (
 
 func main() {
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: local up|down|status|enqueue [N]")
+		fmt.Fprintln(os.Stderr, "usage: local up|down|status|enqueue [N]|drain")
 	}
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -143,6 +144,21 @@ func run(ctx context.Context, verb string) error {
 		fmt.Printf("\nLook around:\n  export KUBECONFIG=%s\n  %s/kubectl get pods -n platform -o wide\n", opts.Kubeconfig, p.bin)
 		fmt.Printf("Queue work for the GPU worker (KEDA scales it from zero):\n  go run ./internal/cmd/local enqueue 3 && %s/kubectl get pods -n platform -w\n", p.bin)
 		fmt.Printf("Stop it all: make local-down\n")
+		return nil
+	case "drain":
+		redis, err := localqueue.Address(p.cluster)
+		if err != nil {
+			return fmt.Errorf("no local cluster is running (make local): %w", err)
+		}
+		q := localqueue.Client{Addr: redis}
+		n, err := q.Length(ctx, "gpu-jobs")
+		if err != nil {
+			return err
+		}
+		if _, err := q.Do(ctx, "DEL", "gpu-jobs"); err != nil {
+			return err
+		}
+		fmt.Printf("removed %d job(s) from gpu-jobs; KEDA scales the GPU worker to zero after its cooldown\n", n)
 		return nil
 	case "enqueue":
 		n := 1
