@@ -37,11 +37,11 @@ log() { printf '[tools] %s\n' "$*" >&2; }
 cold_estimate() {
 	case "$1" in
 	pulumi) echo "~6 min" ;;
-	kubernetes-provider) echo "~11 min" ;;
-	controlplane) echo "~7 min" ;;
+	kubernetes-provider) echo "~16 min" ;;
+	controlplane) echo "~9 min" ;;
 	kwok) echo "~2 min" ;;
-	keda) echo "~15 min" ;;
-	actionlint) echo "~20 s" ;;
+	keda) echo "~16 min" ;;
+	actionlint) echo "~10 s" ;;
 	esac
 }
 
