@@ -97,7 +97,9 @@ func newLocalQueueing(cfg Config) *queueing {
 	}
 }
 
-// newGKEQueueing creates, for a GKE stack with queue-driven apps: KEDA from
+// newGKEQueueing binds every app's own Google service account
+// (gcpServiceAccount) through Workload Identity and, for a GKE stack with
+// queue-driven apps, creates: KEDA from
 // its chart (on the CPU pool, acting as its own Google identity), one
 // Pub/Sub topic and subscription per queue, and a Workload Identity per app
 // that consumes or publishes, granted exactly its subscription or topic.
