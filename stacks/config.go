@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/gke-gpu-platform/gke-gpu-platform/components"
 )
 
 // ConfigNamespace is the project's config namespace: keys are written
@@ -191,14 +193,6 @@ type AppConfig struct {
 	AlwaysOn bool `json:"alwaysOn"`
 }
 
-// Queue modes: how a unit of queued work becomes pods.
-const (
-	// QueueModeWorker scales a long-running Deployment (a KEDA ScaledObject).
-	QueueModeWorker = "worker"
-	// QueueModeJob runs one Job per queued message (a KEDA ScaledJob).
-	QueueModeJob = "job"
-)
-
 // QueueConfig is an app's `queue` block.
 type QueueConfig struct {
 	// Name of the queue: the Pub/Sub topic and subscription on GKE, the
@@ -227,12 +221,9 @@ func (a AppConfig) minReplicas() int {
 	return a.ReplicaCount()
 }
 
-// QueueName is the queue the app consumes, "" when it is not queue-driven.
-func (a AppConfig) QueueName() string {
-	if a.Queue == nil {
-		return ""
-	}
-	return a.Queue.Name
+// usesQueue reports whether the app consumes a queue or publishes to one.
+func (a AppConfig) usesQueue() bool {
+	return a.Queue != nil || len(a.Publishes) > 0
 }
 
 // ReadyTimeout is how long `pulumi up` waits for the app's pods, in seconds; 0: it does not wait.
@@ -455,7 +446,7 @@ func appDefaults(a *AppConfig) {
 			q.Name = a.Name
 		}
 		if q.Mode == "" {
-			q.Mode = QueueModeWorker
+			q.Mode = components.QueueModeWorker
 		}
 		if q.MaxReplicas == 0 {
 			q.MaxReplicas = 1

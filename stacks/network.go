@@ -38,7 +38,7 @@ func (c Config) appTraffic(gke bool, q *queueing) []components.AppTrafficArgs {
 		}
 		_, hasIdentity := q.identity[a.Name]
 		t.GoogleAPIs = gke && hasIdentity
-		if !gke && (a.Queue != nil || len(a.Publishes) > 0) {
+		if !gke && a.usesQueue() {
 			if host, port, err := net.SplitHostPort(c.Local.RedisAddress); err == nil && net.ParseIP(host) != nil {
 				p, _ := strconv.Atoi(port)
 				t.Egress = append(t.Egress, components.EgressArgs{CIDR: host + "/32", Ports: []int{p}})

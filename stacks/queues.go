@@ -46,7 +46,7 @@ type queueing struct {
 // queueApps reports whether any app consumes or publishes to a queue.
 func (c Config) queueApps() bool {
 	for _, a := range c.Apps {
-		if a.Queue != nil || len(a.Publishes) > 0 {
+		if a.usesQueue() {
 			return true
 		}
 	}
@@ -156,7 +156,7 @@ func newGKEQueueing(ctx *pulumi.Context, cfg Config, t *target) (*queueing, erro
 
 	members := map[string]pulumi.StringInput{}
 	for _, a := range cfg.Apps {
-		if a.Queue == nil && len(a.Publishes) == 0 {
+		if !a.usesQueue() {
 			continue
 		}
 		if a.GCPServiceAccount != "" {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gke-gpu-platform/gke-gpu-platform/components"
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/accelerator"
 )
 
@@ -278,7 +279,7 @@ func (c Config) validateApps(fail failFunc) {
 // queueNamePattern fits both a Pub/Sub topic/subscription ID and a Redis key.
 var queueNamePattern = regexp.MustCompile(`^[a-z][-a-z0-9]{2,62}$`)
 
-var queueModes = []string{QueueModeWorker, QueueModeJob}
+var queueModes = []string{components.QueueModeWorker, components.QueueModeJob}
 
 // validateQueues checks the queue-driven apps and the apps that publish to them.
 func (c Config) validateQueues(fail failFunc) {
@@ -344,7 +345,7 @@ func (c Config) validateQueues(fail failFunc) {
 	for i, a := range c.Apps {
 		for j, name := range a.Publishes {
 			if _, ok := queues[name]; !ok {
-				fail(fmt.Sprintf("apps[%d].publishes[%d]", i, j), name, "is no app's queue; known queues: %s", strings.Join(sortedKeys(queues), ", "))
+				fail(fmt.Sprintf("apps[%d].publishes[%d]", i, j), name, "is no app's queue; known queues: %s", strings.Join(slices.Sorted(maps.Keys(queues)), ", "))
 			}
 		}
 	}
@@ -354,10 +355,6 @@ func (c Config) validateQueues(fail failFunc) {
 }
 
 var hostPortPattern = regexp.MustCompile(`^[A-Za-z0-9.-]+:[0-9]{1,5}$`)
-
-func sortedKeys[V any](m map[string]V) []string {
-	return slices.Sorted(maps.Keys(m))
-}
 
 func (c Config) validateIngress(fail failFunc) {
 	in := c.Ingress
