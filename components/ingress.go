@@ -36,6 +36,8 @@ type GKEIngressArgs struct {
 	Project string
 	// StaticIP reserves a global address so DNS survives an Ingress re-create.
 	StaticIP bool
+	// StaticIPName is that address's name, unique in the project; default <name>-ip.
+	StaticIPName string
 	// CertificateDomains, when set, get a Google-managed certificate, and
 	// plain HTTP is redirected to HTTPS.
 	CertificateDomains []string
@@ -79,9 +81,13 @@ func NewIngress(ctx *pulumi.Context, name string, args *IngressArgs, opts ...pul
 	if g := args.GKE; g != nil {
 		annotations[ingressClassAnnotation] = pulumi.String("gce")
 		if g.StaticIP {
+			addrName := g.StaticIPName
+			if addrName == "" {
+				addrName = name + "-ip"
+			}
 			addr, err := gcpcompute.NewGlobalAddress(ctx, name+"-ip", &gcpcompute.GlobalAddressArgs{
 				Project:     g.Project,
-				Name:        name + "-ip",
+				Name:        addrName,
 				Description: "Static IP of the gke-gpu-platform Ingress",
 			}, parent)
 			if err != nil {

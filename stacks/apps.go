@@ -72,7 +72,7 @@ func deployApps(ctx *pulumi.Context, cfg Config, t *target) error {
 				CPULimit: a.Resources.CPULimit, MemoryLimit: a.Resources.MemoryLimit,
 				EphemeralStorageRequest: a.Resources.EphemeralStorageRequest, EphemeralStorageLimit: a.Resources.EphemeralStorageLimit,
 			},
-			Labels: map[string]string{"gke-gpu-platform/stack": cfg.Stack},
+			Labels: map[string]string{"gke-gpu-platform/stack": labelValue(cfg.Stack)},
 		}
 		if as := a.Autoscaling; as != nil {
 			args.Autoscaling = &components.AutoscalingArgs{
@@ -122,7 +122,9 @@ func deployApps(ctx *pulumi.Context, cfg Config, t *target) error {
 		ClassName: cfg.Ingress.ClassName,
 	}
 	if t.gke {
-		ingressArgs.GKE = &components.GKEIngressArgs{Project: cfg.Project, StaticIP: cfg.Ingress.StaticIP}
+		ingressArgs.GKE = &components.GKEIngressArgs{
+			Project: cfg.Project, StaticIP: cfg.Ingress.StaticIP, StaticIPName: cfg.Ingress.StaticIPName,
+		}
 		if cfg.Ingress.TLS {
 			// One certificate for every host a route answers on.
 			for _, r := range routes {

@@ -61,7 +61,9 @@ type Config struct {
 
 // ClusterConfig is the `cluster` key.
 type ClusterConfig struct {
-	// Name of the GKE cluster; also the prefix of the node service account.
+	// Name of the GKE cluster; also the prefix of the node service account,
+	// the KEDA and app Google service accounts and the Pub/Sub topics.
+	// Default: platform-<stack>, unique per stack in a shared project.
 	Name string `json:"name"`
 	// ReleaseChannel is RAPID, REGULAR, STABLE or EXTENDED.
 	ReleaseChannel string `json:"releaseChannel"`
@@ -128,7 +130,7 @@ type GPUPoolConfig struct {
 
 // RegistryConfig is the `registry` key.
 type RegistryConfig struct {
-	// Name is the Artifact Registry repository ID.
+	// Name is the Artifact Registry repository ID. Default: apps-<stack>.
 	Name string `json:"name"`
 	// KeepVersions is how many recent versions of each image the cleanup policy keeps.
 	KeepVersions int `json:"keepVersions"`
@@ -270,6 +272,8 @@ type IngressConfig struct {
 	ClassName string `json:"className"`
 	// StaticIP reserves a global static IP for the GKE Ingress.
 	StaticIP bool `json:"staticIp"`
+	// StaticIPName names that global address. Default: ingress-<stack>.
+	StaticIPName string `json:"staticIpName"`
 	// ControllerNamespace is the in-cluster ingress controller's namespace
 	// off GKE; the network policy lets traffic from it reach routed apps.
 	ControllerNamespace string `json:"controllerNamespace"`
@@ -373,9 +377,9 @@ func Defaults(stack string) Config {
 	return Config{
 		Stack:     stack,
 		Platform:  PlatformGKE,
-		Namespace: stack,
+		Namespace: namespaceFor(stack),
 		Cluster: ClusterConfig{
-			Name:             "platform",
+			Name:             stackScopedName("platform", stack, clusterNameMax),
 			ReleaseChannel:   "REGULAR",
 			MaintenanceStart: "03:00",
 			Network:          "default",
@@ -401,9 +405,12 @@ func Defaults(stack string) Config {
 			MaxNodes:         1,
 			LocationPolicy:   "ANY",
 		},
-		Registry: RegistryConfig{Name: "apps", KeepVersions: 10},
-		Ingress:  IngressConfig{ControllerNamespace: "ingress-nginx"},
-		Cost:     CostConfig{FreeTier: true, RegistryStorageGb: 1},
+		Registry: RegistryConfig{Name: stackScopedName("apps", stack, resourceIDMax), KeepVersions: 10},
+		Ingress: IngressConfig{
+			StaticIPName:        stackScopedName("ingress", stack, resourceIDMax),
+			ControllerNamespace: "ingress-nginx",
+		},
+		Cost: CostConfig{FreeTier: true, RegistryStorageGb: 1},
 	}
 }
 

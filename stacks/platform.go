@@ -32,7 +32,7 @@ var gpuScheduling = components.GPUSchedulingArgs{
 
 // newGKETarget creates the free zonal cluster, its CPU and GPU pools and the image registry.
 func newGKETarget(ctx *pulumi.Context, cfg Config) (*target, error) {
-	labels := map[string]string{"platform": "gke-gpu-platform", "stack": cfg.Stack}
+	labels := map[string]string{"platform": "gke-gpu-platform", "stack": labelValue(cfg.Stack)}
 
 	cluster, err := components.NewCluster(ctx, "cluster", &components.ClusterArgs{
 		Project:            cfg.Project,

@@ -123,7 +123,7 @@ func newGKEQueueing(ctx *pulumi.Context, cfg Config, t *target) (*queueing, erro
 	if !cfg.queueApps() {
 		return q, nil
 	}
-	labels := map[string]string{"platform": "gke-gpu-platform", "stack": cfg.Stack}
+	labels := map[string]string{"platform": "gke-gpu-platform", "stack": labelValue(cfg.Stack)}
 	topicID := func(queue string) string { return cfg.Cluster.Name + "-" + queue }
 	q.env = cfg.queueEnv("pubsub", func(queue string, consumer bool) string {
 		if consumer {

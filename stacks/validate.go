@@ -82,7 +82,7 @@ func (c Config) validate() []error {
 			fail("registry.keepVersions", c.Registry.KeepVersions, "must be >= 1 (older versions are deleted; storage is billed)")
 		}
 		if !repoIDPattern.MatchString(c.Registry.Name) {
-			fail("registry.name", c.Registry.Name, "must be a repository ID: lowercase letters, digits and '-', starting with a letter")
+			fail("registry.name", c.Registry.Name, "must be a repository ID: 1-63 lowercase letters, digits and '-', starting with a letter, not ending with '-'")
 		}
 	}
 	if c.GPUPool.Enabled {
@@ -368,6 +368,9 @@ func (c Config) validateIngress(fail failFunc) {
 		// The certificate is provisioned for the DNS record, which points at
 		// the address: an ephemeral address changes and breaks both.
 		fail("ingress.tls", in.TLS, "needs ingress.staticIp: true: the managed certificate and the DNS record must point at an address that does not change")
+	}
+	if c.Platform == PlatformGKE && in.StaticIP && !repoIDPattern.MatchString(in.StaticIPName) {
+		fail("ingress.staticIpName", in.StaticIPName, "must be a Compute Engine resource name: 1-63 lowercase letters, digits and '-', starting with a letter, not ending with '-'")
 	}
 	if c.Platform == PlatformLocal && (in.TLS || in.StaticIP) {
 		fail("ingress", fmt.Sprintf("{staticIp: %v, tls: %v}", in.StaticIP, in.TLS), "static IPs and managed certificates exist only on GKE; set both false on the local platform")
