@@ -56,6 +56,11 @@ type NodePoolArgs struct {
 	MaxNodes int
 	// LocationPolicy is ANY or BALANCED.
 	LocationPolicy string
+	// NodeLocations are the zones the pool's nodes may run in, all in the
+	// cluster's region; empty means the cluster's zone. With more than one,
+	// MinNodes and MaxNodes bound the whole pool (GKE's total counts), not
+	// each zone, so more zones mean more places to find capacity, not more nodes.
+	NodeLocations []string
 	// Spot runs the nodes on Spot VMs.
 	Spot bool
 	// ServiceAccount is the nodes' service account email.
@@ -143,11 +148,10 @@ func NewNodePool(ctx *pulumi.Context, name string, args *NodePoolArgs, opts ...p
 		// before the old one is deleted: workloads move, nothing goes down.
 		NamePrefix:       pulumi.String(name + "-"),
 		InitialNodeCount: pulumi.Int(initialNodes),
-		Autoscaling: &container.NodePoolAutoscalingArgs{
-			MinNodeCount:   pulumi.Int(args.MinNodes),
-			MaxNodeCount:   pulumi.Int(args.MaxNodes),
-			LocationPolicy: pulumi.String(args.LocationPolicy),
-		},
+		Autoscaling:      autoscaling(args),
+		// Unset unless listed: an empty list would read back as a diff
+		// against the zone GKE fills in.
+		NodeLocations: nodeLocations(args.NodeLocations),
 		Management: &container.NodePoolManagementArgs{
 			AutoRepair:  pulumi.Bool(true),
 			AutoUpgrade: pulumi.Bool(true),
@@ -168,4 +172,25 @@ func NewNodePool(ctx *pulumi.Context, name string, args *NodePoolArgs, opts ...p
 	p.pool = pool
 	p.Name = pool.Name
 	return p, ctx.RegisterResourceOutputs(p, pulumi.Map{"name": p.Name})
+}
+
+// autoscaling bounds the pool per zone in its one zone, and in total across
+// several: GKE's minNodeCount/maxNodeCount are per zone.
+func autoscaling(args *NodePoolArgs) *container.NodePoolAutoscalingArgs {
+	a := &container.NodePoolAutoscalingArgs{LocationPolicy: pulumi.String(args.LocationPolicy)}
+	if len(args.NodeLocations) > 1 {
+		a.TotalMinNodeCount = pulumi.Int(args.MinNodes)
+		a.TotalMaxNodeCount = pulumi.Int(args.MaxNodes)
+	} else {
+		a.MinNodeCount = pulumi.Int(args.MinNodes)
+		a.MaxNodeCount = pulumi.Int(args.MaxNodes)
+	}
+	return a
+}
+
+func nodeLocations(zones []string) pulumi.StringArrayInput {
+	if len(zones) == 0 {
+		return nil
+	}
+	return pulumi.ToStringArray(zones)
 }

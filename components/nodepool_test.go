@@ -74,3 +74,42 @@ func TestNodePool(t *testing.T) {
 		})
 	}
 }
+
+func TestNodePoolLocations(t *testing.T) {
+	tests := []struct {
+		name      string
+		zones     []string
+		wantZones any
+		// the autoscaling keys that carry the bounds: per zone, or the pool's total
+		minKey, maxKey, absentKey string
+	}{
+		{name: "cluster zone", zones: nil, wantZones: nil,
+			minKey: "minNodeCount", maxKey: "maxNodeCount", absentKey: "totalMaxNodeCount"},
+		{name: "one zone", zones: []string{"us-central1-b"}, wantZones: []any{"us-central1-b"},
+			minKey: "minNodeCount", maxKey: "maxNodeCount", absentKey: "totalMaxNodeCount"},
+		// maxNodes 2 over three zones is 2 GPU nodes, not 6.
+		{name: "three zones", zones: []string{"us-central1-a", "us-central1-b", "us-central1-c"},
+			wantZones: []any{"us-central1-a", "us-central1-b", "us-central1-c"},
+			minKey: "totalMinNodeCount", maxKey: "totalMaxNodeCount", absentKey: "maxNodeCount"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := run(t, func(ctx *pulumi.Context) error {
+				_, err := NewNodePool(ctx, "gpu", &NodePoolArgs{
+					Project: "p", Location: pulumi.String("us-central1-a"), Cluster: pulumi.String("c"),
+					Role: "gpu", MachineType: "n1-standard-4", DiskType: "pd-standard", DiskSizeGb: 50,
+					MinNodes: 0, MaxNodes: 2, LocationPolicy: "ANY", Spot: true, NodeLocations: tt.zones,
+					ServiceAccount: pulumi.String("nodes@p.iam.gserviceaccount.com"),
+					Accelerator:    &AcceleratorArgs{Type: "nvidia-tesla-t4", Count: 1, DriverVersion: "DEFAULT"},
+				})
+				return err
+			})
+			pool := g.One(t, "gcp:container/nodePool:NodePool")
+			assert.Equal(t, tt.wantZones, pool.Plain("nodeLocations"))
+			assert.Equal(t, 0.0, pool.Plain("autoscaling."+tt.minKey))
+			assert.Equal(t, 2.0, pool.Plain("autoscaling."+tt.maxKey))
+			assert.Nil(t, pool.Plain("autoscaling."+tt.absentKey))
+			assert.Equal(t, "ANY", pool.Plain("autoscaling.locationPolicy"))
+		})
+	}
+}

@@ -31,8 +31,12 @@ func checkGPUPool(r Resource, _ Stack, _ map[string]any, _ *runState) []string {
 	case auto == nil:
 		v = append(v, fmt.Sprintf("GPU node pool %q has no autoscaling: add autoscaling {minNodeCount: 0, maxNodeCount: N}.", r.Name))
 	case !isUnknown(auto):
-		if m := get(auto, "minNodeCount"); !isUnknown(m) && m != 0.0 {
-			v = append(v, fmt.Sprintf("GPU node pool %q has autoscaling.minNodeCount = %v: set it to 0 (gpuPool.minNodes) so idle GPUs cost nothing.", r.Name, m))
+		// minNodeCount bounds each zone; totalMinNodeCount the whole pool
+		// (a pool over several zones): either above 0 keeps GPUs billed.
+		for _, key := range []string{"minNodeCount", "totalMinNodeCount"} {
+			if m := get(auto, key); m != nil && !isUnknown(m) && m != 0.0 {
+				v = append(v, fmt.Sprintf("GPU node pool %q has autoscaling.%s = %v: set it to 0 (gpuPool.minNodes) so idle GPUs cost nothing.", r.Name, key, m))
+			}
 		}
 	}
 	if n := r.Get("initialNodeCount"); n != nil && !isUnknown(n) && n != 0.0 {

@@ -126,6 +126,11 @@ type GPUPoolConfig struct {
 	Spot bool `json:"spot"`
 	// LocationPolicy is ANY (best for scarce GPUs and Spot) or BALANCED.
 	LocationPolicy string `json:"locationPolicy"`
+	// NodeLocations are zones of the cluster's region the GPU nodes may run
+	// in, each offering AcceleratorType: Spot GPUs run out zone by zone. The
+	// control plane stays zonal (and free); MinNodes and MaxNodes then bound
+	// the pool's total. Empty: the cluster's zone.
+	NodeLocations []string `json:"nodeLocations"`
 }
 
 // RegistryConfig is the `registry` key.
@@ -320,6 +325,14 @@ func (c Config) ClusterLocation() string {
 		return c.Region()
 	}
 	return c.Zone
+}
+
+// GPUZones are the zones GPU nodes may run in: gpuPool.nodeLocations, or the cluster's zone.
+func (c Config) GPUZones() []string {
+	if len(c.GPUPool.NodeLocations) > 0 {
+		return c.GPUPool.NodeLocations
+	}
+	return []string{c.Zone}
 }
 
 // RouteHost is the host an app's Ingress path answers on: its own, or the

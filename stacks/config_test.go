@@ -290,6 +290,39 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 			want:  "gke-gpu-platform:apps[0].alwaysOn = true: only means something for a GPU app (gpu > 0)",
 		},
 		{
+			// The published example: T4 in us-east1-c and -d, not -b.
+			name:  "gpu type the cluster zone does not offer",
+			stack: "prod",
+			edits: map[string]string{"gcp:zone": "us-east1-b"},
+			want:  "gke-gpu-platform:gpuPool.acceleratorType = nvidia-tesla-t4: nvidia-tesla-t4 is not offered in zone us-east1-b; in us-east1 it is offered in us-east1-c, us-east1-d",
+		},
+		{
+			name:  "gpu node location without the gpu type",
+			edits: map[string]string{"gke-gpu-platform:gpuPool": `{"maxNodes": 2, "nodeLocations": ["us-central1-a", "us-central1-f"], "acceleratorType": "nvidia-l4", "machineType": "g2-standard-4"}`},
+			want:  "gke-gpu-platform:gpuPool.nodeLocations[1] = us-central1-f: nvidia-l4 is not offered in zone us-central1-f; in us-central1 it is offered in us-central1-a, us-central1-b, us-central1-c",
+		},
+		{
+			name:  "gpu node location in another region",
+			edits: map[string]string{"gke-gpu-platform:gpuPool": `{"maxNodes": 2, "nodeLocations": ["us-central1-b", "us-east1-c"]}`},
+			want:  "gke-gpu-platform:gpuPool.nodeLocations[1] = us-east1-c: must be a zone of the cluster's region us-central1",
+		},
+		{
+			name:  "gpu node location twice",
+			edits: map[string]string{"gke-gpu-platform:gpuPool": `{"maxNodes": 2, "nodeLocations": ["us-central1-b", "us-central1-b"]}`},
+			want:  "gke-gpu-platform:gpuPool.nodeLocations[1] = us-central1-b: is listed twice",
+		},
+		{
+			name:  "gpu node location malformed",
+			edits: map[string]string{"gke-gpu-platform:gpuPool": `{"maxNodes": 2, "nodeLocations": ["central-b"]}`},
+			want:  "gke-gpu-platform:gpuPool.nodeLocations[0] = central-b: is not a zone name such as us-central1-b",
+		},
+		{
+			name:  "gpu node locations off GKE",
+			stack: "local",
+			edits: map[string]string{"gke-gpu-platform:gpuPool": `{"maxNodes": 2, "nodeLocations": ["us-central1-b"]}`},
+			want:  "gke-gpu-platform:gpuPool.nodeLocations = [us-central1-b]: zones exist only on GKE",
+		},
+		{
 			name:  "local queue without a Redis",
 			stack: "local",
 			edits: map[string]string{"gke-gpu-platform:local": `{}`},

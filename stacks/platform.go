@@ -88,6 +88,7 @@ func newGKETarget(ctx *pulumi.Context, cfg Config) (*target, error) {
 			MinNodes:       g.MinNodes,
 			MaxNodes:       g.MaxNodes,
 			LocationPolicy: g.LocationPolicy,
+			NodeLocations:  g.NodeLocations,
 			Spot:           g.Spot,
 			ServiceAccount: cluster.NodeServiceAccountEmail,
 			Accelerator: &components.AcceleratorArgs{

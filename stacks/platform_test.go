@@ -77,9 +77,13 @@ func TestGPUPoolPerStack(t *testing.T) {
 		stack    string
 		maxNodes float64
 		spot     bool
+		zones    any
+		// GKE's per-zone bounds for a one-zone pool, total ones over several zones
+		minKey, maxKey string
 	}{
-		{stack: "dev", maxNodes: 2, spot: true},
-		{stack: "prod", maxNodes: 4, spot: false},
+		{stack: "dev", maxNodes: 2, spot: true, minKey: "totalMinNodeCount", maxKey: "totalMaxNodeCount",
+			zones: []any{"us-central1-a", "us-central1-b", "us-central1-c", "us-central1-f"}},
+		{stack: "prod", maxNodes: 4, spot: false, minKey: "minNodeCount", maxKey: "maxNodeCount"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.stack, func(t *testing.T) {
@@ -88,8 +92,9 @@ func TestGPUPoolPerStack(t *testing.T) {
 
 			assert.Equal(t, []any{map[string]any{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}},
 				gpu.Plain("nodeConfig.taints"))
-			assert.Equal(t, 0.0, gpu.Plain("autoscaling.minNodeCount"))
-			assert.Equal(t, tt.maxNodes, gpu.Plain("autoscaling.maxNodeCount"))
+			assert.Equal(t, 0.0, gpu.Plain("autoscaling."+tt.minKey))
+			assert.Equal(t, tt.maxNodes, gpu.Plain("autoscaling."+tt.maxKey))
+			assert.Equal(t, tt.zones, gpu.Plain("nodeLocations"))
 			assert.Equal(t, 0.0, gpu.Plain("initialNodeCount"))
 			assert.Equal(t, "ANY", gpu.Plain("autoscaling.locationPolicy"))
 			assert.Equal(t, tt.spot, gpu.Plain("nodeConfig.spot"))
@@ -212,5 +217,34 @@ func TestEveryChildHasItsComponentAsParent(t *testing.T) {
 	}
 	for typ := range wantParent {
 		assert.True(t, seen[typ], "prod registers no %s", typ)
+	}
+}
+
+// Spot T4s run out zone by zone: the GPU pool may look in several zones of
+// the region while the control plane stays in one (zonal, free).
+func TestGPUPoolSpreadsOverZonesOfTheRegion(t *testing.T) {
+	tests := []struct {
+		name      string
+		gpuPool   string
+		wantZones any
+		maxKey    string
+	}{
+		{name: "default: the cluster's zone",
+			gpuPool:   `{"maxNodes": 2}`,
+			wantZones: nil, maxKey: "maxNodeCount"},
+		{name: "three zones, two nodes in total",
+			gpuPool:   `{"maxNodes": 2, "nodeLocations": ["us-central1-a", "us-central1-b", "us-central1-f"]}`,
+			wantZones: []any{"us-central1-a", "us-central1-b", "us-central1-f"}, maxKey: "totalMaxNodeCount"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := runStack(t, "dev", map[string]string{"gke-gpu-platform:gpuPool": tt.gpuPool})
+			gpu := named(t, g, nodePoolType, "gpu")
+			assert.Equal(t, tt.wantZones, gpu.Plain("nodeLocations"))
+			assert.Equal(t, 2.0, gpu.Plain("autoscaling."+tt.maxKey))
+			assert.Equal(t, "us-central1-a", gpu.Plain("location"), "the pool belongs to the zonal cluster")
+			assert.Equal(t, "us-central1-a", named(t, g, clusterType, "cluster").Plain("location"), "the control plane stays zonal")
+			assert.Nil(t, named(t, g, nodePoolType, "cpu").Plain("nodeLocations"), "the CPU pool stays in the cluster's zone")
+		})
 	}
 }

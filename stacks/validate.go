@@ -158,6 +158,9 @@ func (c Config) validateGPUPool(fail failFunc, gke bool) {
 	p := c.GPUPool
 	validatePoolBounds(fail, "gpuPool", p.MinNodes, p.MaxNodes)
 	if !gke {
+		if len(p.NodeLocations) > 0 {
+			fail("gpuPool.nodeLocations", p.NodeLocations, "zones exist only on GKE; leave it unset on the local platform")
+		}
 		return
 	}
 	acc, ok := accelerator.Lookup(p.AcceleratorType)
@@ -166,6 +169,7 @@ func (c Config) validateGPUPool(fail failFunc, gke bool) {
 	} else if err := acc.CheckMachine(p.MachineType, p.AcceleratorCount); err != nil {
 		fail("gpuPool", fmt.Sprintf("{machineType: %s, acceleratorCount: %d}", p.MachineType, p.AcceleratorCount), "%v", err)
 	}
+	c.validateGPUZones(fail, acc, ok)
 	if p.AcceleratorCount < 1 {
 		fail("gpuPool.acceleratorCount", p.AcceleratorCount, "must be >= 1")
 	}
@@ -176,6 +180,40 @@ func (c Config) validateGPUPool(fail failFunc, gke bool) {
 		fail("gpuPool.locationPolicy", p.LocationPolicy, "must be one of %s", strings.Join(locationPolicys, ", "))
 	}
 	validateDisk(fail, "gpuPool", p.DiskType, p.DiskSizeGb)
+}
+
+// validateGPUZones checks that every zone the GPU pool may use is in the
+// cluster's region and offers the accelerator: otherwise the pool is created
+// fine and fails only when the autoscaler first adds a node.
+func (c Config) validateGPUZones(fail failFunc, acc accelerator.Accelerator, known bool) {
+	if !zonePattern.MatchString(c.Zone) {
+		return // gcp:zone's own error says it all
+	}
+	if len(c.GPUPool.NodeLocations) == 0 {
+		if known {
+			if err := acc.CheckZone(c.Zone); err != nil {
+				fail("gpuPool.acceleratorType", acc.Type, "%v; pick another type, or a gcp:zone or gpuPool.nodeLocations that offers it", err)
+			}
+		}
+		return
+	}
+	seen := map[string]bool{}
+	for i, z := range c.GPUPool.NodeLocations {
+		key := fmt.Sprintf("gpuPool.nodeLocations[%d]", i)
+		switch {
+		case !zonePattern.MatchString(z):
+			fail(key, z, "is not a zone name such as us-central1-b")
+		case accelerator.Region(z) != c.Region():
+			fail(key, z, "must be a zone of the cluster's region %s: node pools stay in their cluster's region", c.Region())
+		case seen[z]:
+			fail(key, z, "is listed twice")
+		case known:
+			if err := acc.CheckZone(z); err != nil {
+				fail(key, z, "%v", err)
+			}
+		}
+		seen[z] = true
+	}
 }
 
 func (c Config) validateApps(fail failFunc) {

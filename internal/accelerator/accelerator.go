@@ -28,7 +28,7 @@ type Accelerator struct {
 }
 
 // catalog is keyed by accelerator type. Sources: cloud.google.com/compute/docs/gpus
-// (read 2026-11); only the models GKE Standard offers in us-central1 zones.
+// (read 2026-11). Which zones offer each one is in zones.go.
 var catalog = map[string]Accelerator{
 	"nvidia-tesla-t4":   {Type: "nvidia-tesla-t4", Family: "n1", Counts: []int{1, 2, 4}},
 	"nvidia-tesla-p4":   {Type: "nvidia-tesla-p4", Family: "n1", Counts: []int{1, 2, 4}},

@@ -56,3 +56,46 @@ func TestFamily(t *testing.T) {
 	assert.Equal(t, "n1", Family("n1-standard-1"))
 	assert.Equal(t, "g2", Family("g2-standard-4"))
 }
+
+func TestCheckZone(t *testing.T) {
+	tests := []struct {
+		accelerator, zone string
+		wantErr           string
+	}{
+		{"nvidia-tesla-t4", "us-central1-a", ""},
+		{"nvidia-tesla-t4", "us-east1-c", ""},
+		// The published example: T4 in us-east1-c and -d, not -b.
+		{"nvidia-tesla-t4", "us-east1-b", "nvidia-tesla-t4 is not offered in zone us-east1-b; in us-east1 it is offered in us-east1-c, us-east1-d"},
+		{"nvidia-l4", "us-east1-b", ""},
+		{"nvidia-l4", "us-central1-f", "in us-central1 it is offered in us-central1-a, us-central1-b, us-central1-c"},
+		{"nvidia-tesla-a100", "us-east1-c", "in us-east1 it is offered in us-east1-b"},
+		{"nvidia-h100-80gb", "us-east1-b", "nvidia-h100-80gb is not offered in any zone of us-east1; regions that offer it: asia-east1,"},
+		{"nvidia-tesla-p4", "europe-west1-b", "regions that offer it: asia-southeast1, australia-southeast1, europe-west4,"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.accelerator+"/"+tt.zone, func(t *testing.T) {
+			a, ok := Lookup(tt.accelerator)
+			require.True(t, ok)
+			err := a.CheckZone(tt.zone)
+			if tt.wantErr == "" {
+				assert.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.wantErr)
+			assert.Contains(t, err.Error(), ZonesSource, "the error says how current its table is")
+		})
+	}
+}
+
+// Every accelerator in the catalog has zones, and every zone is well formed.
+func TestZoneTableCoversTheCatalog(t *testing.T) {
+	for _, typ := range Types() {
+		a, _ := Lookup(typ)
+		require.NotEmpty(t, a.Zones(), typ)
+		for _, z := range a.Zones() {
+			assert.Regexp(t, `^[a-z]+-[a-z]+[0-9]+-[a-z]$`, z, typ)
+		}
+	}
+	assert.Equal(t, "us-east1", Region("us-east1-c"))
+}
