@@ -14,6 +14,13 @@ stack=${2:?usage: apply.sh ORG STACK [--dry-run]}
 project=gke-gpu-platform
 body="$(dirname "$0")/$stack.json"
 [[ -f "$body" ]] || { echo "apply.sh: no settings for stack $stack ($body)" >&2; exit 2; }
+# One deployer per stack (.ci/deployers): never turn on Deployments' push or
+# PR triggers for a stack the workflows deploy.
+deployer=$(bash "$(dirname "$0")/../route.sh" | sed -n "s/^$stack=//p")
+if [[ "$deployer" != deployments ]] && grep -Eq '"(deployCommits|previewPullRequests)": *true' "$body"; then
+	echo "apply.sh: $body turns on Deployments triggers, but .ci/deployers gives $stack to '${deployer:-nobody}'" >&2
+	exit 2
+fi
 url="${PULUMI_API:-https://api.pulumi.com}/api/stacks/$org/$project/$stack/deployments/settings"
 if [[ "${3:-}" == "--dry-run" ]]; then
 	echo "POST $url"

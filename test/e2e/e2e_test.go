@@ -43,6 +43,40 @@ type env struct {
 	opts  localstack.Options
 	bin   string
 	pack  string
+	// deploymentsEnv are the PULUMI_OPTION_* variables set by deploymentsPolicyEnv.
+	deploymentsEnv map[string]string
+}
+
+// deploymentsPolicyEnv sets the PULUMI_OPTION_* variables of the review
+// stacks' Deployments settings on the workspace, and puts the pack where
+// their pre-run command builds it, relative to the project directory.
+func (e *env) deploymentsPolicyEnv(t *testing.T) {
+	t.Helper()
+	project, err := localstack.FindProjectDir(".")
+	require.NoError(t, err)
+	raw, err := os.ReadFile(filepath.Join(project, ".ci", "deployments", "pr.json"))
+	require.NoError(t, err)
+	var settings struct {
+		OperationContext struct {
+			EnvironmentVariables map[string]string `json:"environmentVariables"`
+		} `json:"operationContext"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &settings))
+	e.deploymentsEnv = map[string]string{}
+	for k, v := range settings.OperationContext.EnvironmentVariables {
+		if strings.HasPrefix(k, "PULUMI_OPTION_") {
+			e.deploymentsEnv[k] = v
+		}
+	}
+	pack := e.deploymentsEnv["PULUMI_OPTION_POLICY_PACK"]
+	require.NotEmpty(t, pack)
+	require.False(t, filepath.IsAbs(pack), "a path in the repository, as Deployments checks it out")
+	data, err := os.ReadFile(e.pack)
+	require.NoError(t, err)
+	dst := filepath.Join(e.opts.WorkDir, pack)
+	require.NoError(t, os.MkdirAll(filepath.Dir(dst), 0o755))
+	require.NoError(t, os.WriteFile(dst, data, 0o755))
+	require.NoError(t, e.stack.Workspace().SetEnvVars(e.deploymentsEnv))
 }
 
 func setup(t *testing.T) *env {
@@ -232,7 +266,19 @@ func TestLocalStackLifecycle(t *testing.T) {
 	require.Error(t, err, "the policy pack must fail the preview")
 	assert.Contains(t, err.Error(), "images-pinned")
 	assert.Contains(t, err.Error(), `uses image "hashicorp/http-echo:latest", which is not pinned`)
+	// The same, the way Pulumi Deployments runs it: no flag, only the
+	// environment of the review stacks' settings and the pack their
+	// pre-run command builds, at the same relative path.
+	e.deploymentsPolicyEnv(t)
+	_, err = e.stack.Preview(ctx)
+	require.Error(t, err, "the pack named by PULUMI_OPTION_POLICY_PACK must fail the preview")
+	assert.Contains(t, err.Error(), "images-pinned")
 	e.editStackFile(t, "hashicorp/http-echo:latest", "hashicorp/http-echo:1.0")
+	_, err = e.stack.Preview(ctx)
+	require.NoError(t, err, "and pass it once the image is pinned again")
+	for k := range e.deploymentsEnv {
+		e.stack.Workspace().UnsetEnvVar(k)
+	}
 
 	// 9. Destroy leaves nothing behind.
 	start = time.Now()
