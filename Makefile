@@ -50,11 +50,15 @@ check-pulumi:
 	@v=$$(pulumi version 2>/dev/null); [ "$$v" = "$(PULUMI_VERSION)" ] || \
 		echo "warning: pulumi $$v here, this repo is tested with $(PULUMI_VERSION) (curl -fsSL https://get.pulumi.com | sh -s -- --version $(PULUMI_VERSION:v%=%))"
 
+# The budget and usage the pack enforces: policy/config/<stack>.json, the
+# same file the workflows and Pulumi Deployments pass.
+POLICY_CONFIG = $(if $(wildcard policy/config/$(STACK).json),--policy-pack-config policy/config/$(STACK).json)
+
 preview: check-pulumi policy-pack
-	pulumi preview --stack $(STACK) --diff --policy-pack bin/policy-pack
+	pulumi preview --stack $(STACK) --diff --policy-pack bin/policy-pack $(POLICY_CONFIG)
 
 up: check-pulumi policy-pack
-	pulumi up --stack $(STACK) --policy-pack bin/policy-pack
+	pulumi up --stack $(STACK) --policy-pack bin/policy-pack $(POLICY_CONFIG)
 
 destroy: check-pulumi
 	pulumi destroy --stack $(STACK)

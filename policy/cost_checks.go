@@ -1,9 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
+
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/cost"
 )
 
 var zonePattern = regexp.MustCompile(`^[a-z]+-[a-z]+[0-9]+-[a-z]$`)
@@ -102,18 +106,69 @@ func checkRegistryCleanup(r Resource, _ Stack, _ map[string]any, _ *runState) []
 	return nil
 }
 
-func checkBudget(r Resource, stack Stack, cfg map[string]any, _ *runState) []string {
-	if stack.Estimate == nil {
-		return nil
-	}
+// checkBudget prices what the preview creates, resource by resource: the
+// engine shows the pack one resource at a time, and costs only add up, so
+// the resource that takes the running total over the budget is the one to
+// report (once). The budget and the usage come from this policy's config,
+// never from the stack file a pull request edits.
+func checkBudget(r Resource, stack Stack, cfg map[string]any, state *runState) []string {
 	budget, _ := cfg["monthlyBudget"].(float64)
-	source := "policy config monthlyBudget"
-	if budget <= 0 && stack.Config != nil {
-		budget, source = stack.Config.Cost.MonthlyBudget, "stack config cost.monthlyBudget"
-	}
-	if budget <= 0 || stack.Estimate.BusyMonthly <= budget {
+	if budget <= 0 {
 		return nil
 	}
-	return []string{fmt.Sprintf("stack %q is estimated at $%.2f/month when busy (idle $%.2f), over its budget of $%.2f (%s): shrink pool sizes or busy hours, use Spot, or raise the budget. `make cost STACK=%s` shows the lines.",
-		stack.Name, stack.Estimate.BusyMonthly, stack.Estimate.IdleMonthly, budget, source, stack.Name)}
+	if state.priced == nil {
+		state.priced = map[string]bool{}
+	}
+	key := r.URN + "|" + r.Type + "|" + r.Name
+	if !state.priced[key] {
+		state.priced[key] = true
+		state.graph = append(state.graph, cost.Resource{Type: r.Type, Name: r.Name, Props: r.Props})
+	}
+	if state.overBudget {
+		return nil
+	}
+	busy, _ := cfg["gpuBusyHoursPerMonth"].(float64)
+	storage, _ := cfg["registryStorageGb"].(float64)
+	in, err := cost.InputFromResources(state.graph, cost.Usage{FreeTier: isTrue(cfg["freeTier"]), GPUBusyHours: busy, RegistryStorageGB: storage})
+	if err != nil {
+		state.overBudget = true
+		return []string{fmt.Sprintf("cannot price stack %q against its budget: %v", stack.Name, err)}
+	}
+	prices, err := cost.LoadPrices()
+	if err != nil {
+		return []string{err.Error()}
+	}
+	if in.Region == "" {
+		in.Region = prices.Region // nothing located seen yet
+	}
+	e, err := prices.Estimate(in)
+	if err != nil {
+		state.overBudget = true
+		return []string{fmt.Sprintf("cannot price stack %q against its budget of $%.2f: %v", stack.Name, budget, err)}
+	}
+	if e.BusyMonthly <= budget {
+		return nil
+	}
+	state.overBudget = true
+	return []string{fmt.Sprintf("with %s %q the preview is estimated at $%.2f/month when busy (idle $%.2f), over the budget of $%.2f "+
+		"(policy config monthly-budget.monthlyBudget): shrink pool sizes or busy hours, use Spot, or raise the budget in the policy config. "+
+		"Priced: %s.", shortType(r.Type), r.Name, e.BusyMonthly, e.IdleMonthly, budget, pricedLines(e))}
+}
+
+// pricedLines lists the estimate's non-zero busy lines, biggest first.
+func pricedLines(e cost.Estimate) string {
+	lines := slices.Clone(e.Lines)
+	slices.SortStableFunc(lines, func(a, b cost.Line) int { return cmp.Compare(b.Busy, a.Busy) })
+	var parts []string
+	for _, l := range lines {
+		if l.Busy > 0 {
+			parts = append(parts, fmt.Sprintf("%s $%.2f", l.Item, l.Busy))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// shortType is "NodePool" for "gcp:container/nodePool:NodePool".
+func shortType(t string) string {
+	return t[strings.LastIndex(t, ":")+1:]
 }

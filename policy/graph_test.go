@@ -1,6 +1,9 @@
 package main
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -11,8 +14,28 @@ import (
 	"github.com/gke-gpu-platform/gke-gpu-platform/stacks"
 )
 
-// violations runs every rule over the mocked graph of a stack.
-func violations(t *testing.T, stack string, edits map[string]string) []string {
+// policyConfig reads policy/config/<stack>.json, the file every deploy path
+// passes the pack (--policy-pack-config); none for stacks without one.
+func policyConfig(t *testing.T, stack string) map[string]map[string]any {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("config", stack+".json"))
+	if os.IsNotExist(err) {
+		return nil
+	}
+	require.NoError(t, err)
+	var cfg map[string]map[string]any
+	require.NoError(t, json.Unmarshal(raw, &cfg))
+	return cfg
+}
+
+// violations runs every rule over the mocked graph of a stack, with the
+// stack's policy config, plus any extra resources (as code could add them).
+func violations(t *testing.T, stack string, edits map[string]string, extra ...Resource) []string {
+	t.Helper()
+	return violationsWith(t, stack, edits, policyConfig(t, stack), extra...)
+}
+
+func violationsWith(t *testing.T, stack string, edits map[string]string, policyCfg map[string]map[string]any, extra ...Resource) []string {
 	t.Helper()
 	values, err := stacks.StackFileConfig("..", stack)
 	require.NoError(t, err)
@@ -25,17 +48,18 @@ func violations(t *testing.T, stack string, edits map[string]string) []string {
 	s := Stack{Name: stack}
 	if cfg, err := stacks.LoadStackFile("..", stack); err == nil && len(edits) == 0 {
 		s.Config = &cfg
-		s.Estimate, err = stacks.EstimateCost(cfg)
-		require.NoError(t, err)
 	}
 	state := &runState{}
 	var out []string
 	var all []Resource
+	resources := make([]Resource, 0, len(g.Resources)+len(extra))
 	for _, r := range g.Resources {
-		res := Resource{Type: r.Type, Name: r.Name, Props: r.Inputs.Mappable()}
+		resources = append(resources, Resource{Type: r.Type, Name: r.Name, URN: string(r.Parent) + "/" + r.Name, Props: r.Inputs.Mappable()})
+	}
+	for _, res := range append(resources, extra...) {
 		all = append(all, res)
 		for _, rule := range Rules {
-			for _, v := range rule.Evaluate(res, s, nil, state) {
+			for _, v := range rule.Evaluate(res, s, policyCfg[rule.Name], state) {
 				out = append(out, rule.Name+": "+v)
 			}
 		}
@@ -65,4 +89,34 @@ func TestBadConfigFailsPolicy(t *testing.T) {
 	joined := strings.Join(got, "\n")
 	assert.Contains(t, joined, `gpu-pool-scales-to-zero: GPU node pool "gpu" has autoscaling.minNodeCount = 1`)
 	assert.Contains(t, joined, `images-pinned: container "web" of Deployment "web" uses image "nginx:latest"`)
+}
+
+// The budget prices what the preview creates: a node pool added in code,
+// which no stack config mentions, is priced and pushes dev over its budget.
+func TestBudgetPricesWhatThePreviewCreates(t *testing.T) {
+	require.Empty(t, violations(t, "dev", nil), "dev is within its budget as shipped")
+	batch := Resource{Type: nodePoolType, Name: "batch", URN: "batch", Props: map[string]any{
+		"location":    "us-central1-a",
+		"nodeConfig":  map[string]any{"machineType": "n1-standard-8", "diskType": "pd-standard", "diskSizeGb": 50.0},
+		"autoscaling": map[string]any{"minNodeCount": 1.0, "maxNodeCount": 3.0},
+	}}
+	got := strings.Join(violations(t, "dev", nil, batch), "\n")
+	assert.Contains(t, got, `monthly-budget: with NodePool "batch" the preview is estimated at $`)
+	assert.Contains(t, got, `over the budget of $250.00 (policy config monthly-budget.monthlyBudget)`)
+	assert.Contains(t, got, "batch pool nodes $", "the added pool is one of the priced lines")
+}
+
+// The budget comes from the policy config, not from the stack file (which
+// a pull request edits and which no longer has a budget key).
+func TestBudgetComesFromThePolicyConfig(t *testing.T) {
+	cfg := policyConfig(t, "dev")
+	require.NotNil(t, cfg["monthly-budget"], "policy/config/dev.json sets dev's budget")
+	tight := map[string]map[string]any{"monthly-budget": {"monthlyBudget": 50.0, "freeTier": true, "gpuBusyHoursPerMonth": 40.0}}
+	got := strings.Join(violationsWith(t, "dev", nil, tight), "\n")
+	assert.Contains(t, got, "over the budget of $50.00 (policy config monthly-budget.monthlyBudget)")
+	// Usage assumptions come from the same place: more GPU hours, more money.
+	assert.Empty(t, violationsWith(t, "dev", nil, map[string]map[string]any{"monthly-budget": {"monthlyBudget": 200.0, "freeTier": true, "gpuBusyHoursPerMonth": 40.0}}))
+	assert.NotEmpty(t, violationsWith(t, "dev", nil, map[string]map[string]any{"monthly-budget": {"monthlyBudget": 200.0, "freeTier": true, "gpuBusyHoursPerMonth": 1460.0}}))
+	// Without a budget in the policy config nothing is enforced, whatever the stack says.
+	assert.Empty(t, violationsWith(t, "dev", nil, nil))
 }

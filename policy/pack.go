@@ -17,7 +17,7 @@ const PackName = "gke-gpu-platform"
 const PackVersion = "0.1.0"
 
 // loadStack reads the stack config the engine passes the pack, the same way
-// the program does, and prices it.
+// the program does.
 func loadStack(ctx *pulumi.Context) Stack {
 	s := Stack{Name: ctx.Stack()}
 	cfg, err := stacks.LoadConfig(ctx)
@@ -26,9 +26,6 @@ func loadStack(ctx *pulumi.Context) Stack {
 		return s
 	}
 	s.Config = &cfg
-	if e, err := stacks.EstimateCost(cfg); err == nil {
-		s.Estimate = e
-	}
 	return s
 }
 

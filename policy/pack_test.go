@@ -88,17 +88,20 @@ func TestPackServesTheRulesThroughPolicyx(t *testing.T) {
 }
 
 func TestPackReadsTheStackConfig(t *testing.T) {
-	// A budget the dev config blows: the estimate comes from the stack
-	// config the engine hands the pack, as `make cost` computes it.
-	config := map[string]string{
-		"gcp:zone": "us-central1-a", "gcp:project": "acme-dev",
-		"gke-gpu-platform:cost": `{"monthlyBudget": 50}`,
-	}
-	pack := newTestPack(t, "dev", config)
-	cluster := property.NewMap(map[string]property.Value{"location": property.New("us-central1-a")})
-	got := validate(t, pack["monthly-budget"], clusterType, "cluster", cluster, nil)
+	// The budget reaches the rule as policy config, through policyx as the
+	// engine calls it, and prices the resource it is shown.
+	pack := newTestPack(t, "dev", map[string]string{"gcp:zone": "us-central1-a", "gcp:project": "acme-dev"})
+	pool := property.NewMap(map[string]property.Value{
+		"location": property.New("us-central1-a"),
+		"nodeConfig": property.New(property.NewMap(map[string]property.Value{
+			"machineType": property.New("n1-standard-4"), "diskType": property.New("pd-standard"), "diskSizeGb": property.New(30.0),
+		})),
+		"autoscaling": property.New(property.NewMap(map[string]property.Value{"minNodeCount": property.New(1.0), "maxNodeCount": property.New(2.0)})),
+	})
+	got := validate(t, pack["monthly-budget"], nodePoolType, "cpu", pool, map[string]any{"monthlyBudget": 50.0})
 	require.Len(t, got, 1)
-	assert.Contains(t, got[0], `over its budget of $50.00 (stack config cost.monthlyBudget)`)
+	assert.Contains(t, got[0], `with NodePool "cpu" the preview is estimated at $`)
+	assert.Contains(t, got[0], `over the budget of $50.00 (policy config monthly-budget.monthlyBudget)`)
 
 	// The prod stack's cluster must be protected; dev's need not be.
 	unprotected := property.NewMap(map[string]property.Value{"deletionProtection": property.New(false)})

@@ -38,8 +38,13 @@ type Stack struct {
 	// Config is the stack's validated config; nil if it did not load (the
 	// program itself then fails with the reason).
 	Config *stacks.Config
-	// Estimate is the monthly cost estimate; nil off GKE.
-	Estimate *cost.Estimate
+}
+
+// costTypes are the resource types that cost money, as internal/cost reads them.
+var costTypes = []string{
+	clusterType, nodePoolType, ingressType, serviceType,
+	"gcp:compute/globalAddress:GlobalAddress", "gcp:compute/address:Address",
+	"gcp:compute/globalForwardingRule:GlobalForwardingRule", "gcp:compute/forwardingRule:ForwardingRule",
 }
 
 // Check is a rule's logic: the violations it finds in one resource, each a
@@ -68,6 +73,10 @@ type Rule struct {
 // cross-resource count (Ingresses) is kept here instead.
 type runState struct {
 	ingresses []string
+	// graph is what monthly-budget has priced so far in this operation.
+	graph      []cost.Resource
+	priced     map[string]bool
+	overBudget bool
 }
 
 // Rules is the pack, in the order `pulumi preview` lists them.
@@ -115,14 +124,22 @@ var Rules = []Rule{
 		Check:       checkRegistryCleanup,
 	},
 	{
-		Name:        "monthly-budget",
-		Description: "The stack's estimated busy monthly cost stays within its budget (stack config cost.monthlyBudget, or this policy's monthlyBudget).",
+		Name: "monthly-budget",
+		Description: "What the preview will create (clusters, node pools with their machine types, bounds, zones, GPUs and disks, " +
+			"forwarding rules, static addresses), priced by internal/cost, stays within the budget in this policy's config: " +
+			"never the stack file a pull request edits.",
 		Enforcement: policyx.EnforcementLevelMandatory,
-		Types:       []string{clusterType},
-		Config: map[string]map[string]any{"monthlyBudget": {
-			"type": "number", "minimum": 0, "default": 0,
-			"description": "USD per month; overrides the stack's cost.monthlyBudget when > 0.",
-		}},
+		Types:       costTypes,
+		Config: map[string]map[string]any{
+			"monthlyBudget": {"type": "number", "minimum": 0, "default": 0,
+				"description": "USD per month, busy; 0 means no budget."},
+			"freeTier": {"type": "boolean", "default": false,
+				"description": "This stack's zonal cluster gets the billing account's free-tier credit."},
+			"gpuBusyHoursPerMonth": {"type": "number", "minimum": 0, "default": 730,
+				"description": "Expected GPU node-hours per month, per GPU pool (default: one GPU node all month)."},
+			"registryStorageGb": {"type": "number", "minimum": 0, "default": 0,
+				"description": "Expected Artifact Registry storage."},
+		},
 		Check: checkBudget,
 	},
 	// Security.

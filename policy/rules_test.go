@@ -6,7 +6,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gke-gpu-platform/gke-gpu-platform/internal/cost"
 	"github.com/gke-gpu-platform/gke-gpu-platform/stacks"
 )
 
@@ -107,9 +106,7 @@ func devStack(t *testing.T) Stack {
 	t.Helper()
 	cfg, err := stacks.LoadStackFile("..", "dev")
 	require.NoError(t, err)
-	e, err := stacks.EstimateCost(cfg)
-	require.NoError(t, err)
-	return Stack{Name: "dev", Config: &cfg, Estimate: e}
+	return Stack{Name: "dev", Config: &cfg}
 }
 
 func TestRules(t *testing.T) {
@@ -118,8 +115,11 @@ func TestRules(t *testing.T) {
 	regionalCfg := *dev.Config
 	regionalCfg.Cluster.Regional = true
 	regional.Config = &regionalCfg
-	overBudget := dev
-	overBudget.Estimate = &cost.Estimate{IdleMonthly: 100, BusyMonthly: 900}
+	// 4 x n1-standard-8 on demand all month: 4 x 0.38 x 730 x 0.7 (N1 sustained use) = $776.72,
+	// + 4 x 50 GB pd-standard = $8.00, + 4 node IPs x 0.005 x 730 = $14.60: $799.32.
+	bigPool := Resource{Type: nodePoolType, Name: "batch", Props: obj("location", "us-central1-a",
+		"nodeConfig.machineType", "n1-standard-8", "nodeConfig.diskType", "pd-standard", "nodeConfig.diskSizeGb", 50.0,
+		"autoscaling.minNodeCount", 4.0, "autoscaling.maxNodeCount", 4.0)}
 
 	tests := []struct {
 		rule  string
@@ -185,14 +185,17 @@ func TestRules(t *testing.T) {
 			res:  Resource{Type: repositoryType, Name: "r", Props: obj("cleanupPolicies", []any{map[string]any{"id": "keep"}}, "cleanupPolicyDryRun", true)},
 			want: `runs its cleanup policy as a dry run`},
 
-		{rule: "monthly-budget", name: "within budget passes",
-			res: Resource{Type: clusterType, Name: "c"}, stack: dev},
-		{rule: "monthly-budget", name: "over the stack budget fails",
-			res: Resource{Type: clusterType, Name: "c"}, stack: overBudget,
-			want: `stack "dev" is estimated at $900.00/month when busy (idle $100.00), over its budget of $250.00 (stack config cost.monthlyBudget)`},
-		{rule: "monthly-budget", name: "policy config budget overrides",
-			res: Resource{Type: clusterType, Name: "c"}, stack: dev, cfg: map[string]any{"monthlyBudget": 100.0},
-			want: `over its budget of $100.00 (policy config monthlyBudget)`},
+		{rule: "monthly-budget", name: "no budget in the policy config passes",
+			res: bigPool, stack: dev},
+		{rule: "monthly-budget", name: "within the policy config budget passes",
+			res: bigPool, stack: dev, cfg: map[string]any{"monthlyBudget": 900.0}},
+		{rule: "monthly-budget", name: "over the policy config budget fails",
+			res: bigPool, stack: dev, cfg: map[string]any{"monthlyBudget": 500.0},
+			want: `with NodePool "batch" the preview is estimated at $799.32/month when busy (idle $799.32), over the budget of $500.00 (policy config monthly-budget.monthlyBudget)`},
+		{rule: "monthly-budget", name: "a region without prices fails",
+			res:   Resource{Type: clusterType, Name: "c", Props: obj("location", "europe-west4-a", "removeDefaultNodePool", true)},
+			stack: dev, cfg: map[string]any{"monthlyBudget": 500.0},
+			want: `cannot price stack "dev" against its budget of $500.00: no prices for region "europe-west4": internal/cost/prices.json holds us-central1 only`},
 
 		{rule: "gke-cluster-hardened", name: "hardened passes",
 			res: Resource{Type: clusterType, Name: "c", Props: obj("workloadIdentityConfig.workloadPool", "p.svc.id.goog", "enableShieldedNodes", true,

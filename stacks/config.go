@@ -296,7 +296,9 @@ type CostConfig struct {
 	GPUBusyHoursPerMonth float64 `json:"gpuBusyHoursPerMonth"`
 	// RegistryStorageGb is the expected image storage.
 	RegistryStorageGb float64 `json:"registryStorageGb"`
-	// MonthlyBudget in USD; 0 means no budget. The policy pack enforces it.
+	// MonthlyBudget is no longer read here: the budget lives in the policy
+	// config (policy/config/<stack>.json), out of a pull request's stack
+	// file. Kept only to say so when a stack file still sets it.
 	MonthlyBudget float64 `json:"monthlyBudget"`
 }
 

@@ -8,24 +8,28 @@ import (
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/cost"
 )
 
-// CostInput is what the stack's config says about its cost.
+// CostInput is what the stack's config says it will create, and the usage
+// it expects. TestCostInputMatchesTheGraph holds it to the mocked graph.
 func CostInput(cfg Config) cost.Input {
 	in := cost.Input{
-		Regional: cfg.Cluster.Regional,
+		Region:   cfg.Region(),
+		Clusters: []cost.Cluster{{Name: cfg.Cluster.Name, Regional: cfg.Cluster.Regional}},
 		FreeTier: cfg.Cost.FreeTier,
-		CPUPool: cost.Pool{
+		Pools: []cost.Pool{{
+			Name:        "cpu",
 			MachineType: cfg.CPUPool.MachineType, DiskType: cfg.CPUPool.DiskType, DiskSizeGb: cfg.CPUPool.DiskSizeGb,
 			MinNodes: cfg.CPUPool.MinNodes, MaxNodes: cfg.CPUPool.MaxNodes, Spot: cfg.CPUPool.Spot,
-		},
+		}},
 		GPUBusyHours:      cfg.Cost.GPUBusyHoursPerMonth,
 		RegistryStorageGB: cfg.Cost.RegistryStorageGb,
 	}
 	if g := cfg.GPUPool; g.Enabled {
-		in.GPUPool = &cost.Pool{
+		in.Pools = append(in.Pools, cost.Pool{
+			Name:        "gpu",
 			MachineType: g.MachineType, DiskType: g.DiskType, DiskSizeGb: g.DiskSizeGb,
 			MinNodes: g.MinNodes, MaxNodes: g.MaxNodes, Spot: g.Spot,
 			AcceleratorType: g.AcceleratorType, AcceleratorCount: g.AcceleratorCount,
-		}
+		})
 	}
 	for _, a := range cfg.Apps {
 		if a.Path != "" {
@@ -51,6 +55,9 @@ func EstimateCost(cfg Config) (*cost.Estimate, error) {
 	}
 	e, err := prices.Estimate(CostInput(cfg))
 	if err != nil {
+		if cfg.Region() != prices.Region {
+			return nil, fmt.Errorf("gcp:zone = %q: %w", cfg.Zone, err)
+		}
 		return nil, fmt.Errorf("%s:%w", ConfigNamespace, err)
 	}
 	return &e, nil
@@ -58,7 +65,7 @@ func EstimateCost(cfg Config) (*cost.Estimate, error) {
 
 // exportCost puts the estimate in the stack outputs, so every preview diff
 // on a pull request shows what the change does to the bill.
-func exportCost(ctx *pulumi.Context, e *cost.Estimate, budget float64) {
+func exportCost(ctx *pulumi.Context, e *cost.Estimate) {
 	if e == nil {
 		return
 	}
@@ -75,9 +82,11 @@ func exportCost(ctx *pulumi.Context, e *cost.Estimate, budget float64) {
 		"idleDaily":   pulumi.Float64(e.IdleDaily),
 		"idleMonthly": pulumi.Float64(e.IdleMonthly),
 		"busyMonthly": pulumi.Float64(e.BusyMonthly),
-		"budget":      pulumi.Float64(budget),
 		"lines":       lines,
+		"assumptions": pulumi.ToStringArray(e.Assumptions),
 	})
+	// One line a preview diff shows as before -> after.
+	ctx.Export("estimatedCost", pulumi.Sprintf("idle $%.2f/day ($%.2f/month), busy $%.2f/month", e.IdleDaily, e.IdleMonthly, e.BusyMonthly))
 }
 
 // CostTitle is the heading of a stack's cost report.

@@ -7,8 +7,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/cost"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/graphtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden cost reports in testdata/")
@@ -41,10 +45,12 @@ func TestDevIdlesNearTheSeed(t *testing.T) {
 	require.NoError(t, err)
 	e, err := EstimateCost(cfg)
 	require.NoError(t, err)
-	// The seed paid ~$6/day, 85% of it for 3 x n1-standard-1; with the
-	// control plane free and the GPU pool at zero, dev must not cost more.
-	assert.Less(t, e.IdleDaily, 6.0)
-	assert.Greater(t, e.IdleDaily, 3.42, "at least the seed's compute")
+	// The seed's capacity (3 x n1-standard-1, always on, so N1's full 30%
+	// sustained use discount) with the control plane free and the GPU pool
+	// at zero: at most $4.00/day, node IPs and the load balancer included.
+	assert.LessOrEqual(t, e.IdleDaily, 4.00)
+	assert.InDelta(t, 3*0.0475*730*0.7, lineOf(t, e, "cpu pool nodes").Idle, 0.01)
+	assert.InDelta(t, 3*0.005*730, lineOf(t, e, "node external IPs").Idle, 0.01)
 	assert.Greater(t, e.BusyMonthly, e.IdleMonthly)
 }
 
@@ -58,8 +64,11 @@ func TestCostIsAStackOutput(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, e.IdleMonthly, out["idleMonthly"])
 	assert.Equal(t, e.BusyMonthly, out["busyMonthly"])
-	assert.Equal(t, 250.0, out["budget"])
+	assert.Nil(t, out["budget"], "the budget lives in the policy config")
 	assert.Len(t, out["lines"], len(e.Lines))
+	assert.Len(t, out["assumptions"], len(e.Assumptions))
+	// What a preview diff shows as before -> after.
+	assert.Equal(t, "idle $3.48/day ($105.77/month), busy $141.94/month", g.Exports["estimatedCost"])
 }
 
 func TestRegionalClusterCostsTheControlPlane(t *testing.T) {
@@ -73,4 +82,70 @@ func TestRegionalClusterCostsTheControlPlane(t *testing.T) {
 	require.NoError(t, err)
 	assert.InDelta(t, 73.0, er.IdleMonthly-ez.IdleMonthly, 0.001)
 	assert.Equal(t, "us-central1", regional.ClusterLocation())
+}
+
+// graphCost prices what the mocked program registers, the way the policy
+// pack prices a preview.
+func graphCost(t *testing.T, g *graphtest.Graph, u cost.Usage) cost.Estimate {
+	t.Helper()
+	var rs []cost.Resource
+	for _, r := range g.Resources {
+		props, _ := resource.NewObjectProperty(r.Inputs).Mappable().(map[string]any)
+		rs = append(rs, cost.Resource{Type: r.Type, Name: r.Name, Props: props})
+	}
+	in, err := cost.InputFromResources(rs, u)
+	require.NoError(t, err)
+	prices, err := cost.LoadPrices()
+	require.NoError(t, err)
+	e, err := prices.Estimate(in)
+	require.NoError(t, err)
+	return e
+}
+
+// make cost and the estimatedMonthlyCost output price the config; the
+// policy prices the graph. For every shipped stack they must agree, so a
+// pool (or load balancer) the code adds without the config saying so
+// shows up here first.
+func TestCostInputMatchesTheGraph(t *testing.T) {
+	for _, stack := range []string{"dev", "prod", "pr"} {
+		t.Run(stack, func(t *testing.T) {
+			cfg, err := LoadStackFile("..", stack)
+			require.NoError(t, err)
+			fromConfig, err := EstimateCost(cfg)
+			require.NoError(t, err)
+			fromGraph := graphCost(t, runStack(t, stack, nil), cost.Usage{
+				FreeTier: cfg.Cost.FreeTier, GPUBusyHours: cfg.Cost.GPUBusyHoursPerMonth, RegistryStorageGB: cfg.Cost.RegistryStorageGb,
+			})
+			assert.Equal(t, fromConfig.Lines, fromGraph.Lines)
+			assert.Equal(t, fromConfig.BusyMonthly, fromGraph.BusyMonthly)
+		})
+	}
+}
+
+func lineOf(t *testing.T, e *cost.Estimate, item string) cost.Line {
+	t.Helper()
+	for _, l := range e.Lines {
+		if l.Item == item {
+			return l
+		}
+	}
+	t.Fatalf("no line %q", item)
+	return cost.Line{}
+}
+
+// A stack file that still sets the budget is told where it went.
+func TestBudgetIsNotAStackKey(t *testing.T) {
+	_, err := LoadStackFileWith(t, "dev", map[string]string{"gke-gpu-platform:cost": `{"monthlyBudget": 250}`})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "gke-gpu-platform:cost.monthlyBudget = 250: the budget moved to the policy config: set monthly-budget.monthlyBudget in policy/config/dev.json")
+}
+
+// A region the price table lacks fails, naming the key, instead of being
+// priced at another region's rates.
+func TestUnknownRegionFails(t *testing.T) {
+	cfg, err := LoadStackFileWith(t, "prod", map[string]string{"gcp:zone": "europe-west4-a"})
+	require.NoError(t, err)
+	_, err = EstimateCost(cfg)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `gcp:zone = "europe-west4-a": no prices for region "europe-west4": internal/cost/prices.json holds us-central1 only`)
 }

@@ -34,6 +34,6 @@ func Program(ctx *pulumi.Context) error {
 	if err := deployApps(ctx, cfg, t); err != nil {
 		return err
 	}
-	exportCost(ctx, estimate, cfg.Cost.MonthlyBudget)
+	exportCost(ctx, estimate)
 	return nil
 }

@@ -96,8 +96,9 @@ func (c Config) validate() []error {
 	if c.Cost.RegistryStorageGb < 0 {
 		fail("cost.registryStorageGb", c.Cost.RegistryStorageGb, "must be >= 0")
 	}
-	if c.Cost.MonthlyBudget < 0 {
-		fail("cost.monthlyBudget", c.Cost.MonthlyBudget, "must be >= 0 (0 means no budget)")
+	if c.Cost.MonthlyBudget != 0 {
+		fail("cost.monthlyBudget", c.Cost.MonthlyBudget, "the budget moved to the policy config: set monthly-budget.monthlyBudget in policy/config/%s.json "+
+			"(enforced from there, not from the stack file a pull request edits) and delete this key", c.Stack)
 	}
 	return errs
 }

@@ -7,36 +7,51 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/accelerator"
 )
+
+// Cluster is one GKE control plane.
+type Cluster struct {
+	// Name is the cluster's name, for the report.
+	Name string
+	// Regional is true for a regional control plane (never free).
+	Regional bool
+}
 
 // Pool is one node pool as the estimate sees it.
 type Pool struct {
+	// Name labels the pool's lines ("cpu" -> "cpu pool nodes").
+	Name string
 	// MachineType of every node.
 	MachineType string
 	// DiskType and DiskSizeGb of every node's boot disk.
 	DiskType   string
 	DiskSizeGb int
-	// MinNodes run all month; MaxNodes is the busiest the pool gets.
+	// MinNodes and MaxNodes bound the whole pool (all its zones).
 	MinNodes, MaxNodes int
 	// Spot prices the nodes as Spot VMs.
 	Spot bool
-	// AcceleratorType and AcceleratorCount are the GPUs per node (none if empty).
+	// AcceleratorType and AcceleratorCount are the GPUs per node (none if
+	// empty). A GPU pool idles at MinNodes and is busy for GPUBusyHours more
+	// node-hours; any other pool idles at MinNodes and is busy at MaxNodes.
 	AcceleratorType  string
 	AcceleratorCount int
 }
 
-// Input is what a stack's config says about its cost.
+// Input is what a stack will create, plus what no graph says (usage and
+// the billing account's free tier).
 type Input struct {
-	// Regional is true when the control plane is regional (never free).
-	Regional bool
-	// FreeTier is true when this zonal cluster gets the billing account's
-	// free-tier credit (one cluster per account does).
+	// Region is where everything runs; it must be the price table's region.
+	Region string
+	// Clusters are the GKE control planes.
+	Clusters []Cluster
+	// FreeTier gives the billing account's free-tier credit to this stack's
+	// first zonal cluster (one cluster per account gets it).
 	FreeTier bool
-	// CPUPool is the always-on pool: idle at MinNodes, busy at MaxNodes.
-	CPUPool Pool
-	// GPUPool is nil without one. Idle at MinNodes; busy adds GPUBusyHours node-hours.
-	GPUPool *Pool
-	// GPUBusyHours is the expected GPU node-hours per month.
+	// Pools are the node pools.
+	Pools []Pool
+	// GPUBusyHours is the expected GPU node-hours per month, per GPU pool.
 	GPUBusyHours float64
 	// ForwardingRules is the number of load balancer forwarding rules (one per GKE Ingress).
 	ForwardingRules int
@@ -63,69 +78,106 @@ type Estimate struct {
 	BusyMonthly  float64 `json:"busyMonthly"`
 	HasGuesses   bool    `json:"hasGuesses"`
 	GPUBusyHours float64 `json:"gpuBusyHours"`
+	// Assumptions are the choices that move money, one sentence each.
+	Assumptions []string `json:"assumptions"`
 }
 
-// Estimate prices an input. Unknown machine types, GPUs or disks are an
-// error: a silent zero would make an expensive stack look free.
+// Estimate prices an input. An unknown region, machine type, GPU or disk is
+// an error: a silent zero (or another region's price) would mislead.
 func (p *Prices) Estimate(in Input) (Estimate, error) {
+	if in.Region != p.Region {
+		return Estimate{}, fmt.Errorf("no prices for region %q: internal/cost/prices.json holds %s only; add %s's prices there (each with its source and date) or pick a zone in %s",
+			in.Region, p.Region, in.Region, p.Region)
+	}
 	h := p.HoursPerMonth
 	var e Estimate
 	add := func(l Line) {
 		l.Idle, l.Busy = round2(l.Idle), round2(l.Busy)
 		e.Lines = append(e.Lines, l)
 	}
+	note := func(format string, args ...any) { e.Assumptions = append(e.Assumptions, fmt.Sprintf(format, args...)) }
+	note("%.0f hours per month (Google bills a month as 730 hours)", h)
 
 	fee := p.GKE.ClusterPerHour.Price * h
-	switch {
-	case in.Regional:
-		add(Line{Item: "control plane", Detail: "regional: not covered by the free tier", Idle: fee, Busy: fee})
-	case !in.FreeTier:
-		add(Line{Item: "control plane", Detail: "zonal, but the billing account's free-tier credit goes to another cluster", Idle: fee, Busy: fee})
-	default:
-		credit := math.Min(fee, p.GKE.FreeTierPerMonth.Price)
-		add(Line{Item: "control plane", Detail: fmt.Sprintf("zonal: $%.2f fee less free-tier credit (one zonal cluster per billing account)", fee), Idle: fee - credit, Busy: fee - credit})
+	credited := ""
+	for _, c := range in.Clusters {
+		item := "control plane"
+		if len(in.Clusters) > 1 {
+			item += " " + c.Name
+		}
+		switch {
+		case c.Regional:
+			add(Line{Item: item, Detail: "regional: not covered by the free tier", Idle: fee, Busy: fee})
+		case !in.FreeTier || credited != "":
+			add(Line{Item: item, Detail: "zonal, but the billing account's free-tier credit goes to another cluster", Idle: fee, Busy: fee})
+		default:
+			credit := math.Min(fee, p.GKE.FreeTierPerMonth.Price)
+			credited = c.Name
+			add(Line{Item: item, Detail: fmt.Sprintf("zonal: $%.2f fee less free-tier credit (one zonal cluster per billing account)", fee), Idle: fee - credit, Busy: fee - credit})
+		}
+	}
+	if credited != "" {
+		note("free-tier credit ($%.2f/month, one zonal cluster per billing account) used by cluster %s", p.GKE.FreeTierPerMonth.Price, credited)
+	} else if len(in.Clusters) > 0 {
+		note("free-tier credit not used by this stack: another cluster on the billing account takes it, so every control plane here pays $%.2f/month", fee)
 	}
 
-	cpu, err := p.poolHourly("cpuPool", in.CPUPool)
-	if err != nil {
-		return Estimate{}, err
-	}
-	add(Line{
-		Item:   "cpu pool nodes",
-		Detail: fmt.Sprintf("%d..%d x %s%s", in.CPUPool.MinNodes, in.CPUPool.MaxNodes, in.CPUPool.MachineType, spotNote(in.CPUPool.Spot)),
-		Idle:   float64(in.CPUPool.MinNodes) * cpu.node * h,
-		Busy:   float64(in.CPUPool.MaxNodes) * cpu.node * h,
-		Guess:  cpu.nodeGuess,
-	})
-	add(Line{
-		Item:   "cpu pool disks",
-		Detail: fmt.Sprintf("%d GB %s per node", in.CPUPool.DiskSizeGb, in.CPUPool.DiskType),
-		Idle:   float64(in.CPUPool.MinNodes) * cpu.disk,
-		Busy:   float64(in.CPUPool.MaxNodes) * cpu.disk,
-		Guess:  cpu.diskGuess,
-	})
-
-	if g := in.GPUPool; g != nil {
-		gpu, err := p.poolHourly("gpuPool", *g)
+	var ipIdle, ipBusy float64
+	ipGuess := false
+	gpuPools := 0
+	for _, pool := range in.Pools {
+		r, err := p.poolRates(pool)
 		if err != nil {
 			return Estimate{}, err
 		}
-		busyHours := math.Min(in.GPUBusyHours, float64(g.MaxNodes)*h)
-		idleHours := float64(g.MinNodes) * h
-		detail := fmt.Sprintf("%d..%d x %s + %d x %s%s; busy adds %.0f node-h", g.MinNodes, g.MaxNodes, g.MachineType, g.AcceleratorCount, g.AcceleratorType, spotNote(g.Spot), busyHours)
+		idleNodeHours := float64(pool.MinNodes) * h
+		busyNodeHours := float64(pool.MaxNodes) * h
+		busyExtra := 0.0
+		detail := fmt.Sprintf("%d..%d x %s", pool.MinNodes, pool.MaxNodes, pool.MachineType)
+		if pool.AcceleratorType != "" {
+			gpuPools++
+			busyExtra = math.Min(in.GPUBusyHours, float64(pool.MaxNodes-pool.MinNodes)*h)
+			busyNodeHours = idleNodeHours + busyExtra
+			detail += fmt.Sprintf(" + %d x %s", pool.AcceleratorCount, pool.AcceleratorType)
+		}
+		detail += spotNote(pool.Spot)
+		idle, idleFactor := p.runCost(r, pool, idleNodeHours)
+		busy, busyFactor := p.runCost(r, pool, busyNodeHours)
+		if pool.AcceleratorType != "" {
+			// The busy hours run on top of the always-on nodes, as extra VMs.
+			extra, _ := p.runCost(r, pool, busyExtra)
+			busy = idle + extra
+			if busyNodeHours > 0 {
+				busyFactor = busy / (busyNodeHours * r.node)
+			}
+			detail += fmt.Sprintf("; busy adds %.0f node-h", busyExtra)
+		}
+		detail += "; " + r.sudNote(idleFactor, busyFactor, pool.MinNodes > 0)
+		add(Line{Item: pool.Name + " pool nodes", Detail: detail, Idle: idle, Busy: busy, Guess: r.nodeGuess || r.sudGuess})
+		diskDetail := fmt.Sprintf("%d GB %s per node", pool.DiskSizeGb, pool.DiskType)
+		if pool.AcceleratorType != "" {
+			diskDetail += ", while a node exists"
+		}
 		add(Line{
-			Item: "gpu pool nodes", Detail: detail,
-			Idle:  idleHours * gpu.node,
-			Busy:  (idleHours + busyHours) * gpu.node,
-			Guess: gpu.nodeGuess,
+			Item:   pool.Name + " pool disks",
+			Detail: diskDetail,
+			Idle:   idleNodeHours / h * r.disk,
+			Busy:   busyNodeHours / h * r.disk,
+			Guess:  r.diskGuess,
 		})
-		add(Line{
-			Item:   "gpu pool disks",
-			Detail: fmt.Sprintf("%d GB %s per node, while a node exists", g.DiskSizeGb, g.DiskType),
-			Idle:   idleHours / h * gpu.disk,
-			Busy:   (idleHours + busyHours) / h * gpu.disk,
-			Guess:  gpu.diskGuess,
-		})
+		ip, guess := p.NodeExternalIPPerHour.For(pool.Spot)
+		ipIdle += idleNodeHours * ip
+		ipBusy += busyNodeHours * ip
+		ipGuess = ipGuess || guess
+	}
+	if len(in.Pools) > 0 {
+		add(Line{Item: "node external IPs", Detail: fmt.Sprintf("one public IPv4 per node: $%.4f/h, $%.4f/h on Spot", p.NodeExternalIPPerHour.OnDemand, p.NodeExternalIPPerHour.Spot),
+			Idle: ipIdle, Busy: ipBusy, Guess: ipGuess})
+		note("every node has an external IPv4 (the nodes are not private): $%.4f/h on demand, $%.4f/h on Spot", p.NodeExternalIPPerHour.OnDemand, p.NodeExternalIPPerHour.Spot)
+		note("sustained use discount on on-demand N1/N2/N2D nodes (and GPUs on N1) for the share of the month they run: always-on nodes all month, GPU busy hours packed onto as few nodes as possible; none on Spot, E2, G2/A2/A3 (cloud.google.com/compute/docs/sustained-use-discounts)")
+	}
+	if gpuPools > 0 {
+		note("GPU pools idle at minNodes; busy adds %.0f GPU node-hours per month to each", in.GPUBusyHours)
 	}
 
 	if in.ForwardingRules > 0 {
@@ -151,36 +203,97 @@ func (p *Prices) Estimate(in Input) (Estimate, error) {
 }
 
 type poolRates struct {
-	node, disk           float64 // node $/h, disk $/month per node
+	machine, gpus        float64 // $/h per node, before any discount
+	node                 float64 // machine + gpus
+	disk                 float64 // $/month per node
+	family               string
+	sudMachine, sudGPUs  bool // whether the discount applies to each part
 	nodeGuess, diskGuess bool
+	sudGuess             bool
+	spot                 bool
 }
 
-func (p *Prices) poolHourly(key string, pool Pool) (poolRates, error) {
+func (p *Prices) poolRates(pool Pool) (poolRates, error) {
+	key := pool.Name + "Pool"
 	m, err := p.machine(key+".machineType", pool.MachineType)
 	if err != nil {
 		return poolRates{}, err
 	}
-	node, guess := m.For(pool.Spot)
+	r := poolRates{family: accelerator.Family(pool.MachineType), spot: pool.Spot}
+	r.machine, r.nodeGuess = m.For(pool.Spot)
 	if pool.AcceleratorType != "" {
 		a, err := p.accelerator(key+".acceleratorType", pool.AcceleratorType)
 		if err != nil {
 			return poolRates{}, err
 		}
 		gpu, gpuGuess := a.For(pool.Spot)
-		node += float64(pool.AcceleratorCount) * gpu
-		guess = guess || gpuGuess
+		r.gpus = float64(pool.AcceleratorCount) * gpu
+		r.nodeGuess = r.nodeGuess || gpuGuess
 	}
+	r.node = r.machine + r.gpus
 	d, err := p.disk(key+".diskType", pool.DiskType)
 	if err != nil {
 		return poolRates{}, err
 	}
-	return poolRates{node: node, disk: float64(pool.DiskSizeGb) * d.PerGBMonth, nodeGuess: guess, diskGuess: d.Guess}, nil
+	r.disk, r.diskGuess = float64(pool.DiskSizeGb)*d.PerGBMonth, d.Guess
+	_, r.sudMachine = p.SustainedUse.Families[r.family]
+	r.sudMachine = r.sudMachine && !pool.Spot
+	r.sudGPUs = r.sudMachine && slices.Contains(p.SustainedUse.GPUsOn, r.family)
+	if r.sudMachine {
+		_, r.sudGuess = p.SustainedUse.Factor(r.family, 1)
+	}
+	return r, nil
+}
+
+// runCost prices nodeHours of a pool's nodes, packed as full-month VMs plus
+// one partial VM, with the sustained use discount where it applies; it also
+// returns the share of the base price paid.
+func (p *Prices) runCost(r poolRates, pool Pool, nodeHours float64) (float64, float64) {
+	if nodeHours <= 0 {
+		return 0, 1
+	}
+	h := p.HoursPerMonth
+	full := math.Floor(nodeHours / h)
+	rest := nodeHours/h - full
+	factor := func(f float64) float64 {
+		x, _ := p.SustainedUse.Factor(r.family, f)
+		return x
+	}
+	part := func(rate float64, discounted bool) float64 {
+		if !discounted {
+			return rate * nodeHours
+		}
+		return rate * h * (full*factor(1) + rest*factor(rest))
+	}
+	cost := part(r.machine, r.sudMachine) + part(r.gpus, r.sudGPUs)
+	return cost, cost / (r.node * nodeHours)
+}
+
+// sudNote says whether the discount applied, and why not.
+func (r poolRates) sudNote(idleFactor, busyFactor float64, alwaysOn bool) string {
+	switch {
+	case r.spot:
+		return "Spot: no sustained use discount"
+	case !r.sudMachine:
+		return strings.ToUpper(r.family) + ": no sustained use discount"
+	}
+	idle, busy := math.Round(100*(1-idleFactor)), math.Round(100*(1-busyFactor))
+	switch {
+	case alwaysOn && idle == busy:
+		return fmt.Sprintf("sustained use -%.0f%% (%s, all month)", idle, strings.ToUpper(r.family))
+	case alwaysOn:
+		return fmt.Sprintf("sustained use -%.0f%% idle, -%.0f%% busy (%s)", idle, busy, strings.ToUpper(r.family))
+	case busy > 0:
+		return fmt.Sprintf("sustained use -%.0f%% busy (%s)", busy, strings.ToUpper(r.family))
+	default:
+		return "no sustained use discount under 25% of a month"
+	}
 }
 
 // WriteTable writes the estimate as an aligned table; guessed figures carry a '~'.
 func (e Estimate) WriteTable(w io.Writer, title string) error {
 	row := func(item, idle, busy, detail string) {
-		fmt.Fprintln(w, strings.TrimRight(fmt.Sprintf("%-16s %13s %13s  %s", item, idle, busy, detail), " "))
+		fmt.Fprintln(w, strings.TrimRight(fmt.Sprintf("%-17s %13s %13s  %s", item, idle, busy, detail), " "))
 	}
 	money := func(x float64, guess bool) string {
 		if guess {
@@ -195,6 +308,10 @@ func (e Estimate) WriteTable(w io.Writer, title string) error {
 	}
 	row("total", money(e.IdleMonthly, false), money(e.BusyMonthly, false), "")
 	fmt.Fprintf(w, "idle: $%.2f/day, $%.2f/month; busy (%.0f GPU node-hours): $%.2f/month\n", e.IdleDaily, e.IdleMonthly, e.GPUBusyHours, e.BusyMonthly)
+	fmt.Fprintln(w, "assumptions:")
+	for _, a := range e.Assumptions {
+		fmt.Fprintf(w, "- %s\n", a)
+	}
 	if e.HasGuesses {
 		_, err := fmt.Fprintln(w, "~ marks figures built on a guessed or derived price (see internal/cost/prices.json).")
 		return err

@@ -47,11 +47,46 @@ type DiskPrice struct {
 	Guess      bool    `json:"guess"`
 }
 
+// SustainedUse is Compute Engine's automatic discount for on-demand VMs of
+// some machine families that run a large part of the month.
+type SustainedUse struct {
+	Source string `json:"source"`
+	Read   string `json:"read"`
+	// Families maps a machine family ("n1") to its tiers: the share of the
+	// base rate billed in each quarter of the month (N1: 1, 0.8, 0.6, 0.4).
+	Families map[string]struct {
+		Tiers  []float64 `json:"tiers"`
+		Source string    `json:"source"`
+		Guess  bool      `json:"guess"`
+	} `json:"families"`
+	// GPUsOn are the families whose attached GPUs get the same discount.
+	GPUsOn []string `json:"gpusOn"`
+}
+
+// Factor is the share of the base rate paid by one VM of family that runs
+// fraction (0..1) of the month, and whether the family's tiers are a guess;
+// 1 for families without a discount.
+func (s SustainedUse) Factor(family string, fraction float64) (float64, bool) {
+	f, ok := s.Families[family]
+	if !ok || fraction <= 0 {
+		return 1, false
+	}
+	fraction = min(fraction, 1)
+	quarter := 1 / float64(len(f.Tiers))
+	paid := 0.0
+	for i, tier := range f.Tiers {
+		used := min(max(fraction-float64(i)*quarter, 0), quarter)
+		paid += used * tier
+	}
+	return paid / fraction, f.Guess
+}
+
 // Prices is the whole table for one region.
 type Prices struct {
-	Region        string  `json:"region"`
-	Currency      string  `json:"currency"`
-	HoursPerMonth float64 `json:"hoursPerMonth"`
+	Region        string       `json:"region"`
+	Currency      string       `json:"currency"`
+	HoursPerMonth float64      `json:"hoursPerMonth"`
+	SustainedUse  SustainedUse `json:"sustainedUse"`
 	GKE           struct {
 		ClusterPerHour   Price `json:"clusterPerHour"`
 		FreeTierPerMonth Price `json:"freeTierPerMonth"`
@@ -59,6 +94,7 @@ type Prices struct {
 	Machines              map[string]HourlyPrice `json:"machines"`
 	Accelerators          map[string]HourlyPrice `json:"accelerators"`
 	Disks                 map[string]DiskPrice   `json:"disks"`
+	NodeExternalIPPerHour HourlyPrice            `json:"nodeExternalIpPerHour"`
 	ForwardingRulePerHour Price                  `json:"forwardingRulePerHour"`
 	StaticIPPerHour       Price                  `json:"staticIpPerHour"`
 	ArtifactRegistry      struct {

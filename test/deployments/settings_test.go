@@ -140,6 +140,10 @@ func TestDeploymentSettingsFollowTheSwitch(t *testing.T) {
 			pack := s.OperationContext.EnvironmentVariables["PULUMI_OPTION_POLICY_PACK"]
 			require.NotEmpty(t, pack, "every deployment must run the policy pack")
 			assert.Contains(t, s.OperationContext.PreRunCommands, "go build -o "+pack+" ./policy", "the pack it names is built first")
+			// With the budget and usage it enforces, from the reviewed policy config.
+			config := s.OperationContext.EnvironmentVariables["PULUMI_OPTION_POLICY_PACK_CONFIG"]
+			assert.Equal(t, "policy/config/"+stack+".json", config)
+			assert.FileExists(t, filepath.Join(root, config))
 			assert.Contains(t, s.OperationContext.PreRunCommands, "go build -o bin/gke-gpu-platform .", "builds the program's buildTarget")
 			assert.Equal(t, "pulumi/pulumi:3.274.1", s.ExecutorContext.ExecutorImage.Reference,
 				"the CLI the README pins (and >= 3.208.0, which reads PULUMI_OPTION_*)")
@@ -256,6 +260,7 @@ func TestWorkflowsFollowTheSwitch(t *testing.T) {
 				assert.Equal(t, "up", step.With["command"])
 				assert.Equal(t, "${{ vars.PULUMI_ORG }}/"+stack, step.With["stack-name"])
 				assert.Equal(t, "bin/policy-pack", step.With["policyPacks"], "the same pack on the workflow path")
+				assert.Equal(t, "policy/config/"+stack+".json", step.With["policyPackConfigs"], "with the stack's policy config")
 			}
 		}
 		assert.True(t, up, "the %s job runs pulumi up", stack)
@@ -265,4 +270,9 @@ func TestWorkflowsFollowTheSwitch(t *testing.T) {
 	job := preview.Jobs["preview"]
 	assert.Equal(t, "${{ fromJSON(needs.route.outputs.stacks) }}", job.Strategy.Matrix["stack"], "preview.yml previews the stacks on actions only")
 	assert.Equal(t, "${{ steps.route.outputs.actions_stacks }}", preview.Jobs["route"].Outputs["stacks"])
+	for _, step := range job.Steps {
+		if strings.HasPrefix(step.Uses, "pulumi/actions@") {
+			assert.Equal(t, "policy/config/${{ matrix.stack }}.json", step.With["policyPackConfigs"])
+		}
+	}
 }

@@ -70,6 +70,13 @@ func (e *env) deploymentsPolicyEnv(t *testing.T) {
 	}
 	pack := e.deploymentsEnv["PULUMI_OPTION_POLICY_PACK"]
 	require.NotEmpty(t, pack)
+	// The policy config it names, at the same path in the project.
+	config := e.deploymentsEnv["PULUMI_OPTION_POLICY_PACK_CONFIG"]
+	require.NotEmpty(t, config)
+	raw, err = os.ReadFile(filepath.Join(project, config))
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(filepath.Join(e.opts.WorkDir, filepath.Dir(config)), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(e.opts.WorkDir, config), raw, 0o644))
 	require.False(t, filepath.IsAbs(pack), "a path in the repository, as Deployments checks it out")
 	data, err := os.ReadFile(e.pack)
 	require.NoError(t, err)

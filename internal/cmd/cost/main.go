@@ -1,5 +1,6 @@
 // Command cost prints a stack's monthly cost estimate, idle and busy, line
-// by line, from Pulumi.<stack>.yaml and internal/cost/prices.json. No cloud
+// by line, from Pulumi.<stack>.yaml and internal/cost/prices.json, and the
+// budget the policy pack holds it to (policy/config/<stack>.json). No cloud
 // account and no Pulumi CLI needed: `make cost STACK=dev`.
 package main
 
@@ -8,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/gke-gpu-platform/gke-gpu-platform/stacks"
 )
@@ -44,8 +46,31 @@ func run(dir, stack string, asJSON bool) error {
 	if err := e.WriteTable(os.Stdout, stacks.CostTitle(cfg)); err != nil {
 		return err
 	}
-	if b := cfg.Cost.MonthlyBudget; b > 0 {
-		fmt.Printf("budget: $%.2f/month (busy estimate is %.0f%% of it)\n", b, 100*e.BusyMonthly/b)
+	return printBudget(dir, stack, e.BusyMonthly)
+}
+
+// printBudget shows the budget the policy pack enforces for the stack, from
+// the policy config every deploy path passes it.
+func printBudget(dir, stack string, busy float64) error {
+	path := filepath.Join("policy", "config", stack+".json")
+	raw, err := os.ReadFile(filepath.Join(dir, path))
+	if os.IsNotExist(err) {
+		fmt.Printf("budget: none (%s does not exist)\n", path)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var cfg struct {
+		Budget struct {
+			MonthlyBudget float64 `json:"monthlyBudget"`
+		} `json:"monthly-budget"`
+	}
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if b := cfg.Budget.MonthlyBudget; b > 0 {
+		fmt.Printf("budget: $%.2f/month from %s (busy estimate is %.0f%% of it)\n", b, path, 100*busy/b)
 	}
 	return nil
 }

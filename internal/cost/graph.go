@@ -1,0 +1,177 @@
+package cost
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// Resource is one resource of a previewed graph: its type token, logical
+// name and inputs as plain Go values (maps, slices, strings, float64, bool).
+// Values not known until apply are any other type and count as absent.
+type Resource struct {
+	Type  string
+	Name  string
+	Props map[string]any
+}
+
+// Usage is what no graph says: how much the GPUs run, how much is stored,
+// and whether this stack's cluster gets the billing account's free tier.
+type Usage struct {
+	FreeTier          bool
+	GPUBusyHours      float64
+	RegistryStorageGB float64
+}
+
+// GKE's defaults for a node pool that does not say (cloud.google.com/kubernetes-engine/docs).
+const (
+	defaultMachineType = "e2-medium"
+	defaultDiskType    = "pd-balanced"
+	defaultDiskSizeGb  = 100
+)
+
+// InputFromResources is what a graph will create, as the estimator prices
+// it: every cluster and node pool with its machine type, bounds, zones,
+// accelerators and disks, every forwarding rule and static address. The
+// policy pack prices a preview this way, whatever code created the pools.
+func InputFromResources(resources []Resource, u Usage) (Input, error) {
+	in := Input{FreeTier: u.FreeTier, GPUBusyHours: u.GPUBusyHours, RegistryStorageGB: u.RegistryStorageGB}
+	regions := map[string]bool{}
+	for _, r := range resources {
+		switch r.Type {
+		case "gcp:container/cluster:Cluster":
+			loc := str(r.Props, "location")
+			regional := loc != "" && regionOf(loc) == loc
+			in.Clusters = append(in.Clusters, Cluster{Name: orDefault(str(r.Props, "name"), r.Name), Regional: regional})
+			if loc != "" {
+				regions[regionOf(loc)] = true
+			}
+			if b, _ := lookup(r.Props, "removeDefaultNodePool").(bool); !b {
+				n := intOr(r.Props, "initialNodeCount", 1)
+				in.Pools = append(in.Pools, Pool{Name: r.Name + "-default", MachineType: orDefault(str(r.Props, "nodeConfig.machineType"), defaultMachineType),
+					DiskType: orDefault(str(r.Props, "nodeConfig.diskType"), defaultDiskType), DiskSizeGb: intOr(r.Props, "nodeConfig.diskSizeGb", defaultDiskSizeGb),
+					MinNodes: n, MaxNodes: n})
+			}
+		case "gcp:container/nodePool:NodePool":
+			pool, region := poolFrom(r)
+			in.Pools = append(in.Pools, pool)
+			if region != "" {
+				regions[region] = true
+			}
+		case "gcp:compute/globalForwardingRule:GlobalForwardingRule", "gcp:compute/forwardingRule:ForwardingRule":
+			in.ForwardingRules++
+		case "gcp:compute/globalAddress:GlobalAddress", "gcp:compute/address:Address":
+			in.StaticIPs++
+		case "kubernetes:networking.k8s.io/v1:Ingress":
+			// GKE's Ingress controller makes a forwarding rule per Ingress.
+			if gceClass(r.Props) {
+				in.ForwardingRules++
+			}
+		case "kubernetes:core/v1:Service":
+			if str(r.Props, "spec.type") == "LoadBalancer" {
+				in.ForwardingRules++
+			}
+		}
+	}
+	if len(regions) > 1 {
+		return Input{}, fmt.Errorf("the graph spans regions %v; the estimate prices one region", keys(regions))
+	}
+	for r := range regions {
+		in.Region = r
+	}
+	return in, nil
+}
+
+func poolFrom(r Resource) (Pool, string) {
+	p := Pool{
+		Name:        r.Name,
+		MachineType: orDefault(str(r.Props, "nodeConfig.machineType"), defaultMachineType),
+		DiskType:    orDefault(str(r.Props, "nodeConfig.diskType"), defaultDiskType),
+		DiskSizeGb:  intOr(r.Props, "nodeConfig.diskSizeGb", defaultDiskSizeGb),
+	}
+	spot, _ := lookup(r.Props, "nodeConfig.spot").(bool)
+	preemptible, _ := lookup(r.Props, "nodeConfig.preemptible").(bool)
+	p.Spot = spot || preemptible
+	if accels, _ := lookup(r.Props, "nodeConfig.guestAccelerators").([]any); len(accels) > 0 {
+		if a, ok := accels[0].(map[string]any); ok {
+			p.AcceleratorType = str(a, "type")
+			p.AcceleratorCount = intOr(a, "count", 1)
+		}
+	}
+	zones := 1
+	if locs, _ := lookup(r.Props, "nodeLocations").([]any); len(locs) > 0 {
+		zones = len(locs)
+	}
+	// minNodeCount/maxNodeCount bound each zone, the total ones the pool;
+	// without autoscaling, nodeCount (or initialNodeCount) per zone.
+	fixed := intOr(r.Props, "nodeCount", intOr(r.Props, "initialNodeCount", 0))
+	if _, auto := lookup(r.Props, "autoscaling").(map[string]any); auto {
+		if n, ok := num(r.Props, "autoscaling.totalMaxNodeCount"); ok {
+			p.MaxNodes = n
+			p.MinNodes, _ = num(r.Props, "autoscaling.totalMinNodeCount")
+		} else {
+			p.MaxNodes = zones * intOr(r.Props, "autoscaling.maxNodeCount", 0)
+			p.MinNodes = zones * intOr(r.Props, "autoscaling.minNodeCount", 0)
+		}
+	} else {
+		p.MinNodes, p.MaxNodes = zones*fixed, zones*fixed
+	}
+	return p, regionOf(str(r.Props, "location"))
+}
+
+// regionOf is a location's region: the zone's ("us-central1-a"), or itself
+// when it is a region (a regional cluster's "us-central1").
+func regionOf(location string) string {
+	if i := strings.LastIndex(location, "-"); i > 0 && len(location)-i == 2 {
+		return location[:i]
+	}
+	return location
+}
+
+func gceClass(props map[string]any) bool {
+	ann, _ := lookup(props, "metadata.annotations").(map[string]any)
+	class, _ := ann["kubernetes.io/ingress.class"].(string)
+	return class == "gce"
+}
+
+// lookup walks a dotted path through nested maps.
+func lookup(m map[string]any, path string) any {
+	var v any = m
+	for _, part := range strings.Split(path, ".") {
+		mm, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = mm[part]
+	}
+	return v
+}
+
+func str(m map[string]any, path string) string {
+	s, _ := lookup(m, path).(string)
+	return s
+}
+
+func num(m map[string]any, path string) (int, bool) {
+	f, ok := lookup(m, path).(float64)
+	return int(f), ok
+}
+
+func intOr(m map[string]any, path string, def int) int {
+	if n, ok := num(m, path); ok {
+		return n
+	}
+	return def
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func keys(m map[string]bool) []string {
+	return slices.Sorted(maps.Keys(m))
+}
