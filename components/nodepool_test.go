@@ -90,7 +90,7 @@ func TestNodePoolLocations(t *testing.T) {
 		// maxNodes 2 over three zones is 2 GPU nodes, not 6.
 		{name: "three zones", zones: []string{"us-central1-a", "us-central1-b", "us-central1-c"},
 			wantZones: []any{"us-central1-a", "us-central1-b", "us-central1-c"},
-			minKey: "totalMinNodeCount", maxKey: "totalMaxNodeCount", absentKey: "maxNodeCount"},
+			minKey:    "totalMinNodeCount", maxKey: "totalMaxNodeCount", absentKey: "maxNodeCount"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
