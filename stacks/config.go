@@ -13,6 +13,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/gke-gpu-platform/gke-gpu-platform/components"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/accelerator"
 )
 
 // ConfigNamespace is the project's config namespace: keys are written
@@ -315,10 +316,7 @@ type LocalConfig struct {
 
 // Region is the zone's region (us-central1 for us-central1-a).
 func (c Config) Region() string {
-	if i := strings.LastIndex(c.Zone, "-"); i > 0 {
-		return c.Zone[:i]
-	}
-	return c.Zone
+	return accelerator.Region(c.Zone)
 }
 
 // ClusterLocation is where the control plane lives: the zone, unless the stack opted into regional.
@@ -327,14 +325,6 @@ func (c Config) ClusterLocation() string {
 		return c.Region()
 	}
 	return c.Zone
-}
-
-// GPUZones are the zones GPU nodes may run in: gpuPool.nodeLocations, or the cluster's zone.
-func (c Config) GPUZones() []string {
-	if len(c.GPUPool.NodeLocations) > 0 {
-		return c.GPUPool.NodeLocations
-	}
-	return []string{c.Zone}
 }
 
 // RouteHost is the host an app's Ingress path answers on: its own, or the

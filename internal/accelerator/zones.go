@@ -73,12 +73,13 @@ var zones = map[string][]string{
 	},
 }
 
-// Region is a zone's region: "us-east1" for "us-east1-c".
-func Region(zone string) string {
-	if i := strings.LastIndex(zone, "-"); i > 0 {
-		return zone[:i]
+// Region is a location's region: "us-east1" for the zone "us-east1-c", and
+// a region itself ("us-central1", a regional cluster's location) unchanged.
+func Region(location string) string {
+	if i := strings.LastIndex(location, "-"); i > 0 && len(location)-i == 2 {
+		return location[:i]
 	}
-	return zone
+	return location
 }
 
 // Zones returns the zones that offer the accelerator, sorted.

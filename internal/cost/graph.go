@@ -5,6 +5,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/accelerator"
 )
 
 // Resource is one resource of a previewed graph: its type token, logical
@@ -42,10 +44,10 @@ func InputFromResources(resources []Resource, u Usage) (Input, error) {
 		switch r.Type {
 		case "gcp:container/cluster:Cluster":
 			loc := str(r.Props, "location")
-			regional := loc != "" && regionOf(loc) == loc
+			regional := loc != "" && accelerator.Region(loc) == loc
 			in.Clusters = append(in.Clusters, Cluster{Name: orDefault(str(r.Props, "name"), r.Name), Regional: regional})
 			if loc != "" {
-				regions[regionOf(loc)] = true
+				regions[accelerator.Region(loc)] = true
 			}
 			if b, _ := lookup(r.Props, "removeDefaultNodePool").(bool); !b {
 				n := intOr(r.Props, "initialNodeCount", 1)
@@ -75,7 +77,7 @@ func InputFromResources(resources []Resource, u Usage) (Input, error) {
 		}
 	}
 	if len(regions) > 1 {
-		return Input{}, fmt.Errorf("the graph spans regions %v; the estimate prices one region", keys(regions))
+		return Input{}, fmt.Errorf("the graph spans regions %v; the estimate prices one region", slices.Sorted(maps.Keys(regions)))
 	}
 	for r := range regions {
 		in.Region = r
@@ -117,16 +119,7 @@ func poolFrom(r Resource) (Pool, string) {
 	} else {
 		p.MinNodes, p.MaxNodes = zones*fixed, zones*fixed
 	}
-	return p, regionOf(str(r.Props, "location"))
-}
-
-// regionOf is a location's region: the zone's ("us-central1-a"), or itself
-// when it is a region (a regional cluster's "us-central1").
-func regionOf(location string) string {
-	if i := strings.LastIndex(location, "-"); i > 0 && len(location)-i == 2 {
-		return location[:i]
-	}
-	return location
+	return p, accelerator.Region(str(r.Props, "location"))
 }
 
 func gceClass(props map[string]any) bool {
@@ -170,8 +163,4 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
-}
-
-func keys(m map[string]bool) []string {
-	return slices.Sorted(maps.Keys(m))
 }
