@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -55,7 +56,7 @@ func EstimateCost(cfg Config) (*cost.Estimate, error) {
 	}
 	e, err := prices.Estimate(CostInput(cfg))
 	if err != nil {
-		if cfg.Region() != prices.Region {
+		if errors.Is(err, cost.ErrUnpricedRegion) {
 			return nil, fmt.Errorf("gcp:zone = %q: %w", cfg.Zone, err)
 		}
 		return nil, fmt.Errorf("%s:%w", ConfigNamespace, err)

@@ -1,6 +1,7 @@
 package cost
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -82,12 +83,15 @@ type Estimate struct {
 	Assumptions []string `json:"assumptions"`
 }
 
+// ErrUnpricedRegion is wrapped by the error for a region prices.json lacks.
+var ErrUnpricedRegion = errors.New("no prices for region")
+
 // Estimate prices an input. An unknown region, machine type, GPU or disk is
 // an error: a silent zero (or another region's price) would mislead.
 func (p *Prices) Estimate(in Input) (Estimate, error) {
 	if in.Region != p.Region {
-		return Estimate{}, fmt.Errorf("no prices for region %q: internal/cost/prices.json holds %s only; add %s's prices there (each with its source and date) or pick a zone in %s",
-			in.Region, p.Region, in.Region, p.Region)
+		return Estimate{}, fmt.Errorf("%w %q: internal/cost/prices.json holds %s only; add %s's prices there (each with its source and date) or pick a zone in %s",
+			ErrUnpricedRegion, in.Region, p.Region, in.Region, p.Region)
 	}
 	h := p.HoursPerMonth
 	var e Estimate
@@ -141,17 +145,16 @@ func (p *Prices) Estimate(in Input) (Estimate, error) {
 			detail += fmt.Sprintf(" + %d x %s", pool.AcceleratorCount, pool.AcceleratorType)
 		}
 		detail += spotNote(pool.Spot)
-		idle, idleFactor := p.runCost(r, pool, idleNodeHours)
-		busy, busyFactor := p.runCost(r, pool, busyNodeHours)
+		idle := p.runCost(r, idleNodeHours)
+		var busy float64
 		if pool.AcceleratorType != "" {
 			// The busy hours run on top of the always-on nodes, as extra VMs.
-			extra, _ := p.runCost(r, pool, busyExtra)
-			busy = idle + extra
-			if busyNodeHours > 0 {
-				busyFactor = busy / (busyNodeHours * r.node)
-			}
+			busy = idle + p.runCost(r, busyExtra)
 			detail += fmt.Sprintf("; busy adds %.0f node-h", busyExtra)
+		} else {
+			busy = p.runCost(r, busyNodeHours)
 		}
+		idleFactor, busyFactor := paidShare(idle, idleNodeHours*r.node), paidShare(busy, busyNodeHours*r.node)
 		detail += "; " + r.sudNote(idleFactor, busyFactor, pool.MinNodes > 0)
 		add(Line{Item: pool.Name + " pool nodes", Detail: detail, Idle: idle, Busy: busy, Guess: r.nodeGuess || r.sudGuess})
 		diskDetail := fmt.Sprintf("%d GB %s per node", pool.DiskSizeGb, pool.DiskType)
@@ -246,11 +249,10 @@ func (p *Prices) poolRates(pool Pool) (poolRates, error) {
 }
 
 // runCost prices nodeHours of a pool's nodes, packed as full-month VMs plus
-// one partial VM, with the sustained use discount where it applies; it also
-// returns the share of the base price paid.
-func (p *Prices) runCost(r poolRates, pool Pool, nodeHours float64) (float64, float64) {
+// one partial VM, with the sustained use discount where it applies.
+func (p *Prices) runCost(r poolRates, nodeHours float64) float64 {
 	if nodeHours <= 0 {
-		return 0, 1
+		return 0
 	}
 	h := p.HoursPerMonth
 	full := math.Floor(nodeHours / h)
@@ -265,8 +267,15 @@ func (p *Prices) runCost(r poolRates, pool Pool, nodeHours float64) (float64, fl
 		}
 		return rate * h * (full*factor(1) + rest*factor(rest))
 	}
-	cost := part(r.machine, r.sudMachine) + part(r.gpus, r.sudGPUs)
-	return cost, cost / (r.node * nodeHours)
+	return part(r.machine, r.sudMachine) + part(r.gpus, r.sudGPUs)
+}
+
+// paidShare is the share of the base price paid: 1 when nothing runs.
+func paidShare(paid, base float64) float64 {
+	if base <= 0 {
+		return 1
+	}
+	return paid / base
 }
 
 // sudNote says whether the discount applied, and why not.
