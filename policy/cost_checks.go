@@ -134,14 +134,16 @@ func checkBudget(r Resource, stack Stack, cfg map[string]any, state *runState) [
 		state.overBudget = true
 		return []string{fmt.Sprintf("cannot price stack %q against its budget: %v", stack.Name, err)}
 	}
-	prices, err := cost.LoadPrices()
-	if err != nil {
-		return []string{err.Error()}
+	if state.prices == nil {
+		// Parsed once per operation, not once per costed resource.
+		if state.prices, err = cost.LoadPrices(); err != nil {
+			return []string{err.Error()}
+		}
 	}
 	if in.Region == "" {
-		in.Region = prices.Region // nothing located seen yet
+		in.Region = state.prices.Region // nothing located seen yet
 	}
-	e, err := prices.Estimate(in)
+	e, err := state.prices.Estimate(in)
 	if err != nil {
 		state.overBudget = true
 		return []string{fmt.Sprintf("cannot price stack %q against its budget of $%.2f: %v", stack.Name, budget, err)}

@@ -77,6 +77,7 @@ type runState struct {
 	graph      []cost.Resource
 	priced     map[string]bool
 	overBudget bool
+	prices     *cost.Prices
 }
 
 // Rules is the pack, in the order `pulumi preview` lists them.
