@@ -43,6 +43,8 @@ type env struct {
 	opts  localstack.Options
 	bin   string
 	pack  string
+	// project is the repository's project directory (the shipped files).
+	project string
 	// deploymentsEnv are the PULUMI_OPTION_* variables set by deploymentsPolicyEnv.
 	deploymentsEnv map[string]string
 }
@@ -52,9 +54,7 @@ type env struct {
 // their pre-run command builds it, relative to the project directory.
 func (e *env) deploymentsPolicyEnv(t *testing.T) {
 	t.Helper()
-	project, err := localstack.FindProjectDir(".")
-	require.NoError(t, err)
-	raw, err := os.ReadFile(filepath.Join(project, ".ci", "deployments", "pr.json"))
+	raw, err := os.ReadFile(filepath.Join(e.project, ".ci", "deployments", "pr.json"))
 	require.NoError(t, err)
 	var settings struct {
 		OperationContext struct {
@@ -73,7 +73,7 @@ func (e *env) deploymentsPolicyEnv(t *testing.T) {
 	// The policy config it names, at the same path in the project.
 	config := e.deploymentsEnv["PULUMI_OPTION_POLICY_PACK_CONFIG"]
 	require.NotEmpty(t, config)
-	raw, err = os.ReadFile(filepath.Join(project, config))
+	raw, err = os.ReadFile(filepath.Join(e.project, config))
 	require.NoError(t, err)
 	require.NoError(t, os.MkdirAll(filepath.Join(e.opts.WorkDir, filepath.Dir(config)), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(e.opts.WorkDir, config), raw, 0o644))
@@ -124,7 +124,7 @@ func setup(t *testing.T) *env {
 	stack, err := localstack.Open(ctx, opts)
 	require.NoError(t, err)
 	require.NoError(t, localstack.Configure(ctx, stack, cp.Kubeconfig, cluster.RedisAddress))
-	return &env{cp: cp, queue: localqueue.Client{Addr: cluster.RedisAddress}, stack: stack, opts: opts, bin: bin, pack: pack}
+	return &env{cp: cp, queue: localqueue.Client{Addr: cluster.RedisAddress}, stack: stack, opts: opts, bin: bin, pack: pack, project: project}
 }
 
 // editStackFile replaces old with new in the test's copy of Pulumi.local.yaml.
