@@ -23,8 +23,11 @@ type job struct {
 
 func newHandler(hostname string, queue publisher) http.Handler {
 	mux := http.NewServeMux()
+	// Exactly 200: a GKE load balancer's health check counts nothing else
+	// as healthy (kubelet would take 204; Google's check would not).
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusNoContent)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /api/hello", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"message": "hello from the backend", "pod": hostname})

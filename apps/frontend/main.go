@@ -19,8 +19,11 @@ func newHandler() http.Handler {
 		panic(err)
 	}
 	mux := http.NewServeMux()
+	// Exactly 200: a GKE load balancer's health check counts nothing else
+	// as healthy (kubelet would take 204; Google's check would not).
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusNoContent)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.Handle("GET /", http.FileServerFS(site))
 	return mux

@@ -20,7 +20,7 @@ func TestHandler(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "/api/hello") {
 		t.Fatalf("GET /: %d %q", resp.StatusCode, body)
 	}
-	if resp, err := http.Get(srv.URL + "/healthz"); err != nil || resp.StatusCode != http.StatusNoContent {
+	if resp, err := http.Get(srv.URL + "/healthz"); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("/healthz: %v %v", resp, err)
 	}
 }

@@ -2,9 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestListGPUs(t *testing.T) {
@@ -23,5 +29,102 @@ func TestListGPUs(t *testing.T) {
 	}
 	if _, err := listGPUs(context.Background(), filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Fatal("a missing nvidia-smi must be an error")
+	}
+}
+
+// TestMain lets a test run the real main() in a child process, as the
+// container runs it: the exit code is what the Kubernetes Job sees.
+func TestMain(m *testing.M) {
+	if os.Getenv("GPU_WORKER_RUN_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// runMain starts this binary as the worker with env, waiting at most limit.
+func runMain(t *testing.T, env []string, limit time.Duration, signalAfter string) (exitCode int, logs string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), append(env, "GPU_WORKER_RUN_MAIN=1")...)
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	deadline := time.After(limit)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	signalled := false
+	for {
+		select {
+		case err := <-done:
+			var exit *exec.ExitError
+			if errors.As(err, &exit) {
+				return exit.ExitCode(), out.String()
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			return 0, out.String()
+		case <-tick.C:
+			if signalAfter != "" && !signalled && strings.Contains(out.String(), signalAfter) {
+				_ = cmd.Process.Signal(syscall.SIGTERM)
+				signalled = true
+			}
+		case <-deadline:
+			_ = cmd.Process.Kill()
+			t.Fatalf("still running after %s; output:\n%s", limit, out.String())
+		}
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// The platform's QUEUE_MODE decides whether the process ends after one job
+// (job mode: the Job completes and frees its GPU node) or keeps taking jobs
+// until SIGTERM (worker mode: KEDA scales it in).
+func TestQueueModes(t *testing.T) {
+	okSMI := filepath.Join(t.TempDir(), "nvidia-smi")
+	if err := os.WriteFile(okSMI, []byte("#!/bin/sh\necho 'GPU 0: Tesla T4 (UUID: GPU-1)'\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	job := "*2\r\n$8\r\ngpu-jobs\r\n$10\r\n{\"id\":\"7\"}\r\n"
+	tests := []struct {
+		name, mode, smi, signalAfter, wantLog string
+		wantExit                              int
+	}{
+		{name: "job mode, job done: exit 0", mode: "job", smi: okSMI, wantLog: "job done"},
+		{name: "job mode, job failed: exit 1", mode: "job", smi: filepath.Join(t.TempDir(), "missing"), wantExit: 1, wantLog: "left for redelivery"},
+		{name: "worker mode: runs until SIGTERM", mode: "worker", smi: okSMI, signalAfter: "on 1 GPU(s)", wantLog: "stopping"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			addr, _ := fakeRedis(t, job)
+			code, logs := runMain(t, []string{
+				"QUEUE_BACKEND=redis", "REDIS_ADDRESS=" + addr, "QUEUE_SOURCE=gpu-jobs",
+				"QUEUE_MODE=" + tt.mode, "NVIDIA_SMI=" + tt.smi,
+			}, 30*time.Second, tt.signalAfter)
+			if code != tt.wantExit || !strings.Contains(logs, tt.wantLog) {
+				t.Fatalf("exit %d, want %d; want %q in the log:\n%s", code, tt.wantExit, tt.wantLog, logs)
+			}
+		})
 	}
 }

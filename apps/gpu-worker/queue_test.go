@@ -157,3 +157,42 @@ func TestNewConsumer(t *testing.T) {
 		t.Fatal("redis without an address must be an error")
 	}
 }
+
+// Job mode takes exactly one job, acknowledges it when done, and leaves the
+// rest for other Jobs; a failed job is not acknowledged.
+func TestRunOne(t *testing.T) {
+	tests := []struct {
+		name      string
+		jobs      []string
+		wantErr   error
+		wantAcked string
+		wantLeft  int
+	}{
+		{name: "one job of several", jobs: []string{"ok-1", "ok-2"}, wantAcked: `["ok-1"]`, wantLeft: 1},
+		{name: "a failing job", jobs: []string{"bad", "ok-2"}, wantErr: errJobFailed, wantAcked: `null`, wantLeft: 1},
+		{name: "an empty queue", wantErr: errNoJob, wantAcked: `null`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := &scripted{jobs: tt.jobs, stop: func() {}}
+			err := runOne(context.Background(), q, func(_ context.Context, body []byte) error {
+				if string(body) == "bad" {
+					return errJobFailed
+				}
+				return nil
+			}, 50*time.Millisecond)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			got, _ := json.Marshal(q.acked)
+			if string(got) != tt.wantAcked {
+				t.Fatalf("acked %s, want %s", got, tt.wantAcked)
+			}
+			if len(q.jobs) != tt.wantLeft {
+				t.Fatalf("left %d jobs in the queue, want %d", len(q.jobs), tt.wantLeft)
+			}
+		})
+	}
+}
+
+var errJobFailed = errors.New("CUDA out of memory")
