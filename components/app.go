@@ -116,6 +116,11 @@ type AppArgs struct {
 	GCPServiceAccount pulumi.StringInput
 	// ServiceAnnotations go on the Service (e.g. GKE's NEG annotation).
 	ServiceAnnotations map[string]string
+	// LoadBalancerHealthCheck, when set (GKE only: the CRD is GKE's),
+	// declares the Google Cloud health check of the app's load-balancer
+	// backend instead of leaving GKE to infer it from the readiness probe.
+	// Needs Port and HealthPath.
+	LoadBalancerHealthCheck *LoadBalancerHealthCheckArgs
 	// Labels are added to every object, beside the app.kubernetes.io/* ones.
 	Labels map[string]string
 	// SkipAwait makes `pulumi up` not wait for the pods to be Ready: right
@@ -261,7 +266,20 @@ func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.Reso
 	a.ServicePort = pulumi.Int(0).ToIntOutput()
 	if args.Port > 0 {
 		svcMeta := meta()
-		svcMeta.Annotations = pulumi.ToStringMap(args.ServiceAnnotations)
+		svcAnnotations := pulumi.ToStringMap(args.ServiceAnnotations)
+		svcOpts := []pulumi.ResourceOption{parent}
+		if hc := args.LoadBalancerHealthCheck; hc != nil {
+			// Declared, not inferred: GKE infers the check from the readiness
+			// probe only under conditions, and keeps the inferred one when the
+			// probe later changes; the load balancer then answers 502.
+			bc, err := newBackendConfig(ctx, name, meta(), *hc, args.HealthPath, args.Port, parent)
+			if err != nil {
+				return nil, err
+			}
+			svcAnnotations[BackendConfigAnnotation] = pulumi.Sprintf(`{"default": "%s"}`, bc.Metadata.Name().Elem())
+			svcOpts = append(svcOpts, pulumi.DependsOn([]pulumi.Resource{bc}))
+		}
+		svcMeta.Annotations = svcAnnotations
 		svc, err := corev1.NewService(ctx, name, &corev1.ServiceArgs{
 			Metadata: svcMeta,
 			Spec: &corev1.ServiceSpecArgs{
@@ -276,7 +294,7 @@ func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.Reso
 					Protocol:   pulumi.String("TCP"),
 				}},
 			},
-		}, parent)
+		}, svcOpts...)
 		if err != nil {
 			return nil, err
 		}

@@ -81,6 +81,11 @@ func deployApps(ctx *pulumi.Context, cfg Config, t *target) error {
 		}
 		if t.gke {
 			args.ServiceAnnotations = negAnnotation
+			if a.Path != "" {
+				// The load balancer's own check, on the path the probes use:
+				// GKE counts only HTTP 200 there as healthy.
+				args.LoadBalancerHealthCheck = &components.LoadBalancerHealthCheckArgs{}
+			}
 		}
 		appOpts := []pulumi.ResourceOption{pulumi.Providers(t.provider)}
 		if q := a.Queue; q != nil {
