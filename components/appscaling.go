@@ -94,9 +94,13 @@ func newScaledJob(ctx *pulumi.Context, name string, meta *metav1.ObjectMetaArgs,
 				"backoffLimit": pulumi.Int(2),
 				"template":     template,
 			},
-			"minReplicaCount":            pulumi.Int(q.MinReplicas),
-			"maxReplicaCount":            pulumi.Int(q.MaxReplicas),
-			"pollingInterval":            pulumi.Int(q.PollingSeconds),
+			"minReplicaCount": pulumi.Int(q.MinReplicas),
+			"maxReplicaCount": pulumi.Int(q.MaxReplicas),
+			"pollingInterval": pulumi.Int(q.PollingSeconds),
+			// A new spec (every new image) must not delete the Jobs still
+			// running GPU work: by default KEDA does (kedacore/keda#1021);
+			// gradual leaves them to finish and starts new ones on the new spec.
+			"rollout":                    pulumi.Map{"strategy": pulumi.String("gradual")},
 			"successfulJobsHistoryLimit": pulumi.Int(3),
 			"failedJobsHistoryLimit":     pulumi.Int(3),
 			"triggers":                   triggers,

@@ -25,6 +25,10 @@ const (
 	EnvQueueTopic = "QUEUE_TOPIC"
 	// EnvRedisAddress is the local queue's host:port.
 	EnvRedisAddress = "REDIS_ADDRESS"
+	// EnvQueueMode tells a consumer how it was started: "worker" (a
+	// Deployment KEDA scales: consume until SIGTERM) or "job" (one Job per
+	// message: take one, acknowledge it, exit 0; non-zero on failure).
+	EnvQueueMode = "QUEUE_MODE"
 	// kedaNamespace is where KEDA runs on GKE.
 	kedaNamespace = "keda"
 )
@@ -69,6 +73,7 @@ func (c Config) queueEnv(backend string, name func(queue string, consumer bool) 
 	for _, a := range c.Apps {
 		if a.Queue != nil {
 			add(a.Name, EnvQueueSource, name(a.Queue.Name, true))
+			add(a.Name, EnvQueueMode, a.Queue.Mode)
 		}
 		for _, q := range a.Publishes {
 			add(a.Name, EnvQueueTopic+"_"+strings.ToUpper(strings.ReplaceAll(q, "-", "_")), name(q, false))
@@ -205,6 +210,10 @@ func newGKEQueueing(ctx *pulumi.Context, cfg Config, t *target) (*queueing, erro
 			"mode":             pulumi.String("SubscriptionSize"),
 			"value":            pulumi.String(strconv.Itoa(a.Queue.TargetBacklog)),
 			"activationValue":  pulumi.String("0"),
+			// An idle subscription can have no Cloud Monitoring points at
+			// all; without this the scaler errors and a ScaledObject in
+			// error never scales to zero (kedacore/keda#5896; KEDA 2.15+).
+			"valueIfNull": pulumi.String("0"),
 		}}
 	}
 	return q, nil

@@ -43,6 +43,8 @@ func TestQueueDrivenWorkerOnGKE(t *testing.T) {
 			"type": "gcp-pubsub",
 			"metadata": map[string]any{
 				"subscriptionName": sub, "mode": "SubscriptionSize", "value": "1", "activationValue": "0",
+				// An idle subscription with no metric points still reads as 0 (kedacore/keda#5896).
+				"valueIfNull": "0",
 			},
 			"authenticationRef": map[string]any{"name": "gpu-worker"},
 		}},
@@ -56,7 +58,7 @@ func TestQueueDrivenWorkerOnGKE(t *testing.T) {
 	assert.Equal(t, 0.0, worker.Plain("spec.replicas"))
 	assert.Equal(t, []string{"spec.replicas"}, worker.IgnoreChanges)
 	assert.Equal(t, "true", worker.Plain("metadata.annotations").(map[string]any)["pulumi.com/skipAwait"], "GPU pods wait minutes for a node from zero")
-	assert.Equal(t, map[string]string{"QUEUE_BACKEND": "pubsub", "QUEUE_SOURCE": sub}, envOf(t, worker))
+	assert.Equal(t, map[string]string{"QUEUE_BACKEND": "pubsub", "QUEUE_SOURCE": sub, "QUEUE_MODE": "worker"}, envOf(t, worker))
 	backend := named(t, g, deploymentType, "backend")
 	assert.Equal(t, map[string]string{
 		"QUEUE_BACKEND": "pubsub", "QUEUE_TOPIC": "projects/acme-platform-dev/topics/platform-dev-gpu-jobs",
@@ -115,7 +117,7 @@ func TestQueueDrivenWorkerLocally(t *testing.T) {
 	assert.Equal(t, 15.0, so.Plain("spec.cooldownPeriod"))
 	assert.Empty(t, g.OfType(triggerAuthType))
 	assert.Empty(t, g.OfType(releaseType), "locally KEDA runs beside the cluster, not in the graph")
-	assert.Equal(t, map[string]string{"QUEUE_BACKEND": "redis", "REDIS_ADDRESS": "127.0.0.1:6379", "QUEUE_SOURCE": "gpu-jobs"},
+	assert.Equal(t, map[string]string{"QUEUE_BACKEND": "redis", "REDIS_ADDRESS": "127.0.0.1:6379", "QUEUE_SOURCE": "gpu-jobs", "QUEUE_MODE": "worker"},
 		envOf(t, named(t, g, deploymentType, "gpu-worker")))
 }
 
@@ -130,8 +132,16 @@ func TestQueueJobMode(t *testing.T) {
 	assert.Equal(t, 2.0, job.Plain("spec.maxReplicaCount"))
 	assert.Equal(t, 0.0, job.Plain("spec.minReplicaCount"))
 	assert.Equal(t, 2.0, job.Plain("spec.jobTargetRef.backoffLimit"))
+	// A new image must not kill the Jobs still running (kedacore/keda#1021).
+	assert.Equal(t, map[string]any{"strategy": "gradual"}, job.Plain("spec.rollout"))
 	pod := job.Plain("spec.jobTargetRef.template.spec").(map[string]any)
 	assert.Equal(t, "Never", pod["restartPolicy"])
+	// The container is told it is one Job's run: take one message, then exit.
+	env := map[string]string{}
+	for _, e := range pod["containers"].([]any)[0].(map[string]any)["env"].([]any) {
+		env[e.(map[string]any)["name"].(string)] = e.(map[string]any)["value"].(string)
+	}
+	assert.Equal(t, "job", env["QUEUE_MODE"])
 	assert.Equal(t, []any{gpuToleration}, pod["tolerations"])
 	limits := pod["containers"].([]any)[0].(map[string]any)["resources"].(map[string]any)["limits"].(map[string]any)
 	assert.Equal(t, "1", limits["nvidia.com/gpu"])

@@ -32,6 +32,7 @@ import (
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/localqueue"
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/localstack"
 	"github.com/gke-gpu-platform/gke-gpu-platform/stacks"
+	"github.com/gke-gpu-platform/gke-gpu-platform/test/kedaschema"
 )
 
 const namespace = "platform" // Pulumi.local.yaml
@@ -241,8 +242,12 @@ func TestLocalStackLifecycle(t *testing.T) {
 	// 5b. A GPU app whose pods cannot all be placed does not fail (or hold) the update.
 	e.gpuAppWaitsForCapacity(t, want)
 
-	// 5c. The GKE flavour of the same ScaledObject validates against KEDA's CRD.
+	// 5c. The GKE flavour of the same ScaledObject validates against KEDA's
+	// CRD, and so does a job-mode ScaledJob (gradual rollout).
 	e.gkeScaledObjectValidates(t)
+
+	// 5d. The triggers the API server holds pass KEDA's own scaler schema.
+	e.liveTriggersMatchSchema(t)
 
 	// 6. A replica count is an in-place update, not a replace. Config changes
 	// the way a person makes them: by editing Pulumi.local.yaml.
@@ -428,8 +433,9 @@ func (e *env) gpuAppWaitsForCapacity(t *testing.T, want int) {
 }
 
 // gkeScaledObjectValidates renders the ScaledObject and TriggerAuthentication
-// the dev (GKE) stack would create, as the mocks record them, and has the
-// real API server validate them against KEDA's CRDs (server-side dry run).
+// the dev (GKE) stack would create, and the ScaledJob of a job-mode app, as
+// the mocks record them, and has the real API server validate them against
+// KEDA's CRDs (server-side dry run).
 func (e *env) gkeScaledObjectValidates(t *testing.T) {
 	project, err := localstack.FindProjectDir(".")
 	require.NoError(t, err)
@@ -437,9 +443,26 @@ func (e *env) gkeScaledObjectValidates(t *testing.T) {
 	require.NoError(t, err)
 	dev, err := graphtest.Run(t, stacks.Program, "dev", values)
 	require.NoError(t, err)
-	for _, typ := range []string{"kubernetes:keda.sh/v1alpha1:TriggerAuthentication", "kubernetes:keda.sh/v1alpha1:ScaledObject"} {
-		r := dev.One(t, typ)
+	values["gke-gpu-platform:apps"] = `[{"name": "render", "image": "render:1.0", "gpu": 1, "queue": {"mode": "job"}}]`
+	jobs, err := graphtest.Run(t, stacks.Program, "dev", values)
+	require.NoError(t, err)
+	schema, err := kedaschema.Load()
+	require.NoError(t, err)
+	for _, r := range []graphtest.Resource{
+		dev.One(t, "kubernetes:keda.sh/v1alpha1:TriggerAuthentication"),
+		dev.One(t, "kubernetes:keda.sh/v1alpha1:ScaledObject"),
+		jobs.One(t, "kubernetes:keda.sh/v1alpha1:ScaledJob"),
+	} {
+		typ := r.Type
 		obj := r.Inputs.Mappable()
+		if typ != "kubernetes:keda.sh/v1alpha1:TriggerAuthentication" {
+			triggers, err := kedaschema.Triggers(obj["spec"].(map[string]any))
+			require.NoError(t, err)
+			for _, tr := range triggers {
+				problems, _ := schema.Check(tr)
+				assert.Empty(t, problems, "GKE %s against KEDA %s's scaler schema", typ, schema.Module)
+			}
+		}
 		obj["metadata"].(map[string]any)["namespace"] = namespace
 		if typ == "kubernetes:keda.sh/v1alpha1:ScaledObject" {
 			trigger := obj["spec"].(map[string]any)["triggers"].([]any)[0].(map[string]any)
@@ -451,5 +474,22 @@ func (e *env) gkeScaledObjectValidates(t *testing.T) {
 		out, err := e.cp.KubectlStdin(context.Background(), string(raw), "apply", "--dry-run=server", "-f", "-")
 		require.NoError(t, err, "the API server must accept the GKE %s: %s", typ, raw)
 		t.Logf("server-side dry run: %s", strings.TrimSpace(out))
+	}
+}
+
+// liveTriggersMatchSchema reads the local stack's ScaledObject back from the
+// API server and checks its triggers against KEDA's scaler schema.
+func (e *env) liveTriggersMatchSchema(t *testing.T) {
+	schema, err := kedaschema.Load()
+	require.NoError(t, err)
+	var so struct {
+		Spec map[string]any `json:"spec"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(e.kubectl(t, "get", "scaledobject", "gpu-worker", "-n", namespace, "-o", "json")), &so))
+	triggers, err := kedaschema.Triggers(so.Spec)
+	require.NoError(t, err)
+	for _, tr := range triggers {
+		problems, _ := schema.Check(tr)
+		assert.Empty(t, problems, "the live %s trigger against KEDA %s's scaler schema", tr.Type, schema.Module)
 	}
 }
