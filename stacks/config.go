@@ -1,7 +1,6 @@
 package stacks
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -536,10 +535,8 @@ func loadConfig(src configSource, stack string, setKeys []string) (Config, error
 		if !ok {
 			continue
 		}
-		dec := json.NewDecoder(bytes.NewReader([]byte(v)))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(field); err != nil {
-			fail("%s:%s: %s", ConfigNamespace, key, describeJSONError(err))
+		if err := decodeKey(key, v, field); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if v, ok := src.GetConfig("gcp:project"); ok {
@@ -559,16 +556,4 @@ func loadConfig(src configSource, stack string, setKeys []string) (Config, error
 		return Config{}, fmt.Errorf("invalid stack config for %q:\n%w", stack, errors.Join(errs...))
 	}
 	return cfg, nil
-}
-
-func describeJSONError(err error) string {
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) {
-		return fmt.Sprintf("field %q must be a %s, got %s", typeErr.Field, typeErr.Type, typeErr.Value)
-	}
-	msg := strings.TrimPrefix(err.Error(), "json: ")
-	if strings.HasPrefix(msg, "unknown field") {
-		return msg + " (misspelt? see README's config table)"
-	}
-	return msg
 }

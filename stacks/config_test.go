@@ -118,7 +118,39 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 		{
 			name:  "wrong type in an object",
 			edits: map[string]string{"gke-gpu-platform:cpuPool": `{"maxNodes": "three"}`},
-			want:  `gke-gpu-platform:cpuPool: field "maxNodes" must be a int, got string`,
+			want:  `gke-gpu-platform:cpuPool.maxNodes: must be a whole number, not a string`,
+		},
+		// Values of the wrong shape say which key, what shape and how it is written.
+		{
+			name:  "a string where the app list belongs",
+			edits: map[string]string{"gke-gpu-platform:apps": "frontend"},
+			want: "gke-gpu-platform:apps = \"frontend\": must be a list of apps, one object each, not a string; for example:\n" +
+				"  gke-gpu-platform:apps:\n    - name: web\n      image: nginx:1.27",
+		},
+		{
+			name:  "a list where an object belongs",
+			edits: map[string]string{"gke-gpu-platform:cpuPool": `["n1-standard-1"]`},
+			want:  "gke-gpu-platform:cpuPool = [\"n1-standard-1\"]: must be an object, not a list; for example:\n  gke-gpu-platform:cpuPool:\n    machineType: n1-standard-1",
+		},
+		{
+			name:  "a name where an app object belongs",
+			edits: map[string]string{"gke-gpu-platform:apps": `["frontend"]`},
+			want:  "gke-gpu-platform:apps[0] = \"frontend\": must be an object, not a string; for example:\n  gke-gpu-platform:apps:\n    - name: web",
+		},
+		{
+			name:  "a string where a list of queues belongs",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "web", "image": "a:1"}, {"name": "api", "image": "a:1", "publishes": "gpu-jobs"}]`},
+			want:  "gke-gpu-platform:apps[1].publishes: must be a list of strings, e.g. publishes: [gpu-jobs], not a string",
+		},
+		{
+			name:  "a string where the queue object belongs",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "w", "image": "a:1", "queue": "gpu-jobs"}]`},
+			want:  "gke-gpu-platform:apps[0].queue: must be an object, e.g. queue: {name: gpu-jobs, mode: worker, maxReplicas: 2}, not a string",
+		},
+		{
+			name:  "an unquoted number where a quantity string belongs",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "w", "image": "a:1", "resources": {"cpuRequest": 1}}]`},
+			want:  `gke-gpu-platform:apps[0].resources.cpuRequest: must be a string (quote numbers: cpuRequest: "1"), not a number`,
 		},
 		{
 			name:  "unknown platform",
@@ -132,8 +164,13 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 		},
 		{
 			name:  "machine type without a price",
+			edits: map[string]string{"gke-gpu-platform:cpuPool": `{"machineType": "n2-standard-4"}`},
+			want:  `gke-gpu-platform:cpuPool.machineType = "n2-standard-4": no price for this machine type in internal/cost/prices.json`,
+		},
+		{
+			name:  "machine type without a known shape",
 			edits: map[string]string{"gke-gpu-platform:cpuPool": `{"machineType": "c3-standard-4"}`},
-			want:  `gke-gpu-platform:cpuPool.machineType = "c3-standard-4": no price for this machine type in internal/cost/prices.json`,
+			want:  "gke-gpu-platform:cpuPool.machineType = c3-standard-4: no shape (vCPUs, memory) for this machine type in internal/machine",
 		},
 		// Apps.
 		{
@@ -169,7 +206,7 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 		{
 			name:  "unknown app field",
 			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "web", "image": "a:1", "replica": 2}]`},
-			want:  `gke-gpu-platform:apps: unknown field "replica"`,
+			want:  `gke-gpu-platform:apps[0]: unknown field "replica"`,
 		},
 		{
 			name:  "image and build together",
@@ -322,6 +359,29 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 			edits: map[string]string{"gke-gpu-platform:gpuPool": `{"maxNodes": 2, "nodeLocations": ["us-central1-b"]}`},
 			want:  "gke-gpu-platform:gpuPool.nodeLocations = [us-central1-b]: zones exist only on GKE",
 		},
+		// Pods that can never fit one node of their pool.
+		{
+			name:  "a GPU worker bigger than an n1-standard-4 GPU node: CPU",
+			edits: map[string]string{"gke-gpu-platform:apps": bigGPUWorker},
+			want: `gke-gpu-platform:apps[0].resources.cpuRequest = 4: app "gpu-worker" does not fit one node of its pool (gpuPool.machineType n1-standard-4): ` +
+				"one n1-standard-4 node (4 vCPU, 15360Mi) leaves 3366m CPU, 12104Mi memory for pods: allocatable 3920m CPU, 12700Mi memory",
+		},
+		{
+			name:  "a GPU worker bigger than an n1-standard-4 GPU node: memory",
+			edits: map[string]string{"gke-gpu-platform:apps": bigGPUWorker},
+			want:  `gke-gpu-platform:apps[0].resources.memoryRequest = 14Gi: app "gpu-worker" does not fit one node of its pool (gpuPool.machineType n1-standard-4)`,
+		},
+		{
+			name:  "a frontend asking for a whole n1-standard-1",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "frontend", "build": "apps/frontend", "port": 8080, "path": "/", "resources": {"cpuRequest": "1"}}]`},
+			want: `gke-gpu-platform:apps[0].resources.cpuRequest = 1: app "frontend" does not fit one node of its pool (cpuPool.machineType n1-standard-1): ` +
+				"one n1-standard-1 node (1 vCPU, 3840Mi) leaves 586m CPU, 2204Mi memory for pods",
+		},
+		{
+			name:  "a CPU pool too small for KEDA",
+			edits: map[string]string{"gke-gpu-platform:cpuPool": `{"machineType": "e2-micro", "minNodes": 1, "maxNodes": 2}`},
+			want:  "gke-gpu-platform:cpuPool.machineType = e2-micro: KEDA's metricServer (50m, 128Mi) does not fit one node",
+		},
 		{
 			name:  "local queue without a Redis",
 			stack: "local",
@@ -348,6 +408,10 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 		})
 	}
 }
+
+// bigGPUWorker is dev's GPU worker asking for a whole n1-standard-4.
+const bigGPUWorker = `[{"name": "gpu-worker", "build": "apps/gpu-worker", "gpu": 1, "queue": {"name": "gpu-jobs", "maxReplicas": 2},
+	"resources": {"cpuRequest": "4", "memoryRequest": "14Gi", "cpuLimit": "4", "memoryLimit": "14Gi"}}]`
 
 // All violations are reported at once, so one edit fixes them all.
 func TestConfigReportsEveryViolation(t *testing.T) {

@@ -89,6 +89,7 @@ func (c Config) validate() []error {
 		c.validateGPUPool(fail, gke)
 	}
 	c.validateApps(fail)
+	c.validatePodFit(fail)
 	c.validateIngress(fail)
 	if c.Cost.GPUBusyHoursPerMonth < 0 || c.Cost.GPUBusyHoursPerMonth > 744 {
 		fail("cost.gpuBusyHoursPerMonth", c.Cost.GPUBusyHoursPerMonth, "must be between 0 and 744 (hours in a month)")
