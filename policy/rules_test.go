@@ -398,7 +398,7 @@ func TestStackRules(t *testing.T) {
 			"podSelector": map[string]any{}, "policyTypes": []any{"Ingress"}})}, want: `namespace "dev"`},
 		{name: "namespaces the platform does not own pass", resources: []Resource{{Type: namespaceType, Name: "x", Props: obj("metadata.name", "x")}}},
 	}
-	require.Len(t, StackRules, 1)
+	require.Equal(t, "namespace-default-deny", StackRules[0].Name)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := StackRules[0].Check(tt.resources)

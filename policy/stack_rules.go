@@ -28,6 +28,13 @@ var StackRules = []StackRule{
 		Enforcement: policyx.EnforcementLevelMandatory,
 		Check:       checkNamespaceDefaultDeny,
 	},
+	{
+		Name: "pods-fit-their-pool",
+		Description: "Every workload's pod fits one node of a node pool it may land on (its selector, taints and GPU): " +
+			"node allocatable by GKE's formula, less GKE's per-node pods. A pod that fits no node never triggers a scale-up and stays Pending.",
+		Enforcement: policyx.EnforcementLevelMandatory,
+		Check:       checkPodsFitPools,
+	},
 }
 
 const (

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// sizedGPUDeployment is a GPU workload added in code (no stack config names it).
+func sizedGPUDeployment(name, cpu, memory string) Resource {
+	return Resource{Type: "kubernetes:apps/v1:Deployment", Name: name, URN: name, Props: map[string]any{
+		"spec": map[string]any{"replicas": 0.0, "template": map[string]any{"spec": map[string]any{
+			"nodeSelector": map[string]any{"gke-gpu-platform/pool": "gpu"},
+			"containers": []any{map[string]any{"name": name, "image": "render:1.0", "resources": map[string]any{
+				"requests": map[string]any{"cpu": cpu, "memory": memory, "nvidia.com/gpu": "1", "ephemeral-storage": "1Gi"},
+				"limits":   map[string]any{"cpu": cpu, "memory": memory, "nvidia.com/gpu": "1", "ephemeral-storage": "1Gi"},
+			}}},
+		}}},
+	}}
+}
+
+// The pack sizes pods against the pools in the graph, whatever added them:
+// code-added workloads and pools are covered, not only the stack config.
+func TestPodsFitTheirPool(t *testing.T) {
+	scaledJob := sizedGPUDeployment("batch", "4", "14Gi")
+	scaledJob.Type = "kubernetes:keda.sh/v1alpha1:ScaledJob"
+	scaledJob.Props = map[string]any{"spec": map[string]any{"jobTargetRef": map[string]any{
+		"template": sizedGPUDeployment("batch", "4", "14Gi").Props["spec"].(map[string]any)["template"]}}}
+	bigGPUPool := Resource{Type: nodePoolType, Name: "gpu-big", URN: "gpu-big", Props: map[string]any{
+		"nodeConfig": map[string]any{
+			"machineType":       "n1-standard-8",
+			"labels":            map[string]any{"gke-gpu-platform/pool": "gpu"},
+			"taints":            []any{map[string]any{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}},
+			"guestAccelerators": []any{map[string]any{"type": "nvidia-tesla-t4", "count": 1.0}},
+		},
+	}}
+	tests := []struct {
+		name  string
+		extra []Resource
+		want  string
+	}{
+		{name: "a GPU Deployment bigger than an n1-standard-4 node", extra: []Resource{sizedGPUDeployment("render", "4", "14Gi")},
+			want: `pods-fit-their-pool: Deployment "render" requests 4000m CPU, 14336Mi memory per pod, more than one node of any pool it may land on leaves for pods: pool "gpu" (n1-standard-4) leaves 3366m CPU, 12104Mi memory`},
+		{name: "a ScaledJob's pod, the same", extra: []Resource{scaledJob},
+			want: `pods-fit-their-pool: ScaledJob "batch" requests 4000m CPU, 14336Mi memory per pod`},
+		{name: "the same pod with a larger GPU pool added in code", extra: []Resource{sizedGPUDeployment("render", "4", "14Gi"), bigGPUPool}},
+		{name: "a GPU pod that fits", extra: []Resource{sizedGPUDeployment("render", "3", "11Gi")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var fit []string
+			for _, v := range violations(t, "dev", nil, tt.extra...) {
+				if strings.HasPrefix(v, "pods-fit-their-pool:") {
+					fit = append(fit, v)
+				}
+			}
+			if tt.want == "" {
+				assert.Empty(t, fit)
+				return
+			}
+			if assert.Len(t, fit, 1) {
+				assert.Contains(t, fit[0], tt.want)
+			}
+		})
+	}
+}
+
+// A CPU workload sized for a whole n1-standard-1 fails on dev's CPU pool;
+// the GPU pool is no way out, since it does not tolerate the GPU taint.
+func TestCPUPodsFitTheCPUPool(t *testing.T) {
+	// (The program refuses such an app in the config; the pack says the same
+	// of a Deployment the config never mentions.)
+	web := sizedGPUDeployment("web", "1", "128Mi")
+	spec := web.Props["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)
+	delete(spec, "nodeSelector")
+	spec["containers"] = []any{map[string]any{"name": "web", "image": "nginx:1.27", "resources": map[string]any{
+		"requests": map[string]any{"cpu": "1", "memory": "128Mi"}}}}
+	fit := []string{}
+	for _, v := range violations(t, "dev", nil, web) {
+		if strings.HasPrefix(v, "pods-fit-their-pool:") {
+			fit = append(fit, v)
+		}
+	}
+	if assert.Len(t, fit, 1) {
+		assert.Contains(t, fit[0], `Deployment "web" requests 1000m CPU, 128Mi memory per pod, more than one node of any pool it may land on leaves for pods: pool "cpu" (n1-standard-1) leaves 586m CPU, 2204Mi memory`)
+		assert.NotContains(t, fit[0], `pool "gpu"`, "the GPU pool's taint keeps this pod off it")
+	}
+}
