@@ -6,7 +6,9 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/accelerator"
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/cost"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/machine"
 )
 
 // CostInput is what the stack's config says it will create, and the usage
@@ -61,7 +63,63 @@ func EstimateCost(cfg Config) (*cost.Estimate, error) {
 		}
 		return nil, fmt.Errorf("%s:%w", ConfigNamespace, err)
 	}
+	if note := smallerGPUMachine(cfg, prices); note != "" {
+		e.Suggestions = append(e.Suggestions, note)
+	}
 	return &e, nil
+}
+
+// smallerGPUMachine says when every GPU app's pods would fit a cheaper
+// machine type of the GPU pool's family that still carries its GPUs (a T4
+// attaches to the smallest N1 shapes too). Limits must fit as well as
+// requests: a pod allowed more memory than its node has is OOM-killed.
+func smallerGPUMachine(cfg Config, prices *cost.Prices) string {
+	g := cfg.GPUPool
+	acc, ok := accelerator.Lookup(g.AcceleratorType)
+	if !g.Enabled || !ok {
+		return ""
+	}
+	// Pods of the app that needs the most, as many as one node's GPUs hold.
+	var need machine.Resources
+	var largest string
+	for _, a := range cfg.Apps {
+		if a.GPU <= 0 {
+			continue
+		}
+		req, err1 := machine.ParseRequests(a.Resources.CPURequest, a.Resources.MemoryRequest)
+		lim, err2 := machine.ParseRequests(a.Resources.CPULimit, a.Resources.MemoryLimit)
+		if err1 != nil || err2 != nil {
+			return ""
+		}
+		perNode := max(g.AcceleratorCount/a.GPU, 1)
+		pod := req.Max(lim)
+		total := machine.Resources{MilliCPU: pod.MilliCPU * int64(perNode), MemoryMiB: pod.MemoryMiB * int64(perNode)}
+		if !total.Fits(need) {
+			need, largest = need.Max(total), fmt.Sprintf("%s (%d per node)", a.Name, perNode)
+		}
+	}
+	if largest == "" {
+		return ""
+	}
+	fits := func(machineType string) bool {
+		s, known := machine.Lookup(machineType)
+		return known && acc.CheckMachine(machineType, g.AcceleratorCount) == nil && need.Fits(s.ForPods(true))
+	}
+	smaller, saving, ok := prices.CheaperMachine(g.MachineType, g.Spot, fits)
+	if !ok {
+		return ""
+	}
+	shape, _ := machine.Lookup(smaller)
+	return fmt.Sprintf("gpuPool.machineType %s could be %s: the GPU pods' requests and limits (%s: %s) fit it, with %s left for pods per node, "+
+		"and %s attaches to it; $%.4f/h less per node%s, about $%.2f/month at %.0f busy GPU node-hours",
+		g.MachineType, smaller, largest, need, shape.ForPods(true), acc.Type, saving, spotNote(g.Spot), saving*cfg.Cost.GPUBusyHoursPerMonth, cfg.Cost.GPUBusyHoursPerMonth)
+}
+
+func spotNote(spot bool) string {
+	if spot {
+		return " on Spot"
+	}
+	return ""
 }
 
 // exportCost puts the estimate in the stack outputs, so every preview diff

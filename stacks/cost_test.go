@@ -149,3 +149,40 @@ func TestUnknownRegionFails(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `gcp:zone = "europe-west4-a": no prices for region "europe-west4": internal/cost/prices.json holds us-central1 only`)
 }
+
+// make cost says when the GPU pods would fit a cheaper machine type of the
+// GPU pool's family: requests and limits both, with GKE's per-node pods.
+func TestCostSuggestsASmallerGPUMachine(t *testing.T) {
+	tests := []struct {
+		name string
+		apps string
+		want string
+	}{
+		{name: "dev as shipped: limits of 3 CPU / 8Gi need an n1-standard-4"},
+		{name: "a worker that fits an n1-standard-2",
+			apps: `[{"name": "gpu-worker", "build": "apps/gpu-worker", "gpu": 1, "queue": {"name": "gpu-jobs", "maxReplicas": 2},
+				"resources": {"cpuRequest": "1", "memoryRequest": "2Gi", "cpuLimit": "1", "memoryLimit": "4Gi"}}]`,
+			want: "gpuPool.machineType n1-standard-4 could be n1-standard-2: the GPU pods' requests and limits (gpu-worker (1 per node): 1000m CPU, 4096Mi memory) fit it, " +
+				"with 1376m CPU, 5243Mi memory left for pods per node, and nvidia-tesla-t4 attaches to it"},
+		{name: "no GPU app, no suggestion", apps: `[{"name": "web", "image": "nginx:1.27", "port": 8080}]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			edits := map[string]string{}
+			if tt.apps != "" {
+				edits["gke-gpu-platform:apps"] = tt.apps
+			}
+			values := stackConfig(t, "dev", edits)
+			cfg, err := loadConfig(mapConfig(values), "dev", nil)
+			require.NoError(t, err)
+			e, err := EstimateCost(cfg)
+			require.NoError(t, err)
+			if tt.want == "" {
+				assert.Empty(t, e.Suggestions)
+				return
+			}
+			require.Len(t, e.Suggestions, 1)
+			assert.Contains(t, e.Suggestions[0], tt.want)
+		})
+	}
+}

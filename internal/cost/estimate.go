@@ -81,6 +81,10 @@ type Estimate struct {
 	GPUBusyHours float64 `json:"gpuBusyHours"`
 	// Assumptions are the choices that move money, one sentence each.
 	Assumptions []string `json:"assumptions"`
+	// Suggestions are changes to the config that would cost less, one
+	// sentence each (the stack's own knowledge, e.g. pods that fit a
+	// smaller machine type).
+	Suggestions []string `json:"suggestions,omitempty"`
 }
 
 // ErrUnpricedRegion is wrapped by the error for a region prices.json lacks.
@@ -320,6 +324,12 @@ func (e Estimate) WriteTable(w io.Writer, title string) error {
 	fmt.Fprintln(w, "assumptions:")
 	for _, a := range e.Assumptions {
 		fmt.Fprintf(w, "- %s\n", a)
+	}
+	if len(e.Suggestions) > 0 {
+		fmt.Fprintln(w, "suggestions:")
+		for _, x := range e.Suggestions {
+			fmt.Fprintf(w, "- %s\n", x)
+		}
 	}
 	if e.HasGuesses {
 		_, err := fmt.Fprintln(w, "~ marks figures built on a guessed or derived price (see internal/cost/prices.json).")

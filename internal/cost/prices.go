@@ -7,6 +7,9 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 )
 
 //go:embed prices.json
@@ -134,4 +137,25 @@ func (p *Prices) disk(key, diskType string) (DiskPrice, error) {
 		return DiskPrice{}, fmt.Errorf("%s = %q: no price for this disk type in internal/cost/prices.json", key, diskType)
 	}
 	return d, nil
+}
+
+// CheaperMachine returns the cheapest priced machine type of the same
+// family as current that costs less per hour and for which fits is true,
+// with how much less per hour; ok is false when there is none.
+func (p *Prices) CheaperMachine(current string, spot bool, fits func(machineType string) bool) (machineType string, savingPerHour float64, ok bool) {
+	now, found := p.Machines[current]
+	if !found {
+		return "", 0, false
+	}
+	base, _ := now.For(spot)
+	family := func(t string) string { f, _, _ := strings.Cut(t, "-"); return f }
+	best := base
+	for _, t := range slices.Sorted(maps.Keys(p.Machines)) {
+		price, _ := p.Machines[t].For(spot)
+		if family(t) != family(current) || price >= best || !fits(t) {
+			continue
+		}
+		machineType, best, ok = t, price, true
+	}
+	return machineType, base - best, ok
 }
