@@ -42,7 +42,7 @@ build:
 	go build -o bin/gke-gpu-platform .
 
 cost:
-	go run ./internal/cmd/cost -stack $(STACK)
+	go run ./cmd/cost -stack $(STACK)
 
 # Laptop flow: an official Pulumi CLI (it ships the Go language host), logged
 # in to your backend, with Google credentials (gcloud auth application-default login).
@@ -64,7 +64,7 @@ destroy: check-pulumi
 	pulumi destroy --stack $(STACK)
 
 local: tools
-	go run ./internal/cmd/local up
+	go run ./cmd/local up
 
 local-down:
-	go run ./internal/cmd/local down
+	go run ./cmd/local down

@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gke-gpu-platform/gke-gpu-platform/internal/graphtest"
 	"github.com/gke-gpu-platform/gke-gpu-platform/stacks"
+	"github.com/gke-gpu-platform/gke-gpu-platform/test/graphtest"
 )
 
 // policyConfig reads policy/config/<stack>.json, the file every deploy path

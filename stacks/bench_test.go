@@ -3,7 +3,7 @@ package stacks
 import (
 	"testing"
 
-	"github.com/gke-gpu-platform/gke-gpu-platform/internal/graphtest"
+	"github.com/gke-gpu-platform/gke-gpu-platform/test/graphtest"
 )
 
 // BenchmarkProgram is the program's own share of a preview: load and

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
-	"github.com/gke-gpu-platform/gke-gpu-platform/internal/graphtest"
+	"github.com/gke-gpu-platform/gke-gpu-platform/test/graphtest"
 )
 
 // Each bad value fails the program with a message naming the key, the value

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/cost"
-	"github.com/gke-gpu-platform/gke-gpu-platform/internal/graphtest"
+	"github.com/gke-gpu-platform/gke-gpu-platform/test/graphtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden cost reports in testdata/")

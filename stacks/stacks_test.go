@@ -5,7 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/gke-gpu-platform/gke-gpu-platform/internal/graphtest"
+	"github.com/gke-gpu-platform/gke-gpu-platform/test/graphtest"
 )
 
 // Resource types the tests look up.

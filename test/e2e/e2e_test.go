@@ -27,11 +27,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gke-gpu-platform/gke-gpu-platform/internal/controlplane"
-	"github.com/gke-gpu-platform/gke-gpu-platform/internal/graphtest"
-	"github.com/gke-gpu-platform/gke-gpu-platform/internal/localqueue"
-	"github.com/gke-gpu-platform/gke-gpu-platform/internal/localstack"
+	"github.com/gke-gpu-platform/gke-gpu-platform/local"
+	"github.com/gke-gpu-platform/gke-gpu-platform/local/controlplane"
+	"github.com/gke-gpu-platform/gke-gpu-platform/local/engine"
+	"github.com/gke-gpu-platform/gke-gpu-platform/local/queue"
 	"github.com/gke-gpu-platform/gke-gpu-platform/stacks"
+	"github.com/gke-gpu-platform/gke-gpu-platform/test/graphtest"
 	"github.com/gke-gpu-platform/gke-gpu-platform/test/kedaschema"
 )
 
@@ -39,9 +40,9 @@ const namespace = "platform" // Pulumi.local.yaml
 
 type env struct {
 	cp    *controlplane.ControlPlane
-	queue localqueue.Client
+	queue queue.Client
 	stack auto.Stack
-	opts  localstack.Options
+	opts  engine.Options
 	bin   string
 	pack  string
 	// project is the repository's project directory (the shipped files).
@@ -89,7 +90,7 @@ func (e *env) deploymentsPolicyEnv(t *testing.T) {
 
 func setup(t *testing.T) *env {
 	t.Helper()
-	project, err := localstack.FindProjectDir(".")
+	project, err := engine.FindProjectDir(".")
 	require.NoError(t, err)
 	bin := os.Getenv("TOOLS_BIN")
 	if bin == "" {
@@ -109,7 +110,7 @@ func setup(t *testing.T) *env {
 	ctx := context.Background()
 	dir := t.TempDir()
 	start := time.Now()
-	cluster, err := localstack.StartCluster(ctx, bin, filepath.Join(dir, "cluster"), func(s string) { t.Log(s) })
+	cluster, err := local.StartCluster(ctx, bin, filepath.Join(dir, "cluster"), func(s string) { t.Log(s) })
 	require.NoError(t, err)
 	cp := cluster.ControlPlane
 	// Every process (control plane, Redis, KEDA) by the PID it was started with.
@@ -118,14 +119,14 @@ func setup(t *testing.T) *env {
 
 	work := filepath.Join(dir, "project")
 	require.NoError(t, os.MkdirAll(work, 0o755))
-	require.NoError(t, localstack.CopyProject(project, work, "local"))
-	opts := localstack.Options{
+	require.NoError(t, engine.CopyProject(project, work, "local"))
+	opts := engine.Options{
 		Stack: "local", WorkDir: work, StateDir: filepath.Join(dir, "state"), ToolsBin: bin, Kubeconfig: cp.Kubeconfig,
 	}
-	stack, err := localstack.Open(ctx, opts)
+	stack, err := engine.Open(ctx, opts)
 	require.NoError(t, err)
-	require.NoError(t, localstack.Configure(ctx, stack, cp.Kubeconfig, cluster.RedisAddress))
-	return &env{cp: cp, queue: localqueue.Client{Addr: cluster.RedisAddress}, stack: stack, opts: opts, bin: bin, pack: pack, project: project}
+	require.NoError(t, engine.Configure(ctx, stack, cp.Kubeconfig, cluster.RedisAddress))
+	return &env{cp: cp, queue: queue.Client{Addr: cluster.RedisAddress}, stack: stack, opts: opts, bin: bin, pack: pack, project: project}
 }
 
 // editStackFile replaces old with new in the test's copy of Pulumi.local.yaml.
@@ -198,8 +199,8 @@ func TestLocalStackLifecycle(t *testing.T) {
 	up, err := e.stack.Up(ctx, optup.PolicyPacks(e.pack))
 	require.NoError(t, err)
 	changes := *up.Summary.ResourceChanges
-	assert.Equal(t, want, changes["create"], localstack.Summary(changes))
-	t.Logf("up: %s in %s", localstack.Summary(changes), time.Since(start).Round(100*time.Millisecond))
+	assert.Equal(t, want, changes["create"], engine.Summary(changes))
+	t.Logf("up: %s in %s", engine.Summary(changes), time.Since(start).Round(100*time.Millisecond))
 	assert.Equal(t, controlplane.IngressAddress, up.Outputs["ingressAddress"].Value)
 	assert.Equal(t, "http://127.0.0.1/", up.Outputs["url"].Value)
 	assert.Equal(t, namespace, up.Outputs["namespace"].Value)
@@ -265,11 +266,11 @@ func TestLocalStackLifecycle(t *testing.T) {
 	refreshed, err := e.stack.Refresh(ctx)
 	require.NoError(t, err)
 	drift := *refreshed.Summary.ResourceChanges
-	assert.Equal(t, 1, drift["update"], "refresh must show the hand-edited Deployment as changed: %s", localstack.Summary(drift))
+	assert.Equal(t, 1, drift["update"], "refresh must show the hand-edited Deployment as changed: %s", engine.Summary(drift))
 	// And the next up puts back what the config says.
 	restored, err := e.stack.Up(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, 1, (*restored.Summary.ResourceChanges)["update"], localstack.Summary(*restored.Summary.ResourceChanges))
+	assert.Equal(t, 1, (*restored.Summary.ResourceChanges)["update"], engine.Summary(*restored.Summary.ResourceChanges))
 	assert.Equal(t, "2", e.kubectl(t, "get", "deployment", "backend", "-n", namespace, "-o", "jsonpath={.spec.replicas}"))
 
 	// 8. The policy pack fails a real preview on a bad config, with its message.
@@ -418,7 +419,7 @@ func (e *env) gpuAppWaitsForCapacity(t *testing.T, want int) {
 	up, err := e.stack.Up(ctx, optup.PolicyPacks(e.pack))
 	require.NoError(t, err, "a GPU app waiting for a GPU node must not fail the update")
 	took := time.Since(start)
-	assert.Equal(t, 3, (*up.Summary.ResourceChanges)["create"], "App, ServiceAccount, Deployment: %s", localstack.Summary(*up.Summary.ResourceChanges))
+	assert.Equal(t, 3, (*up.Summary.ResourceChanges)["create"], "App, ServiceAccount, Deployment: %s", engine.Summary(*up.Summary.ResourceChanges))
 	running, pending := e.gpuWorkers(t, "gpu-inference")
 	require.Len(t, running, 1)
 	require.Len(t, pending, 1, "the second GPU pod has no GPU to go to")
@@ -429,7 +430,7 @@ func (e *env) gpuAppWaitsForCapacity(t *testing.T, want int) {
 	e.editStackFile(t, app, "")
 	down, err := e.stack.Up(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, want, (*down.Summary.ResourceChanges)["same"], localstack.Summary(*down.Summary.ResourceChanges))
+	assert.Equal(t, want, (*down.Summary.ResourceChanges)["same"], engine.Summary(*down.Summary.ResourceChanges))
 }
 
 // gkeScaledObjectValidates renders the ScaledObject and TriggerAuthentication
@@ -437,7 +438,7 @@ func (e *env) gpuAppWaitsForCapacity(t *testing.T, want int) {
 // the mocks record them, and has the real API server validate them against
 // KEDA's CRDs (server-side dry run).
 func (e *env) gkeScaledObjectValidates(t *testing.T) {
-	project, err := localstack.FindProjectDir(".")
+	project, err := engine.FindProjectDir(".")
 	require.NoError(t, err)
 	values, err := stacks.StackFileConfig(project, "dev")
 	require.NoError(t, err)

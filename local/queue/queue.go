@@ -1,8 +1,8 @@
-// Package localqueue runs the local platform's queue: a real Redis (Debian's
+// Package queue runs the local platform's queue: a real Redis (Debian's
 // redis-server) on a free loopback port, started beside the loopback control
 // plane and stopped with it, by PID. KEDA's redis scaler reads the length of
 // a list; producers LPUSH, workers BRPOP.
-package localqueue
+package queue
 
 import (
 	"bufio"
@@ -18,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gke-gpu-platform/gke-gpu-platform/internal/controlplane"
+	"github.com/gke-gpu-platform/gke-gpu-platform/local/controlplane"
 )
 
 // addressFile records the address in the control plane's directory, so a
@@ -29,7 +29,7 @@ const addressFile = "redis-address"
 func Start(ctx context.Context, cp *controlplane.ControlPlane) (string, error) {
 	path, err := exec.LookPath("redis-server")
 	if err != nil {
-		return "", errors.New("localqueue: redis-server not found: install it (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis); tools/build.sh does on Debian as root")
+		return "", errors.New("queue: redis-server not found: install it (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis); tools/build.sh does on Debian as root")
 	}
 	ports, err := controlplane.FreePorts(1)
 	if err != nil {
@@ -50,7 +50,7 @@ func Start(ctx context.Context, cp *controlplane.ControlPlane) (string, error) {
 			break
 		}
 		if time.Now().After(deadline) {
-			return "", fmt.Errorf("localqueue: redis at %s did not answer: %w (see %s)", addr, err, filepath.Join(cp.Dir, "logs", "redis.log"))
+			return "", fmt.Errorf("queue: redis at %s did not answer: %w (see %s)", addr, err, filepath.Join(cp.Dir, "logs", "redis.log"))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -61,7 +61,7 @@ func Start(ctx context.Context, cp *controlplane.ControlPlane) (string, error) {
 func Address(dir string) (string, error) {
 	b, err := os.ReadFile(filepath.Join(dir, addressFile))
 	if err != nil {
-		return "", fmt.Errorf("localqueue: no queue recorded in %s: %w", dir, err)
+		return "", fmt.Errorf("queue: no queue recorded in %s: %w", dir, err)
 	}
 	return strings.TrimSpace(string(b)), nil
 }

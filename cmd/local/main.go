@@ -1,10 +1,10 @@
 // Command local runs the platform's apps on a loopback Kubernetes control
 // plane through the real Pulumi engine, with no Google account and no Docker:
 //
-//	go run ./internal/cmd/local up          # start the cluster (if needed) and `pulumi up` the local stack
-//	go run ./internal/cmd/local enqueue 3   # put 3 jobs on the gpu-jobs queue; KEDA scales the GPU worker
-//	go run ./internal/cmd/local drain       # empty the queue (kwok pods run nothing to consume it)
-//	go run ./internal/cmd/local down        # destroy the stack and stop every process
+//	go run ./cmd/local up          # start the cluster (if needed) and `pulumi up` the local stack
+//	go run ./cmd/local enqueue 3   # put 3 jobs on the gpu-jobs queue; KEDA scales the GPU worker
+//	go run ./cmd/local drain       # empty the queue (kwok pods run nothing to consume it)
+//	go run ./cmd/local down        # destroy the stack and stop every process
 //
 // `make local` and `make local-down` call it after tools/build.sh. State
 // lives in .local/ (gitignored): the control plane, its kubeconfig, the
@@ -28,9 +28,11 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 
-	"github.com/gke-gpu-platform/gke-gpu-platform/internal/controlplane"
-	"github.com/gke-gpu-platform/gke-gpu-platform/internal/localqueue"
-	"github.com/gke-gpu-platform/gke-gpu-platform/internal/localstack"
+	"github.com/gke-gpu-platform/gke-gpu-platform/local"
+	"github.com/gke-gpu-platform/gke-gpu-platform/local/controlplane"
+	"github.com/gke-gpu-platform/gke-gpu-platform/local/display"
+	"github.com/gke-gpu-platform/gke-gpu-platform/local/engine"
+	"github.com/gke-gpu-platform/gke-gpu-platform/local/queue"
 )
 
 func main() {
@@ -55,7 +57,7 @@ func locate() (paths, error) {
 	if err != nil {
 		return paths{}, err
 	}
-	project, err := localstack.FindProjectDir(wd)
+	project, err := engine.FindProjectDir(wd)
 	if err != nil {
 		return paths{}, err
 	}
@@ -80,15 +82,15 @@ func run(ctx context.Context, verb string) error {
 	}
 	// The engine runs in a copy of the project files, refreshed from the
 	// repo's Pulumi.yaml and Pulumi.local.yaml on every run.
-	if err := localstack.CopyProject(p.project, p.work, "local"); err != nil {
+	if err := engine.CopyProject(p.project, p.work, "local"); err != nil {
 		return err
 	}
-	opts := localstack.Options{
+	opts := engine.Options{
 		Stack: "local", WorkDir: p.work, StateDir: p.state, ToolsBin: p.bin,
 		Kubeconfig: filepath.Join(p.cluster, "kubeconfig"),
 	}
 	// A Ctrl-C'd run leaves its lock behind; it would block every later run.
-	removed, err := localstack.ClearStaleLocks(opts)
+	removed, err := engine.ClearStaleLocks(opts)
 	if err != nil {
 		return err
 	}
@@ -99,22 +101,22 @@ func run(ctx context.Context, verb string) error {
 	case "up":
 		redis := ""
 		if controlplane.Running(ctx, p.bin, p.cluster) {
-			if redis, err = localqueue.Address(p.cluster); err != nil {
+			if redis, err = queue.Address(p.cluster); err != nil {
 				return err
 			}
 		} else {
 			fmt.Println("starting the loopback cluster:")
-			c, err := localstack.StartCluster(ctx, p.bin, p.cluster, func(s string) { fmt.Println("  " + s) })
+			c, err := local.StartCluster(ctx, p.bin, p.cluster, func(s string) { fmt.Println("  " + s) })
 			if err != nil {
 				return err
 			}
 			redis = c.RedisAddress
 		}
-		stack, err := localstack.Open(ctx, opts)
+		stack, err := engine.Open(ctx, opts)
 		if err != nil {
 			return err
 		}
-		if err := localstack.Configure(ctx, stack, opts.Kubeconfig, redis); err != nil {
+		if err := engine.Configure(ctx, stack, opts.Kubeconfig, redis); err != nil {
 			return err
 		}
 		logPath, engineLog, err := openLog(p.logs, "up")
@@ -126,13 +128,13 @@ func run(ctx context.Context, verb string) error {
 		start := time.Now()
 		ch := make(chan events.EngineEvent)
 		done := make(chan struct{})
-		go func() { localstack.NewDisplay(os.Stdout).Run(ch); close(done) }()
+		go func() { display.New(os.Stdout).Run(ch); close(done) }()
 		res, err := stack.Up(ctx, optup.ProgressStreams(engineLog), optup.EventStreams(ch))
 		<-done
 		if err != nil {
 			return fmt.Errorf("pulumi up failed; the full engine log is %s: %w", logPath, err)
 		}
-		fmt.Printf("\nResources: %s in %.1f s\n", localstack.Summary(*res.Summary.ResourceChanges), time.Since(start).Seconds())
+		fmt.Printf("\nResources: %s in %.1f s\n", engine.Summary(*res.Summary.ResourceChanges), time.Since(start).Seconds())
 		fmt.Println("\nOutputs:")
 		for _, k := range slices.Sorted(maps.Keys(res.Outputs)) {
 			if o := res.Outputs[k]; o.Secret {
@@ -142,15 +144,15 @@ func run(ctx context.Context, verb string) error {
 			}
 		}
 		fmt.Printf("\nLook around:\n  export KUBECONFIG=%s\n  %s/kubectl get pods -n platform -o wide\n", opts.Kubeconfig, p.bin)
-		fmt.Printf("Queue work for the GPU worker (KEDA scales it from zero):\n  go run ./internal/cmd/local enqueue 3 && %s/kubectl get pods -n platform -w\n", p.bin)
+		fmt.Printf("Queue work for the GPU worker (KEDA scales it from zero):\n  go run ./cmd/local enqueue 3 && %s/kubectl get pods -n platform -w\n", p.bin)
 		fmt.Printf("Stop it all: make local-down\n")
 		return nil
 	case "drain":
-		redis, err := localqueue.Address(p.cluster)
+		redis, err := queue.Address(p.cluster)
 		if err != nil {
 			return fmt.Errorf("no local cluster is running (make local): %w", err)
 		}
-		q := localqueue.Client{Addr: redis}
+		q := queue.Client{Addr: redis}
 		n, err := q.Length(ctx, "gpu-jobs")
 		if err != nil {
 			return err
@@ -167,7 +169,7 @@ func run(ctx context.Context, verb string) error {
 				return fmt.Errorf("enqueue takes a count >= 1, got %q", flag.Arg(1))
 			}
 		}
-		redis, err := localqueue.Address(p.cluster)
+		redis, err := queue.Address(p.cluster)
 		if err != nil {
 			return fmt.Errorf("no local cluster is running (make local): %w", err)
 		}
@@ -175,7 +177,7 @@ func run(ctx context.Context, verb string) error {
 		for i := range n {
 			jobs = append(jobs, fmt.Sprintf(`{"id":"local-%d-%d"}`, time.Now().Unix(), i))
 		}
-		q := localqueue.Client{Addr: redis}
+		q := queue.Client{Addr: redis}
 		if err := q.Push(ctx, "gpu-jobs", jobs...); err != nil {
 			return err
 		}
@@ -187,7 +189,7 @@ func run(ctx context.Context, verb string) error {
 		return nil
 	case "down":
 		if controlplane.Running(ctx, p.bin, p.cluster) {
-			stack, err := localstack.Open(ctx, opts)
+			stack, err := engine.Open(ctx, opts)
 			if err != nil {
 				return err
 			}
@@ -198,7 +200,7 @@ func run(ctx context.Context, verb string) error {
 			defer engineLog.Close()
 			ch := make(chan events.EngineEvent)
 			done := make(chan struct{})
-			go func() { localstack.NewDisplay(os.Stdout).Run(ch); close(done) }()
+			go func() { display.New(os.Stdout).Run(ch); close(done) }()
 			_, err = stack.Destroy(ctx, optdestroy.ProgressStreams(engineLog), optdestroy.EventStreams(ch))
 			<-done
 			if err != nil {

@@ -1,15 +1,18 @@
-package localstack
+// Package local is the loopback platform that `make local` and the e2e run
+// the local stack on: a real Kubernetes control plane with simulated nodes
+// (controlplane), a real Redis as the queue (queue) and the real KEDA
+// (keda), each a host process on 127.0.0.1, started together and stopped by
+// PID. engine drives the Pulumi engine against it; display shows its steps.
+package local
 
 import (
 	"context"
 	"fmt"
 	"time"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/auto"
-
-	"github.com/gke-gpu-platform/gke-gpu-platform/internal/controlplane"
-	"github.com/gke-gpu-platform/gke-gpu-platform/internal/localkeda"
-	"github.com/gke-gpu-platform/gke-gpu-platform/internal/localqueue"
+	"github.com/gke-gpu-platform/gke-gpu-platform/local/controlplane"
+	"github.com/gke-gpu-platform/gke-gpu-platform/local/keda"
+	"github.com/gke-gpu-platform/gke-gpu-platform/local/queue"
 )
 
 // Cluster is everything the local stack runs on: the loopback control plane
@@ -43,31 +46,16 @@ func StartCluster(ctx context.Context, binDir, dir string, progress func(string)
 	step("control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok; 2 CPU nodes, 1 GPU node)", start)
 
 	start = time.Now()
-	addr, err := localqueue.Start(ctx, cp)
+	addr, err := queue.Start(ctx, cp)
 	if err != nil {
 		return nil, err
 	}
 	step("queue (redis-server on "+addr+")", start)
 
 	start = time.Now()
-	if err := localkeda.Start(ctx, cp, binDir); err != nil {
+	if err := keda.Start(ctx, cp, binDir); err != nil {
 		return nil, err
 	}
 	step("KEDA (operator and metrics adapter)", start)
 	return &Cluster{ControlPlane: cp, RedisAddress: addr}, nil
-}
-
-// Configure points the stack at the running cluster: the two settings the
-// harness owns (local.kubeconfig and local.redisAddress), written into the
-// engine's copy of the stack file, never the repo's. An explicit kubeconfig
-// also keeps the provider's inputs stable: left empty, the provider would
-// take whatever $KUBECONFIG the caller's shell has, and show it as a diff.
-func Configure(ctx context.Context, stack auto.Stack, kubeconfig, redisAddress string) error {
-	for key, value := range map[string]string{"local.kubeconfig": kubeconfig, "local.redisAddress": redisAddress} {
-		if err := stack.SetConfigWithOptions(ctx, "gke-gpu-platform:"+key,
-			auto.ConfigValue{Value: value}, &auto.ConfigOptions{Path: true}); err != nil {
-			return err
-		}
-	}
-	return nil
 }

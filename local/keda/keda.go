@@ -1,4 +1,4 @@
-// Package localkeda runs the real KEDA beside the loopback control plane:
+// Package keda runs the real KEDA beside the loopback control plane:
 // its operator and its metrics adapter as host processes (the kwok nodes run
 // no pods), built from the Go module proxy by tools/build.sh, with KEDA's own
 // CRDs. The operator activates a ScaledObject (0 <-> 1) and creates the HPA;
@@ -6,7 +6,7 @@
 // aggregation layer reaches through an ExternalName Service on localhost,
 // so the real HPA controller scales 1 -> N. Nothing here decides a replica
 // count: KEDA and the HPA controller do.
-package localkeda
+package keda
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gke-gpu-platform/gke-gpu-platform/internal/controlplane"
+	"github.com/gke-gpu-platform/gke-gpu-platform/local/controlplane"
 )
 
 // Namespace is where KEDA's objects live, as on GKE.
@@ -30,11 +30,11 @@ const Namespace = "keda"
 func Start(ctx context.Context, cp *controlplane.ControlPlane, binDir string) error {
 	for _, f := range []string{"keda-operator", "keda-adapter", "keda-crds"} {
 		if _, err := os.Stat(filepath.Join(binDir, f)); err != nil {
-			return fmt.Errorf("localkeda: %s not found in %s: run tools/build.sh first", f, binDir)
+			return fmt.Errorf("keda: %s not found in %s: run tools/build.sh first", f, binDir)
 		}
 	}
 	if _, err := cp.Kubectl(ctx, "apply", "--server-side", "-f", filepath.Join(binDir, "keda-crds")); err != nil {
-		return fmt.Errorf("localkeda: KEDA's CRDs: %w", err)
+		return fmt.Errorf("keda: KEDA's CRDs: %w", err)
 	}
 	if _, err := cp.KubectlStdin(ctx, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: "+Namespace+"\n", "apply", "-f", "-"); err != nil {
 		return err
@@ -93,7 +93,7 @@ func Start(ctx context.Context, cp *controlplane.ControlPlane, binDir string) er
 	// https://<externalName>:<port>: the adapter on loopback, reached
 	// without kube-proxy (which the loopback cluster does not have).
 	if _, err := cp.KubectlStdin(ctx, apiService(adapterTLS, ca), "apply", "-f", "-"); err != nil {
-		return fmt.Errorf("localkeda: register the external metrics API: %w", err)
+		return fmt.Errorf("keda: register the external metrics API: %w", err)
 	}
 	deadline := time.Now().Add(90 * time.Second)
 	for {
@@ -103,7 +103,7 @@ func Start(ctx context.Context, cp *controlplane.ControlPlane, binDir string) er
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("localkeda: the external metrics API did not become Available: %s %v (logs: %s)",
+			return fmt.Errorf("keda: the external metrics API did not become Available: %s %v (logs: %s)",
 				out, err, filepath.Join(cp.Dir, "logs", "keda-adapter.log"))
 		}
 		select {

@@ -1,4 +1,5 @@
-package localstack
+// Package display shows Pulumi engine events the way a person reads `pulumi up`.
+package display
 
 import (
 	"fmt"
@@ -23,7 +24,7 @@ type Display struct {
 }
 
 // NewDisplay writes to out.
-func NewDisplay(out io.Writer) *Display {
+func New(out io.Writer) *Display {
 	return &Display{out: out, started: map[string]time.Time{}, now: time.Now}
 }
 

@@ -1,8 +1,8 @@
-// Package localstack drives the platform program through the Pulumi engine
+// Package engine drives the platform program through the Pulumi engine
 // (the Automation API, with stacks.Program as an inline program) against a
 // cluster named by a kubeconfig, with a file state backend: no Pulumi Cloud,
 // no Google account, and no Go language host (the program runs in-process).
-package localstack
+package engine
 
 import (
 	"context"
@@ -66,11 +66,11 @@ func Open(ctx context.Context, o Options) (auto.Stack, error) {
 	// The CLI finds itself at Root/bin/pulumi.
 	root := filepath.Dir(o.ToolsBin)
 	if filepath.Base(o.ToolsBin) != "bin" {
-		return auto.Stack{}, fmt.Errorf("localstack: ToolsBin must be a directory named bin, got %s", o.ToolsBin)
+		return auto.Stack{}, fmt.Errorf("engine: ToolsBin must be a directory named bin, got %s", o.ToolsBin)
 	}
 	cmd, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: root})
 	if err != nil {
-		return auto.Stack{}, fmt.Errorf("localstack: the Pulumi CLI in %s: %w (run tools/build.sh)", o.ToolsBin, err)
+		return auto.Stack{}, fmt.Errorf("engine: the Pulumi CLI in %s: %w (run tools/build.sh)", o.ToolsBin, err)
 	}
 	return auto.UpsertStackInlineSource(ctx, o.Stack, ProjectName, stacks.Program,
 		auto.WorkDir(o.WorkDir),
@@ -181,4 +181,19 @@ func ClearStaleLocks(o Options) ([]string, error) {
 func processAlive(pid int) bool {
 	p, err := os.FindProcess(pid)
 	return err == nil && p.Signal(syscall.Signal(0)) == nil
+}
+
+// Configure points the stack at the running cluster: the two settings the
+// harness owns (local.kubeconfig and local.redisAddress), written into the
+// engine's copy of the stack file, never the repo's. An explicit kubeconfig
+// also keeps the provider's inputs stable: left empty, the provider would
+// take whatever $KUBECONFIG the caller's shell has, and show it as a diff.
+func Configure(ctx context.Context, stack auto.Stack, kubeconfig, redisAddress string) error {
+	for key, value := range map[string]string{"local.kubeconfig": kubeconfig, "local.redisAddress": redisAddress} {
+		if err := stack.SetConfigWithOptions(ctx, "gke-gpu-platform:"+key,
+			auto.ConfigValue{Value: value}, &auto.ConfigOptions{Path: true}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

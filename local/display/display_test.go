@@ -1,4 +1,4 @@
-package localstack
+package display
 
 import (
 	"strings"
@@ -11,7 +11,7 @@ import (
 
 func TestDisplayOneLinePerStep(t *testing.T) {
 	var out strings.Builder
-	d := NewDisplay(&out)
+	d := New(&out)
 	clock := time.Unix(0, 0)
 	d.now = func() time.Time { return clock }
 	meta := func(op apitype.OpType, typ, name string) apitype.StepEventMetadata {

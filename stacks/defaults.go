@@ -1,0 +1,104 @@
+package stacks
+
+import (
+	"github.com/gke-gpu-platform/gke-gpu-platform/components"
+)
+
+// Defaults is the one place defaults live. Stack files override field by
+// field: a key present in Pulumi.<stack>.yaml replaces only what it names.
+func Defaults(stack string) Config {
+	return Config{
+		Stack:     stack,
+		Platform:  PlatformGKE,
+		Namespace: namespaceFor(stack),
+		Cluster: ClusterConfig{
+			Name:             stackScopedName("platform", stack, clusterNameMax),
+			ReleaseChannel:   "REGULAR",
+			MaintenanceStart: "03:00",
+			Network:          "default",
+			DataplaneV2:      true,
+		},
+		// The seed's pool: 3 vCPU / 11.25 GB as 3 x n1-standard-1.
+		CPUPool: CPUPoolConfig{
+			MachineType: "n1-standard-1",
+			DiskType:    "pd-standard",
+			DiskSizeGb:  30,
+			MinNodes:    3,
+			MaxNodes:    3,
+		},
+		GPUPool: GPUPoolConfig{
+			Enabled:          true,
+			MachineType:      "n1-standard-4",
+			AcceleratorType:  "nvidia-tesla-t4",
+			AcceleratorCount: 1,
+			DriverVersion:    "DEFAULT",
+			DiskType:         "pd-standard",
+			DiskSizeGb:       50,
+			MinNodes:         0,
+			MaxNodes:         1,
+			LocationPolicy:   "ANY",
+		},
+		Registry: RegistryConfig{Name: stackScopedName("apps", stack, resourceIDMax), KeepVersions: 10},
+		Ingress: IngressConfig{
+			StaticIPName:        stackScopedName("ingress", stack, resourceIDMax),
+			ControllerNamespace: "ingress-nginx",
+		},
+		Cost: CostConfig{FreeTier: true, RegistryStorageGb: 1},
+	}
+}
+
+// appDefaults fills one app's unset fields.
+func appDefaults(a *AppConfig) {
+	if a.Dockerfile == "" && a.Build != "" {
+		a.Dockerfile = "Dockerfile"
+	}
+	if a.HealthPath == "" {
+		a.HealthPath = "/healthz"
+	}
+	r := &a.Resources
+	for _, d := range []struct {
+		field *string
+		value string
+	}{
+		{&r.CPURequest, "100m"}, {&r.MemoryRequest, "128Mi"},
+		{&r.CPULimit, "500m"}, {&r.MemoryLimit, "256Mi"},
+		{&r.EphemeralStorageRequest, "128Mi"}, {&r.EphemeralStorageLimit, "1Gi"},
+	} {
+		if *d.field == "" {
+			*d.field = d.value
+		}
+	}
+	if as := a.Autoscaling; as != nil && as.CPUUtilization == 0 {
+		as.CPUUtilization = 70
+	}
+	// A web app with two or more replicas keeps one serving through a node
+	// drain. Never on GPU apps: a budget there pins a GPU node up.
+	if a.MaxUnavailable == nil && a.Port > 0 && a.GPU == 0 && a.minReplicas() >= 2 {
+		one := 1
+		a.MaxUnavailable = &one
+	}
+	if a.ReadyTimeoutSeconds == nil && a.GPU > 0 {
+		none := 0
+		a.ReadyTimeoutSeconds = &none
+	}
+	if q := a.Queue; q != nil {
+		if q.Name == "" {
+			q.Name = a.Name
+		}
+		if q.Mode == "" {
+			q.Mode = components.QueueModeWorker
+		}
+		if q.MaxReplicas == 0 {
+			q.MaxReplicas = 1
+		}
+		if q.TargetBacklog == 0 {
+			q.TargetBacklog = 1
+		}
+		if q.CooldownSeconds == 0 {
+			q.CooldownSeconds = 300
+		}
+		if q.PollingSeconds == 0 {
+			q.PollingSeconds = 15
+		}
+	}
+}
