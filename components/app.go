@@ -127,6 +127,9 @@ type AppArgs struct {
 	// ReadyTimeoutSeconds is how long `pulumi up` waits for the pods to be
 	// Ready before it fails the update; 0 is the provider's default (10 min).
 	ReadyTimeoutSeconds int
+	// TerminationGracePeriodSeconds is the time between SIGTERM and SIGKILL;
+	// 0 leaves Kubernetes' default (30 s).
+	TerminationGracePeriodSeconds int
 	// AlwaysOn marks a GPU app whose pods run with no queue behind them
 	// (AlwaysOnAnnotation), which keeps a GPU node up around the clock.
 	AlwaysOn bool

@@ -85,6 +85,9 @@ func podTemplate(name string, args *AppArgs, labels pulumi.StringMap, image, ser
 			EmptyDir: &corev1.EmptyDirVolumeSourceArgs{SizeLimit: pulumi.String("64Mi")},
 		}},
 	}
+	if g := args.TerminationGracePeriodSeconds; g > 0 {
+		pod.TerminationGracePeriodSeconds = pulumi.Int(g)
+	}
 	if q := args.Queue; q != nil && q.Mode == QueueModeJob {
 		// A Job's pod runs to completion: a failed message is retried by a new Job.
 		pod.RestartPolicy = pulumi.String("Never")

@@ -23,6 +23,29 @@ type QueueArgs struct {
 	Publishers []pulumi.StringInput
 	// Labels are GCP labels on the topic and subscription.
 	Labels map[string]string
+	// DeadLetter, when set, forwards a message Pub/Sub has delivered
+	// MaxDeliveryAttempts times without an acknowledgement to a dead-letter
+	// topic, instead of redelivering it (and keeping a GPU worker up) until
+	// the retention drops it a week later.
+	DeadLetter *DeadLetterArgs
+}
+
+// DeadLetterArgs configure a queue's dead-letter topic and what Pub/Sub
+// itself needs to use it. Source: cloud.google.com/pubsub/docs/handling-failures
+// ("Dead-letter topics"): the project's Pub/Sub service agent needs
+// publisher on the dead-letter topic and subscriber on the source
+// subscription, or forwarding silently does not happen; a topic with no
+// subscription drops what it receives.
+type DeadLetterArgs struct {
+	// TopicID and SubscriptionID name the dead-letter topic and the
+	// subscription that keeps its messages (for a person to look at or replay).
+	TopicID, SubscriptionID string
+	// MaxDeliveryAttempts is how many deliveries a message gets before it is
+	// forwarded: Pub/Sub allows 5 to 100.
+	MaxDeliveryAttempts int
+	// ServiceAgent is the project's Pub/Sub service agent as an IAM member,
+	// serviceAccount:service-<project number>@gcp-sa-pubsub.iam.gserviceaccount.com.
+	ServiceAgent pulumi.StringInput
 }
 
 // Queue is a Pub/Sub topic and its pull subscription, with the grants that
@@ -34,6 +57,26 @@ type Queue struct {
 	Topic pulumi.StringOutput `pulumi:"topic"`
 	// Subscription is the subscription's full name, projects/<p>/subscriptions/<id>.
 	Subscription pulumi.StringOutput `pulumi:"subscription"`
+	// DeadLetterSubscription is the dead-letter subscription's full name;
+	// empty without DeadLetter.
+	DeadLetterSubscription pulumi.StringOutput `pulumi:"deadLetterSubscription"`
+}
+
+// subscriptionArgs are what every subscription of a queue shares: work
+// waits up to a week, and the subscription never expires.
+func subscriptionArgs(project, id string, topic pulumi.StringInput, labels map[string]string) *pubsub.SubscriptionArgs {
+	return &pubsub.SubscriptionArgs{
+		Project: pulumi.String(project),
+		Name:    pulumi.String(id),
+		Topic:   topic,
+		// Work waits up to a week for a worker, then is dropped.
+		MessageRetentionDuration: pulumi.String("604800s"),
+		// An empty TTL: the subscription never expires. Pub/Sub's default
+		// deletes a subscription after 31 days without a pull, which an idle
+		// GPU queue can easily be.
+		ExpirationPolicy: &pubsub.SubscriptionExpirationPolicyArgs{Ttl: pulumi.String("")},
+		Labels:           pulumi.ToStringMap(labels),
+	}
 }
 
 // NewQueue creates the topic, the subscription and the grants.
@@ -52,25 +95,59 @@ func NewQueue(ctx *pulumi.Context, name string, args *QueueArgs, opts ...pulumi.
 	if err != nil {
 		return nil, err
 	}
-	sub, err := pubsub.NewSubscription(ctx, name, &pubsub.SubscriptionArgs{
-		Project:            pulumi.String(args.Project),
-		Name:               pulumi.String(args.SubscriptionID),
-		Topic:              topic.ID(),
-		AckDeadlineSeconds: pulumi.Int(args.AckDeadlineSeconds),
-		// Work waits up to a week for a worker, then is dropped.
-		MessageRetentionDuration: pulumi.String("604800s"),
-		// An empty TTL: the subscription never expires. Pub/Sub's default
-		// deletes a subscription after 31 days without a pull, which an idle
-		// GPU queue can easily be.
-		ExpirationPolicy: &pubsub.SubscriptionExpirationPolicyArgs{Ttl: pulumi.String("")},
-		RetryPolicy: &pubsub.SubscriptionRetryPolicyArgs{
-			MinimumBackoff: pulumi.String("10s"),
-			MaximumBackoff: pulumi.String("600s"),
-		},
-		Labels: pulumi.ToStringMap(args.Labels),
-	}, parent)
+	subArgs := subscriptionArgs(args.Project, args.SubscriptionID, topic.ID(), args.Labels)
+	subArgs.AckDeadlineSeconds = pulumi.Int(args.AckDeadlineSeconds)
+	subArgs.RetryPolicy = &pubsub.SubscriptionRetryPolicyArgs{
+		MinimumBackoff: pulumi.String("10s"),
+		MaximumBackoff: pulumi.String("600s"),
+	}
+	q.DeadLetterSubscription = pulumi.String("").ToStringOutput()
+	var deadTopic *pubsub.Topic
+	if dl := args.DeadLetter; dl != nil {
+		deadTopic, err = pubsub.NewTopic(ctx, name+"-dead", &pubsub.TopicArgs{
+			Project: pulumi.String(args.Project),
+			Name:    pulumi.String(dl.TopicID),
+			Labels:  pulumi.ToStringMap(args.Labels),
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
+		// Without a subscription the dead-letter topic would drop what it gets.
+		deadSub, err := pubsub.NewSubscription(ctx, name+"-dead",
+			subscriptionArgs(args.Project, dl.SubscriptionID, deadTopic.ID(), args.Labels), parent)
+		if err != nil {
+			return nil, err
+		}
+		q.DeadLetterSubscription = pulumi.Sprintf("projects/%s/subscriptions/%s", args.Project, deadSub.Name)
+		subArgs.DeadLetterPolicy = &pubsub.SubscriptionDeadLetterPolicyArgs{
+			DeadLetterTopic:     deadTopic.ID(),
+			MaxDeliveryAttempts: pulumi.Int(dl.MaxDeliveryAttempts),
+		}
+	}
+	sub, err := pubsub.NewSubscription(ctx, name, subArgs, parent)
 	if err != nil {
 		return nil, err
+	}
+	if dl := args.DeadLetter; dl != nil {
+		// What Pub/Sub itself needs to forward: without these grants a
+		// message past MaxDeliveryAttempts is redelivered as if there were
+		// no policy at all.
+		if _, err := pubsub.NewTopicIAMMember(ctx, name+"-dead-publisher", &pubsub.TopicIAMMemberArgs{
+			Project: pulumi.String(args.Project),
+			Topic:   deadTopic.Name,
+			Role:    pulumi.String("roles/pubsub.publisher"),
+			Member:  dl.ServiceAgent,
+		}, parent); err != nil {
+			return nil, err
+		}
+		if _, err := pubsub.NewSubscriptionIAMMember(ctx, name+"-dead-forwarder", &pubsub.SubscriptionIAMMemberArgs{
+			Project:      pulumi.String(args.Project),
+			Subscription: sub.Name,
+			Role:         pulumi.String("roles/pubsub.subscriber"),
+			Member:       dl.ServiceAgent,
+		}, parent); err != nil {
+			return nil, err
+		}
 	}
 	for i, m := range args.Consumers {
 		if _, err := pubsub.NewSubscriptionIAMMember(ctx, fmt.Sprintf("%s-consumer-%d", name, i), &pubsub.SubscriptionIAMMemberArgs{
@@ -95,5 +172,7 @@ func NewQueue(ctx *pulumi.Context, name string, args *QueueArgs, opts ...pulumi.
 
 	q.Topic = pulumi.Sprintf("projects/%s/topics/%s", args.Project, topic.Name)
 	q.Subscription = pulumi.Sprintf("projects/%s/subscriptions/%s", args.Project, sub.Name)
-	return q, ctx.RegisterResourceOutputs(q, pulumi.Map{"topic": q.Topic, "subscription": q.Subscription})
+	return q, ctx.RegisterResourceOutputs(q, pulumi.Map{
+		"topic": q.Topic, "subscription": q.Subscription, "deadLetterSubscription": q.DeadLetterSubscription,
+	})
 }

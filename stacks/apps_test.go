@@ -204,7 +204,13 @@ func TestImagesPushToTheStackRegistry(t *testing.T) {
 		c := podSpec(t, d.Plain("spec").(map[string]any))["containers"].([]any)[0].(map[string]any)
 		assert.Equal(t, "us-central1-docker.pkg.dev/acme-platform-dev/apps/"+img.Name+"@sha256:0123456789abcdef", c["image"])
 	}
-	assert.Equal(t, []string{"gcp:organizations/getClientConfig:getClientConfig"}, g.Calls, "one token for all pushes")
+	tokens := 0
+	for _, c := range g.Calls {
+		if c == "gcp:organizations/getClientConfig:getClientConfig" {
+			tokens++
+		}
+	}
+	assert.Equal(t, 1, tokens, "one token for all pushes")
 	assert.Equal(t, map[string]string{
 		"frontend":   "us-central1-docker.pkg.dev/acme-platform-dev/apps/frontend@sha256:0123456789abcdef",
 		"backend":    "us-central1-docker.pkg.dev/acme-platform-dev/apps/backend@sha256:0123456789abcdef",

@@ -183,6 +183,11 @@ type AppConfig struct {
 	// ConnectsTo names the apps this app calls; the network policy lets
 	// exactly these connections through (default deny otherwise).
 	ConnectsTo []string `json:"connectsTo"`
+	// TerminationGracePeriodSeconds is how long a pod has between SIGTERM
+	// and SIGKILL: a queue worker finishes the job in hand within it, or
+	// hands the message back. Default 15 on a Spot pool (what GKE gives pods
+	// when it reclaims a Spot VM), 30 (Kubernetes') elsewhere.
+	TerminationGracePeriodSeconds *int `json:"terminationGracePeriodSeconds"`
 	// AlwaysOn lets a GPU app keep pods running with no queue behind them,
 	// which keeps a GPU node (and its bill) up around the clock. The policy
 	// pack refuses such an app unless this says it is meant.
@@ -207,6 +212,13 @@ type QueueConfig struct {
 	CooldownSeconds int `json:"cooldownSeconds"`
 	// PollingSeconds is how often KEDA reads the backlog; default 15.
 	PollingSeconds int `json:"pollingSeconds"`
+	// MaxDeliveryAttempts is how often a job is delivered before it goes to
+	// the dead letters (Pub/Sub's dead-letter topic; <queue>:dead on Redis)
+	// instead of keeping a GPU worker busy with it; 5 to 100, default 5.
+	MaxDeliveryAttempts int `json:"maxDeliveryAttempts"`
+	// MaxJobSeconds is the longest one job may run: the worker keeps the
+	// message leased that long, so a long job is delivered once; default 3600.
+	MaxJobSeconds int `json:"maxJobSeconds"`
 }
 
 // minReplicas is the fewest pods the app runs while it runs at all.

@@ -383,6 +383,21 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 			want:  "gke-gpu-platform:cpuPool.machineType = e2-micro: KEDA's metricServer (50m, 128Mi) does not fit one node",
 		},
 		{
+			name:  "a dead-letter policy Pub/Sub refuses",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "w", "image": "w:1", "gpu": 1, "queue": {"maxDeliveryAttempts": 3}}]`},
+			want:  "gke-gpu-platform:apps[0].queue.maxDeliveryAttempts = 3: must be 5 to 100 (Pub/Sub's bounds for a dead-letter policy)",
+		},
+		{
+			name:  "a job that may not run at all",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "w", "image": "w:1", "gpu": 1, "queue": {"maxJobSeconds": 1}}]`},
+			want:  "gke-gpu-platform:apps[0].queue.maxJobSeconds = 1: must be 10 to 86400 seconds",
+		},
+		{
+			name:  "a negative grace period",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "w", "image": "w:1", "terminationGracePeriodSeconds": -1}]`},
+			want:  "gke-gpu-platform:apps[0].terminationGracePeriodSeconds = -1: must be 0 to 3600 seconds",
+		},
+		{
 			name:  "local queue without a Redis",
 			stack: "local",
 			edits: map[string]string{"gke-gpu-platform:local": `{}`},

@@ -100,5 +100,29 @@ func appDefaults(a *AppConfig) {
 		if q.PollingSeconds == 0 {
 			q.PollingSeconds = 15
 		}
+		if q.MaxDeliveryAttempts == 0 {
+			q.MaxDeliveryAttempts = 5
+		}
+		if q.MaxJobSeconds == 0 {
+			q.MaxJobSeconds = 3600
+		}
 	}
+}
+
+// TerminationGrace is an app's terminationGracePeriodSeconds: its own, or
+// 15 s on a Spot pool (GKE gives a Spot VM's pods about 15 s when it
+// reclaims the VM: cloud.google.com/kubernetes-engine/docs/concepts/spot-vms),
+// else Kubernetes' 30 s.
+func (c Config) TerminationGrace(a AppConfig) int {
+	if a.TerminationGracePeriodSeconds != nil {
+		return *a.TerminationGracePeriodSeconds
+	}
+	spot := c.CPUPool.Spot
+	if a.GPU > 0 {
+		spot = c.GPUPool.Spot
+	}
+	if spot && c.Platform == PlatformGKE {
+		return 15
+	}
+	return 30
 }

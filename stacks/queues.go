@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/organizations"
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/serviceaccount"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -29,6 +30,16 @@ const (
 	// Deployment KEDA scales: consume until SIGTERM) or "job" (one Job per
 	// message: take one, acknowledge it, exit 0; non-zero on failure).
 	EnvQueueMode = "QUEUE_MODE"
+	// EnvQueueMaxJobSeconds is how long the worker may keep one message leased.
+	EnvQueueMaxJobSeconds = "QUEUE_MAX_JOB_SECONDS"
+	// EnvQueueGraceSeconds is the pod's termination grace: after SIGTERM the
+	// worker finishes the job in hand within it, or hands the message back.
+	EnvQueueGraceSeconds = "QUEUE_GRACE_SECONDS"
+	// EnvQueueMaxDeliveryAttempts and EnvQueueDeadLetter are the local
+	// (Redis) dead-letter contract: after that many failed deliveries the
+	// worker moves a job to that list. Pub/Sub forwards by itself on GKE.
+	EnvQueueMaxDeliveryAttempts = "QUEUE_MAX_DELIVERY_ATTEMPTS"
+	EnvQueueDeadLetter          = "QUEUE_DEAD_LETTER"
 	// kedaNamespace is where KEDA runs on GKE.
 	kedaNamespace = "keda"
 )
@@ -74,6 +85,12 @@ func (c Config) queueEnv(backend string, name func(queue string, consumer bool) 
 		if a.Queue != nil {
 			add(a.Name, EnvQueueSource, name(a.Queue.Name, true))
 			add(a.Name, EnvQueueMode, a.Queue.Mode)
+			add(a.Name, EnvQueueMaxJobSeconds, strconv.Itoa(a.Queue.MaxJobSeconds))
+			add(a.Name, EnvQueueGraceSeconds, strconv.Itoa(c.TerminationGrace(a)))
+			if backend == "redis" {
+				add(a.Name, EnvQueueMaxDeliveryAttempts, strconv.Itoa(a.Queue.MaxDeliveryAttempts))
+				add(a.Name, EnvQueueDeadLetter, DeadLetterList(a.Queue.Name))
+			}
 		}
 		for _, q := range a.Publishes {
 			add(a.Name, EnvQueueTopic+"_"+strings.ToUpper(strings.ReplaceAll(q, "-", "_")), name(q, false))
@@ -84,6 +101,9 @@ func (c Config) queueEnv(backend string, name func(queue string, consumer bool) 
 	}
 	return env
 }
+
+// DeadLetterList is the Redis list a local queue's dead letters go to.
+func DeadLetterList(queue string) string { return queue + ":dead" }
 
 // newLocalQueueing uses the Redis the local harness runs: KEDA's redis
 // scaler reads the list's length, workers pop from it.
@@ -181,6 +201,10 @@ func newGKEQueueing(ctx *pulumi.Context, cfg Config, t *target) (*queueing, erro
 		q.identity[a.Name] = id.Email
 		members[a.Name] = id.Member
 	}
+	// Pub/Sub's service agent forwards dead letters; its address holds the
+	// project's number, which only Google knows.
+	project := organizations.LookupProjectOutput(ctx, organizations.LookupProjectOutputArgs{ProjectId: pulumi.String(cfg.Project)})
+	serviceAgent := pulumi.Sprintf("serviceAccount:service-%s@gcp-sa-pubsub.iam.gserviceaccount.com", project.Number())
 	subscriptions := map[string]pulumi.StringOutput{}
 	for _, a := range cfg.Apps {
 		if a.Queue == nil {
@@ -190,6 +214,10 @@ func newGKEQueueing(ctx *pulumi.Context, cfg Config, t *target) (*queueing, erro
 			Project: cfg.Project, TopicID: topicID(a.Queue.Name), SubscriptionID: topicID(a.Queue.Name),
 			AckDeadlineSeconds: 600, Labels: labels,
 			Consumers: []pulumi.StringInput{members[a.Name]},
+			DeadLetter: &components.DeadLetterArgs{
+				TopicID: topicID(a.Queue.Name) + "-dead", SubscriptionID: topicID(a.Queue.Name) + "-dead",
+				MaxDeliveryAttempts: a.Queue.MaxDeliveryAttempts, ServiceAgent: serviceAgent,
+			},
 		}
 		for _, p := range cfg.Apps {
 			if slices.Contains(p.Publishes, a.Queue.Name) {

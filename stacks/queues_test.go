@@ -58,7 +58,9 @@ func TestQueueDrivenWorkerOnGKE(t *testing.T) {
 	assert.Equal(t, 0.0, worker.Plain("spec.replicas"))
 	assert.Equal(t, []string{"spec.replicas"}, worker.IgnoreChanges)
 	assert.Equal(t, "true", worker.Plain("metadata.annotations").(map[string]any)["pulumi.com/skipAwait"], "GPU pods wait minutes for a node from zero")
-	assert.Equal(t, map[string]string{"QUEUE_BACKEND": "pubsub", "QUEUE_SOURCE": sub, "QUEUE_MODE": "worker"}, envOf(t, worker))
+	assert.Equal(t, map[string]string{"QUEUE_BACKEND": "pubsub", "QUEUE_SOURCE": sub, "QUEUE_MODE": "worker",
+		"QUEUE_MAX_JOB_SECONDS": "3600", "QUEUE_GRACE_SECONDS": "15"}, envOf(t, worker))
+	assert.Equal(t, 15.0, podSpec(t, worker.Plain("spec").(map[string]any))["terminationGracePeriodSeconds"], "dev's GPU pool is Spot: GKE gives its pods about 15 s")
 	backend := named(t, g, deploymentType, "backend")
 	assert.Equal(t, map[string]string{
 		"QUEUE_BACKEND": "pubsub", "QUEUE_TOPIC": "projects/acme-platform-dev/topics/platform-dev-gpu-jobs",
@@ -71,8 +73,8 @@ func TestQueueDrivenWorkerOnGKE(t *testing.T) {
 	assert.Equal(t, "platform-dev-gpu-jobs", s.Plain("name"))
 	assert.Equal(t, 600.0, s.Plain("ackDeadlineSeconds"))
 	assert.Equal(t, map[string]any{"ttl": ""}, s.Plain("expirationPolicy"))
-	consumer := g.One(t, "gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember")
-	publisher := g.One(t, "gcp:pubsub/topicIAMMember:TopicIAMMember")
+	consumer := named(t, g, "gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember", "gpu-jobs-consumer-0")
+	publisher := named(t, g, "gcp:pubsub/topicIAMMember:TopicIAMMember", "gpu-jobs-publisher-0")
 	assert.Equal(t, "roles/pubsub.subscriber", consumer.Plain("role"))
 	assert.Equal(t, "roles/pubsub.publisher", publisher.Plain("role"))
 	workerSA := appAccountID("platform-dev", "gpu-worker")
@@ -117,7 +119,8 @@ func TestQueueDrivenWorkerLocally(t *testing.T) {
 	assert.Equal(t, 15.0, so.Plain("spec.cooldownPeriod"))
 	assert.Empty(t, g.OfType(triggerAuthType))
 	assert.Empty(t, g.OfType(releaseType), "locally KEDA runs beside the cluster, not in the graph")
-	assert.Equal(t, map[string]string{"QUEUE_BACKEND": "redis", "REDIS_ADDRESS": "127.0.0.1:6379", "QUEUE_SOURCE": "gpu-jobs", "QUEUE_MODE": "worker"},
+	assert.Equal(t, map[string]string{"QUEUE_BACKEND": "redis", "REDIS_ADDRESS": "127.0.0.1:6379", "QUEUE_SOURCE": "gpu-jobs", "QUEUE_MODE": "worker",
+		"QUEUE_MAX_JOB_SECONDS": "3600", "QUEUE_GRACE_SECONDS": "30", "QUEUE_MAX_DELIVERY_ATTEMPTS": "5", "QUEUE_DEAD_LETTER": "gpu-jobs:dead"},
 		envOf(t, named(t, g, deploymentType, "gpu-worker")))
 }
 
@@ -168,4 +171,42 @@ func TestExplicitGoogleServiceAccountIsBound(t *testing.T) {
 	assert.Equal(t, "serviceAccount:acme-platform-dev.svc.id.goog[dev/api]", b.Plain("member"))
 	ksa := named(t, g, "kubernetes:core/v1:ServiceAccount", "api")
 	assert.Equal(t, "api@acme-platform-dev.iam.gserviceaccount.com", ksa.Plain("metadata.annotations").(map[string]any)["iam.gke.io/gcp-service-account"])
+}
+
+// Every queue on GKE has a dead-letter topic with its own subscription (a
+// topic without one drops what it gets), the policy on the source
+// subscription, and the two grants Pub/Sub's service agent needs to forward,
+// with exact members.
+func TestQueuesHaveDeadLetters(t *testing.T) {
+	for _, tt := range []struct {
+		stack, cluster, project string
+		attempts                float64
+	}{
+		{"dev", "platform-dev", "acme-platform-dev", 5},
+		{"prod", "platform-prod", "acme-platform-prod", 5},
+		{"pr", "platform-pr", "acme-platform-dev", 5},
+	} {
+		t.Run(tt.stack, func(t *testing.T) {
+			g := runStack(t, tt.stack, nil)
+			id := tt.cluster + "-gpu-jobs-dead"
+			agent := "serviceAccount:service-" + graphtest.MockProjectNumber + "@gcp-sa-pubsub.iam.gserviceaccount.com"
+
+			topic := named(t, g, "gcp:pubsub/topic:Topic", "gpu-jobs-dead")
+			assert.Equal(t, id, topic.Plain("name"))
+			deadSub := named(t, g, "gcp:pubsub/subscription:Subscription", "gpu-jobs-dead")
+			assert.Equal(t, id, deadSub.Plain("name"))
+			assert.Equal(t, "gpu-jobs-dead-id", deadSub.Plain("topic"), "the dead letters' own subscription keeps them")
+			assert.Equal(t, map[string]any{"ttl": ""}, deadSub.Plain("expirationPolicy"))
+
+			source := named(t, g, "gcp:pubsub/subscription:Subscription", "gpu-jobs")
+			assert.Equal(t, map[string]any{"deadLetterTopic": "gpu-jobs-dead-id", "maxDeliveryAttempts": tt.attempts}, source.Plain("deadLetterPolicy"))
+
+			pub := named(t, g, "gcp:pubsub/topicIAMMember:TopicIAMMember", "gpu-jobs-dead-publisher")
+			assert.Equal(t, map[string]any{"topic": id, "role": "roles/pubsub.publisher", "member": agent, "project": tt.project},
+				map[string]any{"topic": pub.Plain("topic"), "role": pub.Plain("role"), "member": pub.Plain("member"), "project": pub.Plain("project")})
+			fwd := named(t, g, "gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember", "gpu-jobs-dead-forwarder")
+			assert.Equal(t, map[string]any{"subscription": tt.cluster + "-gpu-jobs", "role": "roles/pubsub.subscriber", "member": agent},
+				map[string]any{"subscription": fwd.Plain("subscription"), "role": fwd.Plain("role"), "member": fwd.Plain("member")})
+		})
+	}
 }

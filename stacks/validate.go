@@ -295,6 +295,9 @@ func (c Config) validateApps(fail failFunc) {
 		if !strings.HasPrefix(a.HealthPath, "/") {
 			fail(key+".healthPath", a.HealthPath, "must start with '/'")
 		}
+		if g := a.TerminationGracePeriodSeconds; g != nil && (*g < 0 || *g > 3600) {
+			fail(key+".terminationGracePeriodSeconds", *g, "must be 0 to 3600 seconds")
+		}
 		if t := a.ReadyTimeout(); t < 0 || t > 3600 {
 			fail(key+".readyTimeoutSeconds", t, "must be 0 (do not wait) to 3600 seconds")
 		}

@@ -57,6 +57,13 @@ func (c Config) validateQueues(fail failFunc) {
 		if q.CooldownSeconds < 0 || q.CooldownSeconds > 86400 {
 			fail(key+".cooldownSeconds", q.CooldownSeconds, "must be 0 to 86400 seconds")
 		}
+		if q.MaxDeliveryAttempts < 5 || q.MaxDeliveryAttempts > 100 {
+			// Pub/Sub's own bounds for a dead-letter policy.
+			fail(key+".maxDeliveryAttempts", q.MaxDeliveryAttempts, "must be 5 to 100 (Pub/Sub's bounds for a dead-letter policy)")
+		}
+		if q.MaxJobSeconds < 10 || q.MaxJobSeconds > 86400 {
+			fail(key+".maxJobSeconds", q.MaxJobSeconds, "must be 10 to 86400 seconds (the longest one job may hold its message)")
+		}
 		if q.PollingSeconds < 1 || q.PollingSeconds > 3600 {
 			fail(key+".pollingSeconds", q.PollingSeconds, "must be 1 to 3600 seconds")
 		}

@@ -150,6 +150,9 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	return args.Name + "-id", outs, nil
 }
 
+// MockProjectNumber is the number the mocks give every Google Cloud project.
+const MockProjectNumber = "123456789012"
+
 // Call answers the invokes the program makes.
 func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	m.g.mu.Lock()
@@ -159,6 +162,11 @@ func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	case "gcp:organizations/getClientConfig:getClientConfig":
 		return resource.NewPropertyMapFromMap(map[string]any{
 			"accessToken": "ya29.mock-token", "project": "mock", "region": "us-central1", "zone": "us-central1-a", "id": "mock",
+		}), nil
+	case "gcp:organizations/getProject:getProject":
+		// A project's number is Google's to give; this one is the mock's.
+		return resource.NewPropertyMapFromMap(map[string]any{
+			"projectId": args.Args["projectId"].StringValue(), "number": MockProjectNumber, "name": args.Args["projectId"].StringValue(),
 		}), nil
 	}
 	return nil, fmt.Errorf("graphtest: no mock for invoke %s", args.Token)
