@@ -23,6 +23,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -53,63 +54,98 @@ func work(ctx context.Context, smi string, body []byte) error {
 	return nil
 }
 
-// consume takes jobs until ctx ends (SIGTERM when KEDA scales down). A job
-// that fails is not acknowledged, so the queue delivers it again.
-func consume(ctx context.Context, queue consumer, do func(context.Context, []byte) error) {
-	for ctx.Err() == nil {
-		d, err := queue.Next(ctx)
+// outcome is how one job ended.
+type outcome int
+
+const (
+	done     outcome = iota // acknowledged
+	failed                  // not acknowledged: delivered again, or dead-lettered
+	released                // handed back unfinished: the worker is stopping
+)
+
+// process runs one job and ends its message. When stopping closes (SIGTERM:
+// KEDA scales in, or a Spot VM is reclaimed) the job gets grace to finish;
+// past that it is cancelled and the message handed back at once, instead
+// of another worker waiting out its lease.
+func process(stopping <-chan struct{}, grace time.Duration, m message, do func(context.Context, []byte) error) outcome {
+	jobCtx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	result := make(chan error, 1)
+	go func() { result <- do(jobCtx, m.Body()) }()
+	finish := func(err error) outcome {
 		if err != nil {
-			log.Printf("queue: %v", err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(2 * time.Second):
-			}
-			continue
-		}
-		if d == nil {
-			continue
-		}
-		if err := do(ctx, d.Body); err != nil {
 			log.Printf("job failed, left for redelivery: %v", err)
-			continue
+			m.Failed()
+			return failed
 		}
-		if err := d.Ack(ctx); err != nil {
-			log.Printf("ack: %v", err)
-		}
+		m.Done()
+		return done
+	}
+	select {
+	case err := <-result:
+		return finish(err)
+	case <-stopping:
+	}
+	select {
+	case err := <-result:
+		return finish(err)
+	case <-time.After(grace):
+		cancel()
+		log.Printf("stopping: the job did not finish within %s; handed back to the queue", grace)
+		m.Release()
+		return released
 	}
 }
 
-// errNoJob is runOne's answer when the queue stayed empty for its whole
-// wait: another Job took the message KEDA started this one for.
+// shutdownMargin is kept from the pod's grace period for handing a message
+// back and exiting before SIGKILL.
+const shutdownMargin = 2 * time.Second
+
+// jobGrace is how long a job may keep running after SIGTERM.
+func jobGrace(podGrace time.Duration) time.Duration {
+	return max(podGrace-shutdownMargin, 0)
+}
+
+// consume takes jobs until ctx ends (worker mode).
+func consume(ctx context.Context, src source, grace time.Duration, do func(context.Context, []byte) error) error {
+	return src.Receive(ctx, func(m message) { process(ctx.Done(), grace, m, do) })
+}
+
+// errNoJob is runOne's answer when no job came within its wait: another
+// Job took the message KEDA started this one for.
 var errNoJob = errors.New("no job arrived")
 
-// runOne takes one job (waiting up to wait for it), does it and
-// acknowledges it: job mode, where each pod is one Job's run.
-func runOne(ctx context.Context, queue consumer, do func(context.Context, []byte) error, wait time.Duration) error {
-	waiting, cancel := context.WithTimeout(ctx, wait)
-	defer cancel()
-	for {
-		d, err := queue.Next(waiting)
-		switch {
-		case waiting.Err() != nil:
-			return errNoJob
-		case err != nil:
-			log.Printf("queue: %v", err)
-			select {
-			case <-waiting.Done():
-				return errNoJob
-			case <-time.After(2 * time.Second):
-			}
-			continue
-		case d == nil:
-			continue
+// runOne takes one job, waiting up to wait for it (job mode: each pod is
+// one Job's run).
+func runOne(ctx context.Context, src source, grace, wait time.Duration, do func(context.Context, []byte) error) (outcome, error) {
+	receiving, stop := context.WithCancel(ctx)
+	defer stop()
+	var once sync.Once
+	got := make(chan struct{})
+	go func() {
+		select {
+		case <-time.After(wait):
+			once.Do(stop) // nothing came: stop waiting
+		case <-got:
 		}
-		// The job runs on the pod's context, not the wait's.
-		if err := do(ctx, d.Body); err != nil {
-			return fmt.Errorf("job failed, left for redelivery: %w", err)
+	}()
+	result := outcome(-1)
+	err := src.Receive(receiving, func(m message) {
+		if result >= 0 {
+			m.Release() // one job per Job; this one is for another
+			return
 		}
-		return d.Ack(ctx)
+		close(got)
+		result = process(ctx.Done(), grace, m, do)
+		once.Do(stop)
+	})
+	if err != nil {
+		return failed, err
 	}
+	if result < 0 {
+		return failed, errNoJob
+	}
+	return result, nil
 }
 
 // Queue modes the platform puts in QUEUE_MODE.
@@ -125,31 +161,40 @@ func main() {
 	if v := os.Getenv("NVIDIA_SMI"); v != "" {
 		smi = v
 	}
-	queue, err := newConsumer(os.Getenv)
+	s, err := loadSettings(os.Getenv)
 	if err != nil {
 		log.Fatal(err)
 	}
+	src, closeSource, err := newSource(ctx, s)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer closeSource()
 	do := func(ctx context.Context, body []byte) error { return work(ctx, smi, body) }
-	if queue != nil {
-		switch mode := os.Getenv("QUEUE_MODE"); mode {
+	grace := jobGrace(s.grace)
+	if src != nil {
+		switch s.mode {
 		case modeJob:
-			err := runOne(ctx, queue, do, time.Minute)
+			result, err := runOne(ctx, src, grace, time.Minute, do)
 			switch {
 			case errors.Is(err, errNoJob):
 				log.Print("no job within a minute: another Job took it; done")
-			case err != nil:
-				log.Print(err)
+			case err != nil || result != done:
+				if err != nil {
+					log.Print(err)
+				}
+				closeSource()
 				stop()
 				os.Exit(1) // the Job's backoffLimit decides what happens next
 			default:
 				log.Print("job done")
 			}
-		case modeWorker, "":
-			log.Print("taking jobs from the queue")
-			consume(ctx, queue, do)
-			log.Print("stopping")
 		default:
-			log.Fatalf("QUEUE_MODE=%q: want %s or %s", mode, modeWorker, modeJob)
+			log.Print("taking jobs from the queue")
+			if err := consume(ctx, src, grace, do); err != nil {
+				log.Print(err)
+			}
+			log.Print("stopping")
 		}
 		return
 	}

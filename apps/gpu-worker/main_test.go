@@ -100,30 +100,35 @@ func (s *syncBuffer) String() string {
 
 // The platform's QUEUE_MODE decides whether the process ends after one job
 // (job mode: the Job completes and frees its GPU node) or keeps taking jobs
-// until SIGTERM (worker mode: KEDA scales it in).
+// until SIGTERM (worker mode: KEDA scales it in). The real main, on the
+// official Pub/Sub fake (PUBSUB_EMULATOR_HOST, which the client honours).
 func TestQueueModes(t *testing.T) {
 	okSMI := filepath.Join(t.TempDir(), "nvidia-smi")
 	if err := os.WriteFile(okSMI, []byte("#!/bin/sh\necho 'GPU 0: Tesla T4 (UUID: GPU-1)'\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	job := "*2\r\n$8\r\ngpu-jobs\r\n$10\r\n{\"id\":\"7\"}\r\n"
 	tests := []struct {
 		name, mode, smi, signalAfter, wantLog string
-		wantExit                              int
+		wantExit, wantAcks                    int
 	}{
-		{name: "job mode, job done: exit 0", mode: "job", smi: okSMI, wantLog: "job done"},
+		{name: "job mode, job done: exit 0", mode: "job", smi: okSMI, wantLog: "job done", wantAcks: 1},
 		{name: "job mode, job failed: exit 1", mode: "job", smi: filepath.Join(t.TempDir(), "missing"), wantExit: 1, wantLog: "left for redelivery"},
-		{name: "worker mode: runs until SIGTERM", mode: "worker", smi: okSMI, signalAfter: "on 1 GPU(s)", wantLog: "stopping"},
+		{name: "worker mode: runs until SIGTERM", mode: "worker", smi: okSMI, signalAfter: "on 1 GPU(s)", wantLog: "stopping", wantAcks: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			addr, _ := fakeRedis(t, job)
+			srv, _, topic, sub := pubSub(t, 10*time.Second)
+			srv.Publish(topic, []byte(`{"id":"7"}`), nil)
 			code, logs := runMain(t, []string{
-				"QUEUE_BACKEND=redis", "REDIS_ADDRESS=" + addr, "QUEUE_SOURCE=gpu-jobs",
+				"PUBSUB_EMULATOR_HOST=" + srv.Addr,
+				"QUEUE_BACKEND=pubsub", "QUEUE_SOURCE=" + sub, "QUEUE_GRACE_SECONDS=5",
 				"QUEUE_MODE=" + tt.mode, "NVIDIA_SMI=" + tt.smi,
 			}, 30*time.Second, tt.signalAfter)
 			if code != tt.wantExit || !strings.Contains(logs, tt.wantLog) {
 				t.Fatalf("exit %d, want %d; want %q in the log:\n%s", code, tt.wantExit, tt.wantLog, logs)
+			}
+			if acks := srv.Messages()[0].Acks; acks != tt.wantAcks {
+				t.Fatalf("acks %d, want %d", acks, tt.wantAcks)
 			}
 		})
 	}

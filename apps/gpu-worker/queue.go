@@ -1,195 +1,219 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/json"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"cloud.google.com/go/pubsub/v2"
+	"github.com/redis/go-redis/v9"
 )
 
-// consumer hands out one job at a time from the queue the platform gave
-// this app (QUEUE_BACKEND, QUEUE_SOURCE and, for Redis, REDIS_ADDRESS).
-// Next returns nil, nil when nothing came within its wait.
-type consumer interface {
-	Next(ctx context.Context) (*delivery, error)
+// message is one job taken from the queue, and the three ways it can end.
+type message interface {
+	// Body is the job.
+	Body() []byte
+	// Done acknowledges the job: the queue forgets it.
+	Done()
+	// Failed counts a failed delivery: the queue delivers the job again
+	// later, until maxDeliveryAttempts, then it goes to the dead letters.
+	Failed()
+	// Release hands the job back at once, without counting a failure (the
+	// worker is stopping), so another worker can take it now.
+	Release()
 }
 
-// delivery is one job and how to say it is done.
-type delivery struct {
-	Body []byte
-	Ack  func(ctx context.Context) error
+// source hands out jobs one at a time: Receive calls handle for each, one
+// after another, until ctx ends, and keeps the job leased while handle runs.
+type source interface {
+	Receive(ctx context.Context, handle func(message)) error
 }
 
-func newConsumer(env func(string) string) (consumer, error) {
-	switch backend := env("QUEUE_BACKEND"); backend {
-	case "":
-		return nil, nil
-	case "redis":
-		if env("REDIS_ADDRESS") == "" || env("QUEUE_SOURCE") == "" {
-			return nil, errors.New("QUEUE_BACKEND=redis needs REDIS_ADDRESS and QUEUE_SOURCE")
+// settings are what the platform tells a consumer in its environment.
+type settings struct {
+	backend, source, mode string
+	maxJob, grace         time.Duration
+	// Redis only: Pub/Sub counts deliveries and forwards dead letters itself.
+	redisAddress, deadLetter string
+	maxDeliveries            int
+}
+
+func loadSettings(env func(string) string) (settings, error) {
+	s := settings{
+		backend: env("QUEUE_BACKEND"), source: env("QUEUE_SOURCE"), mode: env("QUEUE_MODE"),
+		redisAddress: env("REDIS_ADDRESS"), deadLetter: env("QUEUE_DEAD_LETTER"),
+		maxJob: time.Hour, grace: 30 * time.Second, maxDeliveries: 5,
+	}
+	if s.mode == "" {
+		s.mode = modeWorker
+	}
+	for _, n := range []struct {
+		key  string
+		into func(int)
+	}{
+		{"QUEUE_MAX_JOB_SECONDS", func(v int) { s.maxJob = time.Duration(v) * time.Second }},
+		{"QUEUE_GRACE_SECONDS", func(v int) { s.grace = time.Duration(v) * time.Second }},
+		{"QUEUE_MAX_DELIVERY_ATTEMPTS", func(v int) { s.maxDeliveries = v }},
+	} {
+		if raw := env(n.key); raw != "" {
+			v, err := strconv.Atoi(raw)
+			if err != nil || v < 0 {
+				return s, fmt.Errorf("%s=%q: want a whole number of seconds or attempts", n.key, raw)
+			}
+			n.into(v)
 		}
-		return redisList{addr: env("REDIS_ADDRESS"), list: env("QUEUE_SOURCE"), wait: 5 * time.Second}, nil
+	}
+	switch {
+	case s.mode != modeWorker && s.mode != modeJob:
+		return s, fmt.Errorf("QUEUE_MODE=%q: want %s or %s", s.mode, modeWorker, modeJob)
+	case s.backend == "redis" && (s.redisAddress == "" || s.source == ""):
+		return s, errors.New("QUEUE_BACKEND=redis needs REDIS_ADDRESS and QUEUE_SOURCE")
+	case s.backend == "redis" && s.deadLetter == "":
+		s.deadLetter = s.source + ":dead"
+	case s.backend == "pubsub" && !strings.HasPrefix(s.source, "projects/"):
+		return s, fmt.Errorf("QUEUE_BACKEND=pubsub needs QUEUE_SOURCE=projects/<p>/subscriptions/<s>, got %q", s.source)
+	case s.backend != "" && s.backend != "redis" && s.backend != "pubsub":
+		return s, fmt.Errorf("QUEUE_BACKEND=%q: want redis or pubsub", s.backend)
+	}
+	return s, nil
+}
+
+// newSource connects to the queue the settings name; nil without one.
+func newSource(ctx context.Context, s settings) (source, func(), error) {
+	switch s.backend {
 	case "pubsub":
-		if !strings.HasPrefix(env("QUEUE_SOURCE"), "projects/") {
-			return nil, fmt.Errorf("QUEUE_BACKEND=pubsub needs QUEUE_SOURCE=projects/<p>/subscriptions/<s>, got %q", env("QUEUE_SOURCE"))
-		}
-		return pubsubSubscription{subscription: env("QUEUE_SOURCE"), api: "https://pubsub.googleapis.com/v1/",
-			token: metadataToken(metadataTokenURL), client: http.DefaultClient}, nil
-	default:
-		return nil, fmt.Errorf("QUEUE_BACKEND=%q: want redis or pubsub", backend)
-	}
-}
-
-// redisList BRPOPs the oldest job. Redis removes it on delivery (at most
-// once): a worker that dies mid-job loses it, which suits the local
-// platform; Pub/Sub on GKE redelivers unacknowledged jobs.
-type redisList struct {
-	addr, list string
-	wait       time.Duration
-}
-
-func (r redisList) Next(ctx context.Context) (*delivery, error) {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", r.addr)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(r.wait + 5*time.Second))
-	args := []string{"BRPOP", r.list, strconv.Itoa(int(r.wait.Seconds()))}
-	var cmd bytes.Buffer
-	fmt.Fprintf(&cmd, "*%d\r\n", len(args))
-	for _, a := range args {
-		fmt.Fprintf(&cmd, "$%d\r\n%s\r\n", len(a), a)
-	}
-	if _, err := conn.Write(cmd.Bytes()); err != nil {
-		return nil, err
-	}
-	// A reply is *-1 (nothing came) or an array of [list, job].
-	rd := bufio.NewReader(conn)
-	head, err := rd.ReadString('\n')
-	if err != nil {
-		return nil, err
-	}
-	switch head = strings.TrimSpace(head); {
-	case head == "*-1" || head == "$-1":
-		return nil, nil
-	case head != "*2":
-		return nil, fmt.Errorf("redis BRPOP: %s", head)
-	}
-	var parts [2][]byte
-	for i := range parts {
-		size, err := rd.ReadString('\n')
+		project := strings.Split(s.source, "/")[1]
+		// Credentials: Application Default Credentials, i.e. the pod's
+		// Workload Identity on GKE (no key file anywhere).
+		client, err := pubsub.NewClient(ctx, project)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		n, err := strconv.Atoi(strings.TrimPrefix(strings.TrimSpace(size), "$"))
-		if err != nil || n < 0 {
-			return nil, fmt.Errorf("redis BRPOP: bad reply %q", size)
-		}
-		parts[i] = make([]byte, n+2)
-		if _, err := io.ReadFull(rd, parts[i]); err != nil {
-			return nil, err
-		}
-		parts[i] = parts[i][:n]
+		return newPubSubSource(client, s.source, s.maxJob), func() { _ = client.Close() }, nil
+	case "redis":
+		client := redis.NewClient(&redis.Options{Addr: s.redisAddress})
+		return &redisSource{client: client, list: s.source, deadLetter: s.deadLetter, maxDeliveries: s.maxDeliveries},
+			func() { _ = client.Close() }, nil
 	}
-	return &delivery{Body: parts[1], Ack: func(context.Context) error { return nil }}, nil
+	return nil, func() {}, nil
 }
 
-// metadataTokenURL is GKE's metadata server: it answers as the Google
-// service account bound to the pod's Kubernetes service account (Workload
-// Identity), so no key file exists anywhere.
-const metadataTokenURL = "http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token"
-
-func metadataToken(url string) func(ctx context.Context) (string, error) {
-	return func(ctx context.Context) (string, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return "", err
-		}
-		req.Header.Set("Metadata-Flavor", "Google")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return "", err
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return "", fmt.Errorf("metadata server: %s", resp.Status)
-		}
-		var tok struct {
-			AccessToken string `json:"access_token"`
-		}
-		err = json.NewDecoder(resp.Body).Decode(&tok)
-		return tok.AccessToken, err
-	}
+// pubSubSource receives with the official client, which keeps each message
+// leased (extending its ack deadline) for up to maxJob while the job runs,
+// so a job longer than the subscription's ack deadline is delivered once.
+type pubSubSource struct {
+	sub *pubsub.Subscriber
 }
 
-// pubsubSubscription pulls through Pub/Sub's REST API and acknowledges when
-// the job is done: a worker that dies mid-job has it redelivered after the
-// subscription's ack deadline.
-type pubsubSubscription struct {
-	subscription string // projects/<p>/subscriptions/<s>
-	api          string // https://pubsub.googleapis.com/v1/
-	token        func(context.Context) (string, error)
-	client       *http.Client
+func newPubSubSource(client *pubsub.Client, subscription string, maxJob time.Duration) *pubSubSource {
+	sub := client.Subscriber(subscription)
+	// One job at a time per worker: a GPU does one job; more replicas (and
+	// so GPU nodes) is KEDA's call, from the backlog.
+	sub.ReceiveSettings.MaxOutstandingMessages = 1
+	sub.ReceiveSettings.NumGoroutines = 1
+	sub.ReceiveSettings.MaxExtension = maxJob
+	return &pubSubSource{sub: sub}
 }
 
-func (p pubsubSubscription) call(ctx context.Context, verb string, in, out any) error {
-	tok, err := p.token(ctx)
-	if err != nil {
-		return err
+func (p *pubSubSource) Receive(ctx context.Context, handle func(message)) error {
+	return p.sub.Receive(ctx, func(_ context.Context, m *pubsub.Message) { handle(pubSubMessage{m}) })
+}
+
+type pubSubMessage struct{ m *pubsub.Message }
+
+func (p pubSubMessage) Body() []byte { return p.m.Data }
+func (p pubSubMessage) Done()        { p.m.Ack() }
+
+// Failed and Release both nack: Pub/Sub counts the delivery either way (it
+// cannot tell why) and redelivers per the subscription's retry policy;
+// Release's point is that this happens now, not after the ack deadline.
+func (p pubSubMessage) Failed()  { p.m.Nack() }
+func (p pubSubMessage) Release() { p.m.Nack() }
+
+// redisSource is the local platform's queue: producers LPUSH to a list,
+// the worker moves the oldest job to <list>:processing while it works
+// (BLMOVE), so a failed or released job is not lost, and counts failed
+// deliveries per job in the hash <list>:deliveries; a job that failed
+// maxDeliveries times goes to the dead-letter list.
+type redisSource struct {
+	client        *redis.Client
+	list          string
+	deadLetter    string
+	maxDeliveries int
+}
+
+func (r *redisSource) processing() string { return r.list + ":processing" }
+func (r *redisSource) deliveries() string { return r.list + ":deliveries" }
+
+func (r *redisSource) Receive(ctx context.Context, handle func(message)) error {
+	for ctx.Err() == nil {
+		body, err := r.client.BLMove(ctx, r.list, r.processing(), "RIGHT", "LEFT", 2*time.Second).Result()
+		switch {
+		case errors.Is(err, redis.Nil):
+			continue
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(2 * time.Second): // Redis restarting: try again
+			}
+			continue
+		}
+		handle(&redisMessage{r: r, body: body})
 	}
-	body, _ := json.Marshal(in)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.api+p.subscription+":"+verb, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := p.client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("pubsub %s: %s", verb, resp.Status)
-	}
-	if out == nil {
+	return nil
+}
+
+type redisMessage struct {
+	r    *redisSource
+	body string
+}
+
+// key identifies a job in the deliveries hash: its body's hash (the
+// backend gives every job a unique id inside the body).
+func (m *redisMessage) key() string {
+	sum := sha256.Sum256([]byte(m.body))
+	return hex.EncodeToString(sum[:16])
+}
+
+func (m *redisMessage) Body() []byte { return []byte(m.body) }
+
+func (m *redisMessage) Done() {
+	ctx := context.Background()
+	_, _ = m.r.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.LRem(ctx, m.r.processing(), 1, m.body)
+		p.HDel(ctx, m.r.deliveries(), m.key())
 		return nil
-	}
-	return json.NewDecoder(resp.Body).Decode(out)
+	})
 }
 
-func (p pubsubSubscription) Next(ctx context.Context) (*delivery, error) {
-	var pulled struct {
-		ReceivedMessages []struct {
-			AckID   string `json:"ackId"`
-			Message struct {
-				Data string `json:"data"`
-			} `json:"message"`
-		} `json:"receivedMessages"`
-	}
-	if err := p.call(ctx, "pull", map[string]any{"maxMessages": 1}, &pulled); err != nil {
-		return nil, err
-	}
-	if len(pulled.ReceivedMessages) == 0 {
-		return nil, nil
-	}
-	m := pulled.ReceivedMessages[0]
-	body, err := base64.StdEncoding.DecodeString(m.Message.Data)
-	if err != nil {
-		return nil, err
-	}
-	return &delivery{Body: body, Ack: func(ctx context.Context) error {
-		return p.call(ctx, "acknowledge", map[string]any{"ackIds": []string{m.AckID}}, nil)
-	}}, nil
+func (m *redisMessage) Failed() {
+	ctx := context.Background()
+	n, _ := m.r.client.HIncrBy(ctx, m.r.deliveries(), m.key(), 1).Result()
+	_, _ = m.r.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.LRem(ctx, m.r.processing(), 1, m.body)
+		if int(n) >= m.r.maxDeliveries {
+			p.LPush(ctx, m.r.deadLetter, m.body)
+			p.HDel(ctx, m.r.deliveries(), m.key())
+			return nil
+		}
+		p.LPush(ctx, m.r.list, m.body) // to the back of the line
+		return nil
+	})
+}
+
+func (m *redisMessage) Release() {
+	ctx := context.Background()
+	_, _ = m.r.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.LRem(ctx, m.r.processing(), 1, m.body)
+		p.RPush(ctx, m.r.list, m.body) // to the front: the next worker takes it first
+		return nil
+	})
 }

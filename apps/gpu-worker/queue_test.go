@@ -2,197 +2,234 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
-	"net"
-	"net/http"
-	"net/http/httptest"
-	"strings"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
+
+	"cloud.google.com/go/pubsub/v2"
+	pb "cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
+	"cloud.google.com/go/pubsub/v2/pstest"
+	"google.golang.org/api/option"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
-// fakeRedis answers one BRPOP with reply and records the command.
-func fakeRedis(t *testing.T, reply string) (addr string, got <-chan string) {
+// fakeMessage records how a job ended.
+type fakeMessage struct {
+	body  string
+	mu    sync.Mutex
+	ended []string
+}
+
+func (f *fakeMessage) Body() []byte { return []byte(f.body) }
+func (f *fakeMessage) end(how string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ended = append(f.ended, how)
+}
+func (f *fakeMessage) Done()    { f.end("done") }
+func (f *fakeMessage) Failed()  { f.end("failed") }
+func (f *fakeMessage) Release() { f.end("released") }
+
+// A job ends exactly one way: done, failed, or (stopping, past the grace)
+// handed back; a job that finishes within the grace is still done.
+func TestProcess(t *testing.T) {
+	tests := []struct {
+		name     string
+		job      time.Duration
+		fail     bool
+		stop     bool
+		grace    time.Duration
+		want     outcome
+		wantEnds string
+	}{
+		{name: "done", want: done, wantEnds: "done"},
+		{name: "failed", fail: true, want: failed, wantEnds: "failed"},
+		{name: "stopping, finishes within the grace", job: 50 * time.Millisecond, stop: true, grace: time.Second, want: done, wantEnds: "done"},
+		{name: "stopping, too long for the grace", job: time.Hour, stop: true, grace: 50 * time.Millisecond, want: released, wantEnds: "released"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stopping := make(chan struct{})
+			if tt.stop {
+				close(stopping)
+			}
+			m := &fakeMessage{body: "job"}
+			got := process(stopping, tt.grace, m, func(ctx context.Context, _ []byte) error {
+				select {
+				case <-time.After(tt.job):
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+				if tt.fail {
+					return errors.New("CUDA out of memory")
+				}
+				return nil
+			})
+			if got != tt.want || fmt.Sprint(m.ended) != "["+tt.wantEnds+"]" {
+				t.Fatalf("outcome %d, ended %v; want %d, [%s]", got, m.ended, tt.want, tt.wantEnds)
+			}
+		})
+	}
+}
+
+// pubSub is the official in-memory Pub/Sub fake with one topic and one
+// subscription of the given ack deadline, and a client on it.
+func pubSub(t *testing.T, ackDeadline time.Duration) (*pstest.Server, *pubsub.Client, string, string) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	pstest.SetMinAckDeadline(time.Second)
+	t.Cleanup(pstest.ResetMinAckDeadline)
+	srv := pstest.NewServer()
+	t.Cleanup(func() { _ = srv.Close() })
+	ctx := context.Background()
+	client, err := pubsub.NewClient(ctx, "p", option.WithEndpoint(srv.Addr), option.WithoutAuthentication(),
+		option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials())))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { l.Close() })
-	ch := make(chan string, 1)
-	go func() {
-		conn, err := l.Accept()
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		buf := make([]byte, 512)
-		n, _ := conn.Read(buf)
-		ch <- string(buf[:n])
-		_, _ = io.WriteString(conn, reply)
-	}()
-	return l.Addr().String(), ch
-}
-
-func TestRedisNext(t *testing.T) {
-	tests := []struct {
-		name, reply, want string
-		none              bool
-	}{
-		{name: "a job", reply: "*2\r\n$8\r\ngpu-jobs\r\n$10\r\n{\"id\":\"7\"}\r\n", want: `{"id":"7"}`},
-		{name: "nothing within the wait", reply: "*-1\r\n", none: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			addr, got := fakeRedis(t, tt.reply)
-			d, err := redisList{addr: addr, list: "gpu-jobs", wait: 5 * time.Second}.Next(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if cmd := <-got; cmd != "*3\r\n$5\r\nBRPOP\r\n$8\r\ngpu-jobs\r\n$1\r\n5\r\n" {
-				t.Fatalf("sent %q", cmd)
-			}
-			if tt.none {
-				if d != nil {
-					t.Fatalf("got %q, want nothing", d.Body)
-				}
-				return
-			}
-			if d == nil || string(d.Body) != tt.want {
-				t.Fatalf("got %v, want %s", d, tt.want)
-			}
-		})
-	}
-}
-
-// Pub/Sub: pull one message with a metadata-server token, ack it by its ackId.
-func TestPubSubNextAndAck(t *testing.T) {
-	metadata := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Metadata-Flavor") != "Google" {
-			http.Error(w, "no flavor", http.StatusForbidden)
-			return
-		}
-		_, _ = io.WriteString(w, `{"access_token":"tok"}`)
-	}))
-	defer metadata.Close()
-	var mu sync.Mutex
-	var calls []string
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		calls = append(calls, r.URL.Path+" "+r.Header.Get("Authorization")+" "+string(body))
-		mu.Unlock()
-		if strings.HasSuffix(r.URL.Path, ":pull") {
-			_, _ = io.WriteString(w, `{"receivedMessages":[{"ackId":"a1","message":{"data":"eyJpZCI6IjcifQ=="}}]}`)
-			return
-		}
-		_, _ = io.WriteString(w, `{}`)
-	}))
-	defer api.Close()
-	sub := pubsubSubscription{subscription: "projects/p/subscriptions/gpu-jobs", api: api.URL + "/v1/", token: metadataToken(metadata.URL), client: api.Client()}
-	d, err := sub.Next(context.Background())
-	if err != nil || d == nil {
-		t.Fatalf("next: %v %v", d, err)
-	}
-	if string(d.Body) != `{"id":"7"}` {
-		t.Fatalf("body %s", d.Body)
-	}
-	if err := d.Ack(context.Background()); err != nil {
+	t.Cleanup(func() { _ = client.Close() })
+	topic, sub := "projects/p/topics/gpu-jobs", "projects/p/subscriptions/gpu-jobs"
+	if _, err := client.TopicAdminClient.CreateTopic(ctx, &pb.Topic{Name: topic}); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{
-		`/v1/projects/p/subscriptions/gpu-jobs:pull Bearer tok {"maxMessages":1}`,
-		`/v1/projects/p/subscriptions/gpu-jobs:acknowledge Bearer tok {"ackIds":["a1"]}`,
+	if _, err := client.SubscriptionAdminClient.CreateSubscription(ctx, &pb.Subscription{
+		Name: sub, Topic: topic, AckDeadlineSeconds: int32(ackDeadline / time.Second),
+		RetryPolicy: &pb.RetryPolicy{MinimumBackoff: durationpb.New(0), MaximumBackoff: durationpb.New(0)},
+	}); err != nil {
+		t.Fatal(err)
 	}
-	if strings.Join(calls, "\n") != strings.Join(want, "\n") {
-		t.Fatalf("calls:\n%s\nwant:\n%s", strings.Join(calls, "\n"), strings.Join(want, "\n"))
-	}
+	return srv, client, topic, sub
 }
 
-// scripted is a queue that hands out its jobs, then nothing.
-type scripted struct {
-	jobs  []string
-	acked []string
-	stop  context.CancelFunc
-}
-
-func (s *scripted) Next(context.Context) (*delivery, error) {
-	if len(s.jobs) == 0 {
-		s.stop()
-		return nil, nil
+// deliveries counts how often the fake handed each message out.
+func deliveries(srv *pstest.Server) map[string]int {
+	out := map[string]int{}
+	for _, m := range srv.Messages() {
+		out[string(m.Data)] = m.Deliveries
 	}
-	j := s.jobs[0]
-	s.jobs = s.jobs[1:]
-	return &delivery{Body: []byte(j), Ack: func(context.Context) error { s.acked = append(s.acked, j); return nil }}, nil
+	return out
 }
 
-// A done job is acknowledged; a failed one is not, so the queue redelivers it.
-func TestConsumeAcksOnlyDoneJobs(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	q := &scripted{jobs: []string{"ok-1", "bad", "ok-2"}, stop: cancel}
-	consume(ctx, q, func(_ context.Context, body []byte) error {
-		if string(body) == "bad" {
-			return errors.New("CUDA out of memory")
-		}
+// A job that runs longer than the subscription's ack deadline and longer
+// than the client's first lease (10 s, its minimum per extension) is
+// delivered once: the official client keeps extending the lease, up to
+// maxJob. (With MaxExtension off, this job is delivered twice.)
+func TestPubSubLongJobIsDeliveredOnce(t *testing.T) {
+	srv, client, topic, sub := pubSub(t, time.Second)
+	srv.Publish(topic, []byte("long"), nil)
+	src := newPubSubSource(client, sub, time.Hour)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	var runs int
+	outcome, err := runOne(ctx, src, time.Second, 10*time.Second, func(context.Context, []byte) error {
+		runs++
+		time.Sleep(13 * time.Second)
 		return nil
 	})
-	got, _ := json.Marshal(q.acked)
-	if string(got) != `["ok-1","ok-2"]` {
-		t.Fatalf("acked %s", got)
+	if err != nil || outcome != done || runs != 1 {
+		t.Fatalf("outcome %d, err %v, runs %d", outcome, err, runs)
+	}
+	// Give a redelivery, were there one, the time to happen.
+	time.Sleep(1500 * time.Millisecond)
+	if got := deliveries(srv); got["long"] != 1 {
+		t.Fatalf("deliveries %v: want the long job delivered exactly once", got)
+	}
+	if srv.Messages()[0].Acks != 1 {
+		t.Fatalf("acks %d, want 1", srv.Messages()[0].Acks)
 	}
 }
 
-func TestNewConsumer(t *testing.T) {
-	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-	if c, err := newConsumer(env(nil)); c != nil || err != nil {
-		t.Fatalf("no queue: %v %v", c, err)
-	}
-	if _, err := newConsumer(env(map[string]string{"QUEUE_BACKEND": "pubsub", "QUEUE_SOURCE": "gpu-jobs"})); err == nil {
-		t.Fatal("a bare subscription name must be an error")
-	}
-	if _, err := newConsumer(env(map[string]string{"QUEUE_BACKEND": "redis", "QUEUE_SOURCE": "gpu-jobs"})); err == nil {
-		t.Fatal("redis without an address must be an error")
-	}
-}
-
-// Job mode takes exactly one job, acknowledges it when done, and leaves the
-// rest for other Jobs; a failed job is not acknowledged.
-func TestRunOne(t *testing.T) {
-	tests := []struct {
-		name      string
-		jobs      []string
-		wantErr   error
-		wantAcked string
-		wantLeft  int
-	}{
-		{name: "one job of several", jobs: []string{"ok-1", "ok-2"}, wantAcked: `["ok-1"]`, wantLeft: 1},
-		{name: "a failing job", jobs: []string{"bad", "ok-2"}, wantErr: errJobFailed, wantAcked: `null`, wantLeft: 1},
-		{name: "an empty queue", wantErr: errNoJob, wantAcked: `null`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			q := &scripted{jobs: tt.jobs, stop: func() {}}
-			err := runOne(context.Background(), q, func(_ context.Context, body []byte) error {
-				if string(body) == "bad" {
-					return errJobFailed
-				}
-				return nil
-			}, 50*time.Millisecond)
-			if !errors.Is(err, tt.wantErr) {
-				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+// A failing job is not acknowledged: Pub/Sub delivers it again.
+func TestPubSubFailedJobIsNotAcknowledged(t *testing.T) {
+	srv, client, topic, sub := pubSub(t, 10*time.Second)
+	srv.Publish(topic, []byte("bad"), nil)
+	src := newPubSubSource(client, sub, time.Hour)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var mu sync.Mutex
+	runs := 0
+	go func() {
+		_ = consume(ctx, src, time.Second, func(context.Context, []byte) error {
+			mu.Lock()
+			runs++
+			if runs == 2 {
+				cancel()
 			}
-			got, _ := json.Marshal(q.acked)
-			if string(got) != tt.wantAcked {
-				t.Fatalf("acked %s, want %s", got, tt.wantAcked)
-			}
-			if len(q.jobs) != tt.wantLeft {
-				t.Fatalf("left %d jobs in the queue, want %d", len(q.jobs), tt.wantLeft)
-			}
+			mu.Unlock()
+			return errors.New("CUDA out of memory")
 		})
+	}()
+	<-ctx.Done()
+	time.Sleep(200 * time.Millisecond)
+	m := srv.Messages()[0]
+	if m.Acks != 0 || m.Deliveries < 2 {
+		t.Fatalf("acks %d, deliveries %d: a failed job must not be acknowledged, and must come back", m.Acks, m.Deliveries)
 	}
 }
 
-var errJobFailed = errors.New("CUDA out of memory")
+// On shutdown a job that cannot finish within the grace is handed back at
+// once: another worker gets it long before the 60 s ack deadline.
+func TestPubSubShutdownHandsTheJobBack(t *testing.T) {
+	srv, client, topic, sub := pubSub(t, 60*time.Second)
+	srv.Publish(topic, []byte("slow"), nil)
+	first := newPubSubSource(client, sub, time.Hour)
+	ctx, sigterm := context.WithCancel(context.Background())
+	started := make(chan struct{})
+	stopped := make(chan error, 1)
+	go func() {
+		stopped <- consume(ctx, first, 100*time.Millisecond, func(jobCtx context.Context, _ []byte) error {
+			close(started)
+			<-jobCtx.Done() // a job far longer than the grace
+			return jobCtx.Err()
+		})
+	}()
+	select {
+	case <-started:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the first worker never got the job")
+	}
+	sigterm()
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	handedBack := time.Now()
+	second := newPubSubSource(client, sub, time.Hour)
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel2()
+	outcome, err := runOne(ctx2, second, time.Second, 15*time.Second, func(context.Context, []byte) error { return nil })
+	if err != nil || outcome != done {
+		t.Fatalf("the second worker: outcome %d, err %v", outcome, err)
+	}
+	if waited := time.Since(handedBack); waited > 10*time.Second {
+		t.Fatalf("the job came back after %s: it waited out its lease instead of being handed back", waited)
+	}
+	if m := srv.Messages()[0]; m.Acks != 1 || m.Deliveries != 2 {
+		t.Fatalf("acks %d, deliveries %d: want 1 and 2", m.Acks, m.Deliveries)
+	}
+}
+
+func TestLoadSettings(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	s, err := loadSettings(env(map[string]string{"QUEUE_BACKEND": "redis", "REDIS_ADDRESS": "127.0.0.1:6379", "QUEUE_SOURCE": "gpu-jobs",
+		"QUEUE_GRACE_SECONDS": "15", "QUEUE_MAX_JOB_SECONDS": "600", "QUEUE_MAX_DELIVERY_ATTEMPTS": "7"}))
+	if err != nil || s.grace != 15*time.Second || s.maxJob != 10*time.Minute || s.maxDeliveries != 7 || s.deadLetter != "gpu-jobs:dead" || s.mode != modeWorker {
+		t.Fatalf("%+v %v", s, err)
+	}
+	for _, bad := range []map[string]string{
+		{"QUEUE_BACKEND": "pubsub", "QUEUE_SOURCE": "gpu-jobs"},
+		{"QUEUE_BACKEND": "redis", "QUEUE_SOURCE": "gpu-jobs"},
+		{"QUEUE_BACKEND": "sqs"},
+		{"QUEUE_MODE": "batch"},
+		{"QUEUE_GRACE_SECONDS": "soon"},
+	} {
+		if _, err := loadSettings(env(bad)); err == nil {
+			t.Errorf("%v: want an error", bad)
+		}
+	}
+	if got := jobGrace(15 * time.Second); got != 13*time.Second {
+		t.Fatalf("jobGrace(15s) = %s: 2 s are kept for handing back and exiting", got)
+	}
+}
