@@ -4,13 +4,16 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -21,7 +24,19 @@ type job struct {
 	Input       json.RawMessage `json:"input,omitempty"`
 }
 
-func newHandler(hostname string, queue publisher) http.Handler {
+// EnvEnqueueToken is the variable holding the bearer token POST /api/jobs
+// requires: the platform fills it from a Pulumi secret (apps[].secretEnv).
+const EnvEnqueueToken = "ENQUEUE_TOKEN"
+
+// authorized reports whether the request carries the enqueue token. The
+// comparison takes the same time whatever the guess, so the token cannot be
+// found a byte at a time.
+func authorized(r *http.Request, token string) bool {
+	given, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && subtle.ConstantTimeCompare([]byte(given), []byte(token)) == 1
+}
+
+func newHandler(hostname string, queue publisher, token string) http.Handler {
 	mux := http.NewServeMux()
 	// Exactly 200: a GKE load balancer's health check counts nothing else
 	// as healthy (kubelet would take 204; Google's check would not).
@@ -33,6 +48,16 @@ func newHandler(hostname string, queue publisher) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"message": "hello from the backend", "pod": hostname})
 	})
 	mux.HandleFunc("POST /api/jobs", func(w http.ResponseWriter, r *http.Request) {
+		// Every job can start a GPU node: only callers with the token may enqueue.
+		if token == "" {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "enqueueing is off: no " + EnvEnqueueToken + " configured (apps[].secretEnv)"})
+			return
+		}
+		if !authorized(r, token) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="jobs"`)
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "a valid bearer token is required"})
+			return
+		}
 		if queue == nil {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "no job queue configured (apps[].publishes)"})
 			return
@@ -64,12 +89,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func main() {
 	hostname, _ := os.Hostname()
-	queue, err := newPublisher(os.Getenv)
+	queue, closeQueue, err := newPublisher(context.Background(), os.Getenv)
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer closeQueue()
 	addr := ":" + envOr("PORT", "8080")
-	srv := &http.Server{Addr: addr, Handler: newHandler(hostname, queue), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Addr: addr, Handler: newHandler(hostname, queue, os.Getenv(EnvEnqueueToken)), ReadHeaderTimeout: 5 * time.Second}
 	log.Printf("backend listening on %s", addr)
 	log.Fatal(srv.ListenAndServe())
 }

@@ -8,7 +8,7 @@ import (
 )
 
 func TestHandler(t *testing.T) {
-	srv := httptest.NewServer(newHandler("pod-1", nil))
+	srv := httptest.NewServer(newHandler("pod-1", nil, ""))
 	defer srv.Close()
 
 	resp, err := http.Get(srv.URL + "/healthz")

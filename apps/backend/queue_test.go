@@ -2,15 +2,15 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	pb "cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
+	"cloud.google.com/go/pubsub/v2/pstest"
 )
 
 // recorder keeps what was published.
@@ -24,24 +24,37 @@ func (r *recorder) Publish(_ context.Context, body []byte) error {
 	return r.err
 }
 
+const token = "s3cret-token"
+
+// POST /api/jobs enqueues only for a caller with the token: every job can
+// start a GPU node.
 func TestPostJob(t *testing.T) {
 	tests := []struct {
-		name   string
-		queue  publisher
-		body   string
-		status int
+		name          string
+		queue         publisher
+		token, header string
+		body          string
+		status        int
 	}{
-		{name: "queued", queue: &recorder{}, body: `{"prompt":"a cat"}`, status: http.StatusAccepted},
-		{name: "empty body is a job too", queue: &recorder{}, body: ``, status: http.StatusAccepted},
-		{name: "not JSON", queue: &recorder{}, body: `a cat`, status: http.StatusBadRequest},
-		{name: "no queue", queue: nil, body: `{}`, status: http.StatusServiceUnavailable},
-		{name: "queue down", queue: &recorder{err: errors.New("down")}, body: `{}`, status: http.StatusBadGateway},
+		{name: "queued", queue: &recorder{}, token: token, header: "Bearer " + token, body: `{"prompt":"a cat"}`, status: http.StatusAccepted},
+		{name: "empty body is a job too", queue: &recorder{}, token: token, header: "Bearer " + token, body: ``, status: http.StatusAccepted},
+		{name: "no token", queue: &recorder{}, token: token, body: `{}`, status: http.StatusUnauthorized},
+		{name: "wrong token", queue: &recorder{}, token: token, header: "Bearer s3cret-tokem", body: `{}`, status: http.StatusUnauthorized},
+		{name: "not a bearer token", queue: &recorder{}, token: token, header: token, body: `{}`, status: http.StatusUnauthorized},
+		{name: "no token configured: enqueueing is off", queue: &recorder{}, header: "Bearer ", body: `{}`, status: http.StatusServiceUnavailable},
+		{name: "not JSON", queue: &recorder{}, token: token, header: "Bearer " + token, body: `a cat`, status: http.StatusBadRequest},
+		{name: "no queue", queue: nil, token: token, header: "Bearer " + token, body: `{}`, status: http.StatusServiceUnavailable},
+		{name: "queue down", queue: &recorder{err: errors.New("down")}, token: token, header: "Bearer " + token, body: `{}`, status: http.StatusBadGateway},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := httptest.NewServer(newHandler("pod-1", tt.queue))
+			srv := httptest.NewServer(newHandler("pod-1", tt.queue, tt.token))
 			defer srv.Close()
-			resp, err := http.Post(srv.URL+"/api/jobs", "application/json", strings.NewReader(tt.body))
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/jobs", strings.NewReader(tt.body))
+			if tt.header != "" {
+				req.Header.Set("Authorization", tt.header)
+			}
+			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -49,8 +62,12 @@ func TestPostJob(t *testing.T) {
 			if resp.StatusCode != tt.status {
 				t.Fatalf("status %d, want %d", resp.StatusCode, tt.status)
 			}
-			rec, ok := tt.queue.(*recorder)
-			if tt.status != http.StatusAccepted || !ok {
+			rec, _ := tt.queue.(*recorder)
+			if tt.status != http.StatusAccepted {
+				refused := tt.status == http.StatusUnauthorized || tt.token == ""
+				if refused && rec != nil && len(rec.got) != 0 {
+					t.Fatalf("published %q on a refused request", rec.got)
+				}
 				return
 			}
 			var j job
@@ -66,77 +83,43 @@ func TestPostJob(t *testing.T) {
 
 func TestNewPublisher(t *testing.T) {
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-	if p, err := newPublisher(env(nil)); p != nil || err != nil {
+	ctx := context.Background()
+	if p, _, err := newPublisher(ctx, env(nil)); p != nil || err != nil {
 		t.Fatalf("no QUEUE_BACKEND: got %v, %v; want no queue", p, err)
 	}
-	if _, err := newPublisher(env(map[string]string{"QUEUE_BACKEND": "redis"})); err == nil {
-		t.Fatal("redis without an address must be an error")
-	}
-	if _, err := newPublisher(env(map[string]string{"QUEUE_BACKEND": "pubsub", "QUEUE_TOPIC": "jobs"})); err == nil {
-		t.Fatal("pubsub with a bare topic name must be an error")
-	}
-	if _, err := newPublisher(env(map[string]string{"QUEUE_BACKEND": "sqs"})); err == nil {
-		t.Fatal("an unknown backend must be an error")
+	for _, bad := range []map[string]string{
+		{"QUEUE_BACKEND": "redis"},
+		{"QUEUE_BACKEND": "pubsub", "QUEUE_TOPIC": "jobs"},
+		{"QUEUE_BACKEND": "sqs"},
+	} {
+		if _, _, err := newPublisher(ctx, env(bad)); err == nil {
+			t.Errorf("%v: want an error", bad)
+		}
 	}
 }
 
-// The Redis publisher speaks RESP: LPUSH <list> <body>.
-func TestRedisPublish(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// The Pub/Sub publisher uses the official client (here on its official
+// in-memory fake, through PUBSUB_EMULATOR_HOST as in any emulator setup):
+// the job lands on the topic as sent.
+func TestPubSubPublish(t *testing.T) {
+	srv := pstest.NewServer()
+	defer srv.Close()
+	t.Setenv("PUBSUB_EMULATOR_HOST", srv.Addr)
+	ctx := context.Background()
+	if _, err := srv.GServer.CreateTopic(ctx, &pb.Topic{Name: "projects/p/topics/gpu-jobs"}); err != nil {
+		t.Fatal(err)
+	}
+	p, closeQueue, err := newPublisher(ctx, func(k string) string {
+		return map[string]string{"QUEUE_BACKEND": "pubsub", "QUEUE_TOPIC": "projects/p/topics/gpu-jobs"}[k]
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	got := make(chan string, 1)
-	go func() {
-		conn, err := l.Accept()
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		buf := make([]byte, 512)
-		n, _ := conn.Read(buf)
-		got <- string(buf[:n])
-		_, _ = conn.Write([]byte(":1\r\n"))
-	}()
-	if err := (redisList{addr: l.Addr().String(), list: "gpu-jobs"}).Publish(context.Background(), []byte(`{"id":"1"}`)); err != nil {
+	defer closeQueue()
+	if err := p.Publish(ctx, []byte(`{"id":"1"}`)); err != nil {
 		t.Fatal(err)
 	}
-	if want := "*3\r\n$5\r\nLPUSH\r\n$8\r\ngpu-jobs\r\n$10\r\n{\"id\":\"1\"}\r\n"; <-got != want {
-		t.Fatal("unexpected command")
-	}
-}
-
-// The Pub/Sub publisher takes a token from the metadata server (Workload
-// Identity) and posts base64 data to <topic>:publish.
-func TestPubSubPublish(t *testing.T) {
-	metadata := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Metadata-Flavor") != "Google" {
-			http.Error(w, "no flavor", http.StatusForbidden)
-			return
-		}
-		_, _ = io.WriteString(w, `{"access_token":"tok","expires_in":3599}`)
-	}))
-	defer metadata.Close()
-	var path, auth, data string
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		path, auth = r.URL.Path, r.Header.Get("Authorization")
-		var body struct {
-			Messages []struct{ Data string } `json:"messages"`
-		}
-		_ = json.NewDecoder(r.Body).Decode(&body)
-		if len(body.Messages) == 1 {
-			b, _ := base64.StdEncoding.DecodeString(body.Messages[0].Data)
-			data = string(b)
-		}
-		_, _ = io.WriteString(w, `{"messageIds":["1"]}`)
-	}))
-	defer api.Close()
-	p := pubsubTopic{topic: "projects/p/topics/gpu-jobs", api: api.URL + "/v1/", token: metadataToken(metadata.URL), client: api.Client()}
-	if err := p.Publish(context.Background(), []byte(`{"id":"1"}`)); err != nil {
-		t.Fatal(err)
-	}
-	if path != "/v1/projects/p/topics/gpu-jobs:publish" || auth != "Bearer tok" || data != `{"id":"1"}` {
-		t.Fatalf("path %q auth %q data %q", path, auth, data)
+	if msgs := srv.Messages(); len(msgs) != 1 || string(msgs[0].Data) != `{"id":"1"}` {
+		t.Fatalf("topic holds %v", msgs)
 	}
 }
