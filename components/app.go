@@ -90,8 +90,12 @@ type AppArgs struct {
 	Port int
 	// Replicas is the desired pod count; with Autoscaling the HPA owns it instead.
 	Replicas int
-	// Env is the container environment.
+	// Env is the container environment, in clear.
 	Env map[string]string
+	// SecretEnv are environment variables whose values are secrets: they go
+	// into a Kubernetes Secret (<name>-env) the container reads through
+	// secretKeyRef, and the engine keeps them encrypted. Pass secret outputs.
+	SecretEnv map[string]pulumi.StringInput
 	// Command overrides the image entrypoint.
 	Command []string
 	// Args overrides the image arguments.
@@ -215,7 +219,26 @@ func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.Reso
 		return nil, err
 	}
 
-	template := podTemplate(name, args, labels, image, sa.Metadata.Name().Elem())
+	var secretName pulumi.StringInput
+	if len(args.SecretEnv) > 0 {
+		secretMeta := meta()
+		secretMeta.Name = pulumi.String(name + "-env")
+		data := pulumi.StringMap{}
+		for k, v := range args.SecretEnv {
+			data[k] = pulumi.ToSecret(v).(pulumi.StringOutput)
+		}
+		secret, err := corev1.NewSecret(ctx, name+"-env", &corev1.SecretArgs{
+			Metadata:   secretMeta,
+			Type:       pulumi.String("Opaque"),
+			StringData: data,
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
+		secretName = secret.Metadata.Name().Elem()
+	}
+
+	template := podTemplate(name, args, labels, image, sa.Metadata.Name().Elem(), secretName)
 	var deployment *appsv1.Deployment
 	if q := args.Queue; q != nil && q.Mode == QueueModeJob {
 		// One Job per queued message, created by KEDA: no Deployment at all.

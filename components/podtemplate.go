@@ -12,7 +12,7 @@ import (
 
 // podTemplate is the pod every app gets: requests and limits, probes when it
 // serves, a locked-down security context, and GPU placement only for GPU apps.
-func podTemplate(name string, args *AppArgs, labels pulumi.StringMap, image, serviceAccount pulumi.StringInput) *corev1.PodTemplateSpecArgs {
+func podTemplate(name string, args *AppArgs, labels pulumi.StringMap, image, serviceAccount, secretName pulumi.StringInput) *corev1.PodTemplateSpecArgs {
 	requests := pulumi.StringMap{
 		"cpu":    pulumi.String(args.Resources.CPURequest),
 		"memory": pulumi.String(args.Resources.MemoryRequest),
@@ -33,7 +33,7 @@ func podTemplate(name string, args *AppArgs, labels pulumi.StringMap, image, ser
 		ImagePullPolicy: pulumi.String("IfNotPresent"),
 		Command:         pulumi.ToStringArray(args.Command),
 		Args:            pulumi.ToStringArray(args.Args),
-		Env:             envVars(args.Env),
+		Env:             envVars(args.Env, slices.Sorted(maps.Keys(args.SecretEnv)), secretName),
 		Resources:       &corev1.ResourceRequirementsArgs{Requests: requests, Limits: limits},
 		SecurityContext: &corev1.SecurityContextArgs{
 			AllowPrivilegeEscalation: pulumi.Bool(false),
@@ -141,11 +141,17 @@ func spreads(args *AppArgs) bool {
 }
 
 // envVars returns the environment in a stable (sorted) order, so a map's
-// iteration order never shows up as a diff.
-func envVars(env map[string]string) corev1.EnvVarArray {
+// iteration order never shows up as a diff: the clear values, then each
+// secret one as a reference to its key in the Secret secretName.
+func envVars(env map[string]string, secretKeys []string, secretName pulumi.StringInput) corev1.EnvVarArray {
 	out := corev1.EnvVarArray{}
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		out = append(out, &corev1.EnvVarArgs{Name: pulumi.String(k), Value: pulumi.String(env[k])})
+	}
+	for _, k := range secretKeys {
+		out = append(out, &corev1.EnvVarArgs{Name: pulumi.String(k), ValueFrom: &corev1.EnvVarSourceArgs{
+			SecretKeyRef: &corev1.SecretKeySelectorArgs{Name: secretName, Key: pulumi.String(k)},
+		}})
 	}
 	return out
 }

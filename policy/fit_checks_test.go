@@ -87,3 +87,19 @@ func TestCPUPodsFitTheCPUPool(t *testing.T) {
 		assert.NotContains(t, fit[0], `pool "gpu"`, "the GPU pool's taint keeps this pod off it")
 	}
 }
+
+// A password in a plain env value fails; the same name as a secretKeyRef passes.
+func TestNoSecretsInEnv(t *testing.T) {
+	withEnv := func(env map[string]any) Resource {
+		return Resource{Type: "kubernetes:apps/v1:Deployment", Name: "api", Props: map[string]any{"spec": map[string]any{"template": map[string]any{
+			"spec": map[string]any{"containers": []any{map[string]any{"name": "api", "env": []any{env}}}}}}}}
+	}
+	plain := checkNoSecretsInEnv(withEnv(map[string]any{"name": "DB_PASSWORD", "value": "hunter2"}), Stack{}, nil, nil)
+	if assert.Len(t, plain, 1) {
+		assert.Contains(t, plain[0], `container "api" of Deployment "api" sets DB_PASSWORD in clear`)
+		assert.NotContains(t, plain[0], "hunter2", "a violation never prints the value")
+	}
+	assert.Empty(t, checkNoSecretsInEnv(withEnv(map[string]any{"name": "DB_PASSWORD", "valueFrom": map[string]any{
+		"secretKeyRef": map[string]any{"name": "api-env", "key": "DB_PASSWORD"}}}), Stack{}, nil, nil))
+	assert.Empty(t, checkNoSecretsInEnv(withEnv(map[string]any{"name": "LOG_LEVEL", "value": "info"}), Stack{}, nil, nil))
+}

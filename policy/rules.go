@@ -189,6 +189,14 @@ var Rules = []Rule{
 		Check:       checkGPUIdleAtZero,
 	},
 	{
+		Name: "no-secrets-in-env",
+		Description: "No container sets a plain env value under a name that says it is a secret (PASSWORD, TOKEN, SECRET, API_KEY...): " +
+			"such values come from a Kubernetes Secret (apps[].secretEnv, from the stack's encrypted secrets).",
+		Enforcement: policyx.EnforcementLevelMandatory,
+		Types:       workloadTypeList(),
+		Check:       checkNoSecretsInEnv,
+	},
+	{
 		Name:        "images-pinned",
 		Description: "Container images are pinned to a version tag or a digest, never :latest or untagged, so a re-run deploys what was reviewed.",
 		Enforcement: policyx.EnforcementLevelMandatory,

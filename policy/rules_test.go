@@ -306,6 +306,13 @@ func TestRules(t *testing.T) {
 				"limits":   map[string]any{"cpu": "1", "memory": "1Gi"}}})}}),
 			want: `container "web" of Deployment "web" does not request and limit ephemeral-storage`},
 
+		{rule: "no-secrets-in-env", name: "a secretKeyRef passes",
+			res: deployment(map[string]any{"containers": []any{withCtr(map[string]any{"env": []any{map[string]any{"name": "API_KEY",
+				"valueFrom": map[string]any{"secretKeyRef": map[string]any{"name": "web-env", "key": "API_KEY"}}}}})}})},
+		{rule: "no-secrets-in-env", name: "a plain API key fails",
+			res:  deployment(map[string]any{"containers": []any{withCtr(map[string]any{"env": []any{map[string]any{"name": "API_KEY", "value": "k"}}})}}),
+			want: `container "web" of Deployment "web" sets API_KEY in clear`},
+
 		{rule: "images-pinned", name: "tag passes",
 			res: deployment(map[string]any{"containers": []any{withCtr(map[string]any{"image": "registry.local:5000/team/web:1.2.3"})}})},
 		{rule: "images-pinned", name: "digest passes",
@@ -360,7 +367,7 @@ func TestEveryRuleHasAFailingCase(t *testing.T) {
 	failing := map[string]bool{"one-ingress": true}
 	for _, tt := range []string{"gke-cluster-zonal", "gpu-pool-scales-to-zero", "no-loadbalancer-services", "registry-cleanup-policy",
 		"monthly-budget", "gke-cluster-hardened", "node-pool-hardened", "pod-security", "gpu-toleration-only-for-gpu-workloads",
-		"images-pinned", "prod-deletion-protection", "gpu-workloads-idle-at-zero", "ephemeral-storage-bounded"} {
+		"images-pinned", "prod-deletion-protection", "gpu-workloads-idle-at-zero", "ephemeral-storage-bounded", "no-secrets-in-env"} {
 		failing[tt] = true
 	}
 	for _, r := range Rules {

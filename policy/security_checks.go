@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/gke-gpu-platform/gke-gpu-platform/stacks"
 )
 
 func checkClusterHardened(r Resource, _ Stack, _ map[string]any, _ *runState) []string {
@@ -249,4 +251,24 @@ func checkDeletionProtection(r Resource, stack Stack, cfg map[string]any, _ *run
 		return nil
 	}
 	return []string{fmt.Sprintf("cluster %q of stack %q has deletion protection off: set `cluster: {deletionProtection: true}` in Pulumi.%s.yaml.", r.Name, stack.Name, stack.Name)}
+}
+
+// checkNoSecretsInEnv refuses a literal env value under a name that says it
+// is a secret: it would sit in clear in the stack file, the preview and
+// the Deployment. A secretKeyRef (valueFrom) is the way.
+func checkNoSecretsInEnv(r Resource, _ Stack, _ map[string]any, _ *runState) []string {
+	var v []string
+	for _, c := range containersOf(podSpec(r)) {
+		for _, e := range asList(c["env"]) {
+			m := asMap(e)
+			name := asString(m["name"])
+			if m["value"] == nil || !stacks.LooksSecret(name) {
+				continue
+			}
+			v = append(v, fmt.Sprintf("container %q of %s %q sets %s in clear: put the value in the stack's secrets "+
+				"(`pulumi config set --secret --path 'gke-gpu-platform:secrets.<name>' <value>`) and name it in apps[].secretEnv.%s, "+
+				"which renders a Kubernetes Secret and a secretKeyRef.", asString(c["name"]), kindOf(r), r.Name, name, name))
+		}
+	}
+	return v
 }

@@ -57,6 +57,7 @@ func deployApps(ctx *pulumi.Context, cfg Config, t *target) error {
 			Port:                          a.Port,
 			Replicas:                      a.ReplicaCount(),
 			Env:                           mergeEnv(queues.env[a.Name], a.Env),
+			SecretEnv:                     cfg.secretEnv(a),
 			Command:                       a.Command,
 			Args:                          a.Args,
 			GPU:                           a.GPU,
@@ -155,4 +156,14 @@ func deployApps(ctx *pulumi.Context, cfg Config, t *target) error {
 		ctx.Export("url", pulumi.Sprintf("%s://%s/", scheme, ingress.Address))
 	}
 	return nil
+}
+
+// secretEnv resolves an app's secretEnv to the stack's secret values,
+// marked secret so the engine encrypts them and no preview shows them.
+func (c Config) secretEnv(a AppConfig) map[string]pulumi.StringInput {
+	out := map[string]pulumi.StringInput{}
+	for env, secret := range a.SecretEnv {
+		out[env] = pulumi.ToSecret(pulumi.String(c.Secrets[secret])).(pulumi.StringOutput)
+	}
+	return out
 }

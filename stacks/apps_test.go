@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -269,4 +270,26 @@ func TestLocalStackHasNoGoogleResources(t *testing.T) {
 	pod := podSpec(t, worker.Plain("spec").(map[string]any))
 	assert.Equal(t, []any{gpuToleration}, pod["tolerations"])
 	assert.Equal(t, "platform", worker.Plain("metadata.namespace"))
+}
+
+// A secret reaches its app only through a Kubernetes Secret and a
+// secretKeyRef, marked secret for the engine; its value is in no clear
+// input and no output.
+func TestSecretEnvIsASecretKeyRef(t *testing.T) {
+	g := runStack(t, "dev", map[string]string{"gke-gpu-platform:secrets": `{"enqueueToken": "[secret]"}`})
+	secret := named(t, g, "kubernetes:core/v1:Secret", "backend-env")
+	assert.Equal(t, "backend-env", secret.Plain("metadata.name"))
+	assert.True(t, secret.Inputs["stringData"].ContainsSecrets(), "the engine must keep the value encrypted")
+	assert.Equal(t, map[string]any{"ENQUEUE_TOKEN": "[secret]"}, secret.Plain("stringData"))
+	var ref any
+	for _, e := range podSpec(t, named(t, g, deploymentType, "backend").Plain("spec").(map[string]any))["containers"].([]any)[0].(map[string]any)["env"].([]any) {
+		if e.(map[string]any)["name"] == "ENQUEUE_TOKEN" {
+			assert.Nil(t, e.(map[string]any)["value"], "never a clear value")
+			ref = e.(map[string]any)["valueFrom"]
+		}
+	}
+	assert.Equal(t, map[string]any{"secretKeyRef": map[string]any{"name": "backend-env", "key": "ENQUEUE_TOKEN"}}, ref)
+	for name, v := range g.Exports {
+		assert.NotContains(t, fmt.Sprint(v), "[secret]", "export %s", name)
+	}
 }

@@ -46,6 +46,15 @@ type Config struct {
 	Cost CostConfig `json:"-"`
 	// Local says how to reach the cluster of the local platform. Key: local.
 	Local LocalConfig `json:"-"`
+	// Secrets are the stack's secret values by name, set only with
+	// `pulumi config set --secret --path 'gke-gpu-platform:secrets.<name>' <value>`
+	// (encrypted in the stack file); apps take them through secretEnv. Key: secrets.
+	Secrets map[string]string `json:"-"`
+	// secretsInClear names secrets the stack holds unencrypted.
+	secretsInClear []string
+	// deploy is true when the config is loaded to deploy: the secrets apps
+	// name must then be set.
+	deploy bool
 }
 
 // ClusterConfig is the `cluster` key.
@@ -153,8 +162,13 @@ type AppConfig struct {
 	Host string `json:"host"`
 	// HealthPath is the HTTP path of readiness and liveness probes.
 	HealthPath string `json:"healthPath"`
-	// Env is the container environment.
+	// Env is the container environment, in clear: never a password, token
+	// or key (validation refuses names that say so); those go in SecretEnv.
 	Env map[string]string `json:"env"`
+	// SecretEnv maps an environment variable to the name of one of the
+	// stack's secrets (gke-gpu-platform:secrets.<name>): rendered as a
+	// Kubernetes Secret and a secretKeyRef, never shown in a preview.
+	SecretEnv map[string]string `json:"secretEnv"`
 	// Command overrides the image entrypoint.
 	Command []string `json:"command"`
 	// Args overrides the image arguments.

@@ -397,6 +397,23 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "w", "image": "w:1", "terminationGracePeriodSeconds": -1}]`},
 			want:  "gke-gpu-platform:apps[0].terminationGracePeriodSeconds = -1: must be 0 to 3600 seconds",
 		},
+		// Secrets stay out of clear text.
+		{
+			name:  "a deploy without the secret an app names",
+			edits: map[string]string{"gke-gpu-platform:secrets": ""},
+			want: "gke-gpu-platform:apps[1].secretEnv.ENQUEUE_TOKEN = enqueueToken: no such secret in gke-gpu-platform:secrets; " +
+				"set it with `pulumi config set --secret --path 'gke-gpu-platform:secrets.enqueueToken' \"$(openssl rand -hex 32)\"`",
+		},
+		{
+			name:  "a secret stored in clear",
+			edits: map[string]string{"gke-gpu-platform:secrets": `{"enqueueToken": "hunter2"}`},
+			want:  "gke-gpu-platform:secrets.enqueueToken = (hidden): is stored in clear in the stack file",
+		},
+		{
+			name:  "a password in env",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "api", "image": "api:1.0", "env": {"DB_PASSWORD": "hunter2"}}]`},
+			want:  "gke-gpu-platform:apps[0].env.DB_PASSWORD = (hidden): looks like a secret, and env is clear text in the stack file and the preview: move it to apps[0].secretEnv.DB_PASSWORD",
+		},
 		{
 			name:  "local queue without a Redis",
 			stack: "local",
@@ -477,7 +494,7 @@ func LoadStackFileWith(t *testing.T, stack string, edits map[string]string) (Con
 	for k := range values {
 		keys = append(keys, k)
 	}
-	return loadConfig(mapConfig(values), stack, keys)
+	return loadConfig(mapConfig(values), stack, keys, forReport)
 }
 
 // Pulumi.yaml declares exactly the keys the program reads, so the CLI

@@ -173,7 +173,7 @@ func TestCostSuggestsASmallerGPUMachine(t *testing.T) {
 				edits["gke-gpu-platform:apps"] = tt.apps
 			}
 			values := stackConfig(t, "dev", edits)
-			cfg, err := loadConfig(mapConfig(values), "dev", nil)
+			cfg, err := loadConfig(mapConfig(values), "dev", nil, forReport)
 			require.NoError(t, err)
 			e, err := EstimateCost(cfg)
 			require.NoError(t, err)

@@ -21,6 +21,7 @@ var keyShapes = map[string]struct{ what, example string }{
 	"ingress":  {"an object", "host: app.example.com\n    staticIp: true"},
 	"cost":     {"an object", "gpuBusyHoursPerMonth: 40"},
 	"local":    {"an object", "kubeconfig: ~/.kube/config"},
+	"secrets":  {"an object of secret values, each set with `pulumi config set --secret --path 'gke-gpu-platform:secrets.<name>' <value>`", "enqueueToken:\n      secure: v1:..."},
 }
 
 // fieldExamples show how a nested object or list field is written, by its
@@ -35,6 +36,7 @@ var fieldExamples = map[string]string{
 	"publishes":     "[gpu-jobs]",
 	"connectsTo":    "[backend]",
 	"nodeLocations": "[us-central1-a, us-central1-b]",
+	"secretEnv":     "{ENQUEUE_TOKEN: enqueueToken}",
 }
 
 // decodeKey decodes the JSON text of one object key into field, strictly

@@ -24,6 +24,7 @@ func (c *Config) objectKeys() map[string]any {
 		"ingress":  &c.Ingress,
 		"cost":     &c.Cost,
 		"local":    &c.Local,
+		"secrets":  &c.Secrets,
 	}
 }
 
@@ -53,7 +54,7 @@ type configSource interface {
 // LoadConfig reads, defaults and validates the stack's config. It registers
 // nothing; on error the program stops before any resource exists.
 func LoadConfig(ctx *pulumi.Context) (Config, error) {
-	return loadConfig(ctx, ctx.Stack(), stackConfigKeys())
+	return loadConfig(ctx, ctx.Stack(), stackConfigKeys(), forDeploy)
 }
 
 // stackConfigKeys returns every config key of the stack when the language
@@ -71,8 +72,16 @@ func stackConfigKeys() []string {
 	return slices.Collect(maps.Keys(all))
 }
 
-func loadConfig(src configSource, stack string, setKeys []string) (Config, error) {
+// Why a config is loaded: to deploy it, or for a report (make cost, the
+// policy pack's view), which needs no secret values.
+const (
+	forDeploy = true
+	forReport = false
+)
+
+func loadConfig(src configSource, stack string, setKeys []string, deploy bool) (Config, error) {
 	cfg := Defaults(stack)
+	cfg.deploy = deploy
 	var errs []error
 	fail := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf(format, args...))
@@ -109,6 +118,7 @@ func loadConfig(src configSource, stack string, setKeys []string) (Config, error
 			errs = append(errs, err)
 		}
 	}
+	cfg.secretsInClear = clearSecrets(src, cfg.Secrets)
 	if v, ok := src.GetConfig("gcp:project"); ok {
 		cfg.Project = v
 	}
@@ -126,4 +136,24 @@ func loadConfig(src configSource, stack string, setKeys []string) (Config, error
 		return Config{}, fmt.Errorf("invalid stack config for %q:\n%w", stack, errors.Join(errs...))
 	}
 	return cfg, nil
+}
+
+// secretSource is a config source that knows which keys are secret (the
+// engine's context does).
+type secretSource interface {
+	IsConfigSecret(key string) bool
+}
+
+// clearSecrets names the secrets the stack holds unencrypted.
+func clearSecrets(src configSource, secrets map[string]string) []string {
+	var clear []string
+	for _, name := range slices.Sorted(maps.Keys(secrets)) {
+		switch s, ok := src.(secretSource); {
+		case ok && !s.IsConfigSecret(ConfigNamespace+":secrets"):
+			clear = append(clear, name)
+		case !ok && secrets[name] != secretPlaceholder:
+			clear = append(clear, name)
+		}
+	}
+	return clear
 }

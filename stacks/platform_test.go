@@ -196,6 +196,7 @@ func TestEveryChildHasItsComponentAsParent(t *testing.T) {
 		"kubernetes:networking.gke.io/v1beta1:FrontendConfig": {"Ingress"},
 		scaledObjectType: {"App"},
 		"kubernetes:cloud.google.com/v1:BackendConfig":           {"App"},
+		"kubernetes:core/v1:Secret":                              {"App"},
 		"kubernetes:keda.sh/v1alpha1:TriggerAuthentication":      {"App"},
 		"kubernetes:networking.k8s.io/v1:NetworkPolicy":          {"NetworkPolicies"},
 		"kubernetes:helm.sh/v3:Release":                          {"KEDA"},

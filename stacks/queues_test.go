@@ -24,7 +24,9 @@ func envOf(t *testing.T, d graphtest.Resource) map[string]string {
 	env := map[string]string{}
 	for _, e := range pod["containers"].([]any)[0].(map[string]any)["env"].([]any) {
 		e := e.(map[string]any)
-		env[e["name"].(string)] = e["value"].(string)
+		if v, ok := e["value"].(string); ok { // secretKeyRefs have no value here
+			env[e["name"].(string)] = v
+		}
 	}
 	return env
 }

@@ -32,10 +32,11 @@ func StackFileConfig(dir, stack string) (map[string]string, error) {
 			out[key] = s
 			continue
 		}
-		if m, ok := v.(map[string]any); ok && len(m) == 1 && m["secure"] != nil {
-			out[key] = "[secret]"
+		if isSecure(v) {
+			out[key] = secretPlaceholder
 			continue
 		}
+		v = hideSecure(v)
 		// Objects and lists as JSON; numbers and booleans as their text.
 		b, err := json.Marshal(v)
 		if err != nil {
@@ -46,6 +47,38 @@ func StackFileConfig(dir, stack string) (map[string]string, error) {
 	return out, nil
 }
 
+// secretPlaceholder stands for an encrypted value read from a stack file.
+const secretPlaceholder = "[secret]"
+
+// isSecure reports whether a YAML value is an encrypted one ({secure: ...}).
+func isSecure(v any) bool {
+	m, ok := v.(map[string]any)
+	return ok && len(m) == 1 && m["secure"] != nil
+}
+
+// hideSecure replaces encrypted values inside objects and lists (set with
+// --path) with the placeholder.
+func hideSecure(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		if isSecure(t) {
+			return secretPlaceholder
+		}
+		out := map[string]any{}
+		for k, e := range t {
+			out[k] = hideSecure(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = hideSecure(e)
+		}
+		return out
+	}
+	return v
+}
+
 // mapConfig serves config from a map, as the engine would.
 type mapConfig map[string]string
 
@@ -54,12 +87,13 @@ func (m mapConfig) GetConfig(key string) (string, bool) {
 	return v, ok
 }
 
-// LoadStackFile loads and validates a stack's config straight from its file,
+// LoadStackFile loads and validates a stack's config straight from its file
+// for a report: secrets an app names need not be set (a deploy needs them),
 // without the engine: for reports (make cost) and tests.
 func LoadStackFile(dir, stack string) (Config, error) {
 	values, err := StackFileConfig(dir, stack)
 	if err != nil {
 		return Config{}, err
 	}
-	return loadConfig(mapConfig(values), stack, slices.Sorted(maps.Keys(values)))
+	return loadConfig(mapConfig(values), stack, slices.Sorted(maps.Keys(values)), forReport)
 }

@@ -26,12 +26,20 @@ const (
 	addressType      = "gcp:compute/globalAddress:GlobalAddress"
 )
 
-// stackConfig reads the real Pulumi.<stack>.yaml, then applies edits
-// (key -> value; "" deletes the key).
+// userSecrets is what a user sets once per GKE stack with
+// `pulumi config set --secret --path 'gke-gpu-platform:secrets.enqueueToken' ...`,
+// as the engine passes it (a stack file holds it encrypted).
+const userSecrets = `{"enqueueToken": "[secret]"}`
+
+// stackConfig reads the real Pulumi.<stack>.yaml plus the secrets a user
+// sets, then applies edits (key -> value; "" deletes the key).
 func stackConfig(t *testing.T, stack string, edits map[string]string) map[string]string {
 	t.Helper()
 	cfg, err := StackFileConfig("..", stack)
 	require.NoError(t, err)
+	if _, set := cfg["gke-gpu-platform:secrets"]; !set && stack != "local" {
+		cfg["gke-gpu-platform:secrets"] = userSecrets
+	}
 	for k, v := range edits {
 		if v == "" {
 			delete(cfg, k)

@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -95,11 +96,53 @@ func (c Config) validate() []error {
 	if c.Cost.RegistryStorageGb < 0 {
 		fail("cost.registryStorageGb", c.Cost.RegistryStorageGb, "must be >= 0")
 	}
+	for _, name := range c.secretsInClear {
+		fail("secrets."+name, "(hidden)", "is stored in clear in the stack file; set it again with `pulumi config set --secret --path '%s:secrets.%s' <value>`",
+			ConfigNamespace, name)
+	}
 	if c.Cost.MonthlyBudget != 0 {
 		fail("cost.monthlyBudget", c.Cost.MonthlyBudget, "the budget moved to the policy config: set monthly-budget.monthlyBudget in policy/config/%s.json "+
 			"(enforced from there, not from the stack file a pull request edits) and delete this key", c.Stack)
 	}
 	return errs
+}
+
+// secretNamePattern matches environment variable names that say they hold
+// a secret.
+var secretNamePattern = regexp.MustCompile(`(?i)(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL)`)
+
+// LooksSecret reports whether an environment variable's name says it holds
+// a secret (a password, token, API key, private key or credential).
+func LooksSecret(name string) bool { return secretNamePattern.MatchString(name) }
+
+// envNamePattern is what Kubernetes accepts as an environment variable name
+// that a shell can read too.
+var envNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// validateAppSecrets keeps secrets out of clear text: env entries whose
+// names say they are secrets are refused, and every secretEnv entry names a
+// secret the stack holds encrypted. Values are never part of a message.
+func (c Config) validateAppSecrets(fail failFunc, key string, a AppConfig) {
+	for _, name := range slices.Sorted(maps.Keys(a.Env)) {
+		if secretNamePattern.MatchString(name) {
+			fail(key+".env."+name, "(hidden)", "looks like a secret, and env is clear text in the stack file and the preview: "+
+				"move it to %s.secretEnv.%s: <name>, with the value set by `pulumi config set --secret --path '%s:secrets.<name>' <value>`",
+				key, name, ConfigNamespace)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(a.SecretEnv)) {
+		secret := a.SecretEnv[name]
+		switch _, inEnv := a.Env[name]; {
+		case !envNamePattern.MatchString(name):
+			fail(key+".secretEnv", name, "is not an environment variable name (letters, digits and '_', not starting with a digit)")
+		case inEnv:
+			fail(key+".secretEnv."+name, secret, "is set in env too; keep it in one place")
+		}
+		if _, ok := c.Secrets[secret]; !ok && c.deploy {
+			fail(key+".secretEnv."+name, secret, "no such secret in %s:secrets; set it with `pulumi config set --secret --path '%s:secrets.%s' \"$(openssl rand -hex 32)\"` (or the value it must have)",
+				ConfigNamespace, ConfigNamespace, secret)
+		}
+	}
 }
 
 type failFunc func(key string, value any, rule string, args ...any)
@@ -310,6 +353,7 @@ func (c Config) validateApps(fail failFunc) {
 				fail(fmt.Sprintf("%s.connectsTo[%d]", key, j), peer, "serves no port to connect to")
 			}
 		}
+		c.validateAppSecrets(fail, key, a)
 		if a.AlwaysOn && a.GPU == 0 {
 			fail(key+".alwaysOn", a.AlwaysOn, "only means something for a GPU app (gpu > 0)")
 		}

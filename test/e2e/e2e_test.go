@@ -442,6 +442,8 @@ func (e *env) gkeScaledObjectValidates(t *testing.T) {
 	require.NoError(t, err)
 	values, err := stacks.StackFileConfig(project, "dev")
 	require.NoError(t, err)
+	// The enqueue token a user sets once, encrypted (a stack file holds it so).
+	values["gke-gpu-platform:secrets"] = `{"enqueueToken": "[secret]"}`
 	dev, err := graphtest.Run(t, stacks.Program, "dev", values)
 	require.NoError(t, err)
 	values["gke-gpu-platform:apps"] = `[{"name": "render", "image": "render:1.0", "gpu": 1, "queue": {"mode": "job"}}]`

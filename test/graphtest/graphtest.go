@@ -185,7 +185,16 @@ func Run(t testing.TB, program pulumi.RunFunc, stack string, config map[string]s
 	t.Setenv("PULUMI_CONFIG", string(raw))
 
 	g := &Graph{Exports: map[string]any{}, SecretExports: map[string]bool{}}
-	withConfig := func(info *pulumi.RunInfo) { info.Config = config }
+	withConfig := func(info *pulumi.RunInfo) {
+		info.Config = config
+		// A value read from a stack file's `secure:` entry is secret, as the
+		// engine would say (stacks.StackFileConfig puts a placeholder there).
+		for k, v := range config {
+			if strings.Contains(v, "[secret]") {
+				info.ConfigSecretKeys = append(info.ConfigSecretKeys, k)
+			}
+		}
+	}
 	err = pulumi.RunErr(func(ctx *pulumi.Context) error {
 		if err := program(ctx); err != nil {
 			return err
