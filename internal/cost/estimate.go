@@ -77,6 +77,10 @@ type Estimate struct {
 	IdleMonthly  float64 `json:"idleMonthly"`
 	IdleDaily    float64 `json:"idleDaily"`
 	BusyMonthly  float64 `json:"busyMonthly"`
+	// WorstMonthly is a month in which the queue never empties: busy, with
+	// every GPU pool at its maximum all month. The ceiling queued work can
+	// cause.
+	WorstMonthly float64 `json:"worstMonthly"`
 	HasGuesses   bool    `json:"hasGuesses"`
 	GPUBusyHours float64 `json:"gpuBusyHours"`
 	// Assumptions are the choices that move money, one sentence each.
@@ -130,7 +134,7 @@ func (p *Prices) Estimate(in Input) (Estimate, error) {
 		note("free-tier credit not used by this stack: another cluster on the billing account takes it, so every control plane here pays $%.2f/month", fee)
 	}
 
-	var ipIdle, ipBusy float64
+	var ipIdle, ipBusy, worstExtra float64
 	ipGuess := false
 	gpuPools := 0
 	for _, pool := range in.Pools {
@@ -176,6 +180,14 @@ func (p *Prices) Estimate(in Input) (Estimate, error) {
 		ipIdle += idleNodeHours * ip
 		ipBusy += busyNodeHours * ip
 		ipGuess = ipGuess || guess
+		if pool.AcceleratorType != "" {
+			// Worst: the queue never empties, so every GPU node runs all month.
+			maxHours := float64(pool.MaxNodes) * h
+			worstExtra += p.runCost(r, maxHours) - busy + (maxHours-busyNodeHours)/h*r.disk + (maxHours-busyNodeHours)*ip
+			week := 7 * 24.0
+			note("without a dead-letter policy a job that always fails holds one %s node for Pub/Sub's 7-day retention: $%.2f (%.0f node-hours); the platform's queues dead-letter it after maxDeliveryAttempts",
+				pool.Name, p.runCost(r, week)+week/h*r.disk+week*ip, week)
+		}
 	}
 	if len(in.Pools) > 0 {
 		add(Line{Item: "node external IPs", Detail: fmt.Sprintf("one public IPv4 per node: $%.4f/h, $%.4f/h on Spot", p.NodeExternalIPPerHour.OnDemand, p.NodeExternalIPPerHour.Spot),
@@ -203,6 +215,7 @@ func (p *Prices) Estimate(in Input) (Estimate, error) {
 		e.BusyMonthly += l.Busy
 		e.HasGuesses = e.HasGuesses || l.Guess
 	}
+	e.WorstMonthly = round2(e.BusyMonthly + worstExtra)
 	e.IdleMonthly, e.BusyMonthly = round2(e.IdleMonthly), round2(e.BusyMonthly)
 	e.IdleDaily = round2(e.IdleMonthly * 24 / h)
 	e.GPUBusyHours = in.GPUBusyHours
@@ -321,6 +334,7 @@ func (e Estimate) WriteTable(w io.Writer, title string) error {
 	}
 	row("total", money(e.IdleMonthly, false), money(e.BusyMonthly, false), "")
 	fmt.Fprintf(w, "idle: $%.2f/day, $%.2f/month; busy (%.0f GPU node-hours): $%.2f/month\n", e.IdleDaily, e.IdleMonthly, e.GPUBusyHours, e.BusyMonthly)
+	fmt.Fprintf(w, "worst (the queue never empties: every GPU pool at maxNodes all month): $%.2f/month\n", e.WorstMonthly)
 	fmt.Fprintln(w, "assumptions:")
 	for _, a := range e.Assumptions {
 		fmt.Fprintf(w, "- %s\n", a)
