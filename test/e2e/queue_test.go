@@ -1,0 +1,177 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gke-gpu-platform/gke-gpu-platform/local/controlplane"
+	"github.com/gke-gpu-platform/gke-gpu-platform/local/engine"
+	"github.com/gke-gpu-platform/gke-gpu-platform/local/queue"
+	"github.com/gke-gpu-platform/gke-gpu-platform/stacks"
+	"github.com/gke-gpu-platform/gke-gpu-platform/test/graphtest"
+)
+
+// process is one program the test started; it is stopped by its PID.
+type process struct {
+	cmd *exec.Cmd
+	out *lockedBuffer
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func start(t *testing.T, env []string, path string, args ...string) *process {
+	t.Helper()
+	p := &process{cmd: exec.Command(path, args...), out: &lockedBuffer{}}
+	p.cmd.Env = append(os.Environ(), env...)
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	require.NoError(t, p.cmd.Start())
+	t.Cleanup(func() { p.stop() })
+	return p
+}
+
+// stop sends SIGTERM, then SIGKILL after 10 s.
+func (p *process) stop() {
+	if p.cmd.ProcessState != nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// appEnv is the environment the platform gives an app of the local stack
+// (read from its Deployment in the mocked graph): the contract under test.
+func appEnv(t *testing.T, project, redis, app string) []string {
+	t.Helper()
+	values, err := stacks.StackFileConfig(project, "local")
+	require.NoError(t, err)
+	values["gke-gpu-platform:local"] = fmt.Sprintf(`{"redisAddress": %q}`, redis)
+	g, err := graphtest.Run(t, stacks.Program, "local", values)
+	require.NoError(t, err)
+	d, ok := g.Named("kubernetes:apps/v1:Deployment", app)
+	require.True(t, ok, app)
+	var env []string
+	containers := d.Plain("spec.template.spec.containers").([]any)
+	for _, e := range containers[0].(map[string]any)["env"].([]any) {
+		m := e.(map[string]any)
+		if v, ok := m["value"].(string); ok {
+			env = append(env, m["name"].(string)+"="+v)
+		}
+	}
+	return env
+}
+
+// The project's own backend and GPU worker, built from this repository, on
+// a real Redis, with the environment the platform gives them: a job posted
+// with the token is done and acknowledged; without the token, 401; a job
+// that always fails ends on the dead-letter list after maxDeliveryAttempts.
+func TestAppsOnTheRealQueue(t *testing.T) {
+	project, err := engine.FindProjectDir(".")
+	require.NoError(t, err)
+	redisServer, err := exec.LookPath("redis-server")
+	require.NoError(t, err, "redis-server is needed (tools/build.sh installs it)")
+	ports, err := controlplane.FreePorts(2)
+	require.NoError(t, err)
+	redisAddr := fmt.Sprintf("127.0.0.1:%d", ports[0])
+	start(t, nil, redisServer, "--bind", "127.0.0.1", "--port", fmt.Sprint(ports[0]), "--save", "", "--appendonly", "no")
+	q := queue.Client{Addr: redisAddr}
+	ctx := context.Background()
+	eventually(t, 10*time.Second, "redis answers", func() bool { _, err := q.Length(ctx, "gpu-jobs"); return err == nil })
+
+	bin := t.TempDir()
+	for _, app := range []string{"backend", "gpu-worker"} {
+		build := exec.Command("go", "build", "-o", filepath.Join(bin, app), ".")
+		build.Dir = filepath.Join(project, "apps", app)
+		out, err := build.CombinedOutput()
+		require.NoError(t, err, "go build %s: %s", app, out)
+	}
+	okSMI := filepath.Join(bin, "nvidia-smi")
+	require.NoError(t, os.WriteFile(okSMI, []byte("#!/bin/sh\necho 'GPU 0: stand-in (no GPU on this machine)'\n"), 0o755))
+
+	const token = "e2e-enqueue-token"
+	backendEnv := append(appEnv(t, project, redisAddr, "backend"), fmt.Sprintf("PORT=%d", ports[1]), "ENQUEUE_TOKEN="+token)
+	start(t, backendEnv, filepath.Join(bin, "backend"))
+	post := func(auth string) int {
+		req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("http://127.0.0.1:%d/api/jobs", ports[1]), strings.NewReader(`{"prompt":"a cat"}`))
+		if auth != "" {
+			req.Header.Set("Authorization", "Bearer "+auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	eventually(t, 10*time.Second, "the backend answers", func() bool { return post("") != 0 })
+	assert.Equal(t, http.StatusUnauthorized, post(""), "no token")
+	assert.Equal(t, http.StatusUnauthorized, post("guess"), "a wrong token")
+	n, err := q.Length(ctx, "gpu-jobs")
+	require.NoError(t, err)
+	assert.Zero(t, n, "a refused request enqueues nothing")
+
+	workerEnv := appEnv(t, project, redisAddr, "gpu-worker")
+	t.Run("a job is done and acknowledged", func(t *testing.T) {
+		require.Equal(t, http.StatusAccepted, post(token))
+		worker := start(t, append(workerEnv, "NVIDIA_SMI="+okSMI), filepath.Join(bin, "gpu-worker"))
+		took := eventually(t, 30*time.Second, "the queue empties", func() bool {
+			n, _ := q.Length(ctx, "gpu-jobs")
+			p, _ := q.Length(ctx, "gpu-jobs:processing")
+			return n == 0 && p == 0 && strings.Contains(worker.out.String(), "on 1 GPU(s)")
+		})
+		t.Logf("posted -> done and acknowledged in %s", took.Round(time.Millisecond))
+		worker.stop()
+		assert.Contains(t, worker.out.String(), "stopping")
+	})
+	t.Run("a job that always fails ends on the dead-letter list", func(t *testing.T) {
+		require.Equal(t, http.StatusAccepted, post(token))
+		worker := start(t, append(workerEnv, "NVIDIA_SMI="+filepath.Join(bin, "missing")), filepath.Join(bin, "gpu-worker"))
+		eventually(t, 60*time.Second, "the job reaches gpu-jobs:dead", func() bool {
+			dead, _ := q.Length(ctx, stacks.DeadLetterList("gpu-jobs"))
+			return dead == 1
+		})
+		worker.stop()
+		assert.Equal(t, 5, strings.Count(worker.out.String(), "job failed, left for redelivery"), "delivered maxDeliveryAttempts (5) times:\n%s", worker.out.String())
+		for _, list := range []string{"gpu-jobs", "gpu-jobs:processing"} {
+			n, err := q.Length(ctx, list)
+			require.NoError(t, err)
+			assert.Zero(t, n, list)
+		}
+	})
+}
