@@ -73,10 +73,10 @@ type Line struct {
 
 // Estimate is a stack's cost, line by line, in USD.
 type Estimate struct {
-	Lines        []Line  `json:"lines"`
-	IdleMonthly  float64 `json:"idleMonthly"`
-	IdleDaily    float64 `json:"idleDaily"`
-	BusyMonthly  float64 `json:"busyMonthly"`
+	Lines       []Line  `json:"lines"`
+	IdleMonthly float64 `json:"idleMonthly"`
+	IdleDaily   float64 `json:"idleDaily"`
+	BusyMonthly float64 `json:"busyMonthly"`
 	// WorstMonthly is a month in which the queue never empties: busy, with
 	// every GPU pool at its maximum all month. The ceiling queued work can
 	// cause.
