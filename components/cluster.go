@@ -50,6 +50,12 @@ type ClusterArgs struct {
 	// at no extra charge. GKE sets it only at creation: flipping it on an
 	// existing cluster replaces the cluster.
 	DataplaneV2 bool
+	// AutoscalingProfile is the cluster autoscaler's profile: BALANCED (GKE's
+	// default) or OPTIMIZE_UTILIZATION, which removes underused nodes sooner
+	// (a GPU node stops billing earlier after its last pod) and is meant for
+	// batch rather than serving workloads. Empty leaves GKE's default.
+	// Updatable in place. Source: cloud.google.com/kubernetes-engine/docs/concepts/cluster-autoscaler#autoscaling_profiles
+	AutoscalingProfile string
 }
 
 // Cluster is a GKE cluster with its default pool removed, a least-privilege
@@ -150,6 +156,13 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	}
 	if args.Subnetwork != "" {
 		clusterArgs.Subnetwork = pulumi.String(args.Subnetwork)
+	}
+	if args.AutoscalingProfile != "" {
+		clusterArgs.ClusterAutoscaling = &container.ClusterClusterAutoscalingArgs{
+			// Node auto-provisioning stays off: the pools are declared here.
+			Enabled:            pulumi.Bool(false),
+			AutoscalingProfile: pulumi.String(args.AutoscalingProfile),
+		}
 	}
 	cluster, err := container.NewCluster(ctx, name, clusterArgs,
 		parent, pulumi.Protect(args.Protect), pulumi.DependsOn(grants),

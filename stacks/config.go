@@ -79,6 +79,9 @@ type ClusterConfig struct {
 	// extra charge). Set only at creation: changing it replaces the cluster,
 	// so an existing cluster created without it keeps false.
 	DataplaneV2 bool `json:"dataplaneV2"`
+	// AutoscalingProfile is the cluster autoscaler's profile: BALANCED or
+	// OPTIMIZE_UTILIZATION (removes idle nodes sooner; for batch work).
+	AutoscalingProfile string `json:"autoscalingProfile"`
 	// Regional puts the control plane in the zone's region. It is never free
 	// (~$73/month): opting in is explicit, and the policy pack flags it.
 	Regional bool `json:"regional"`

@@ -106,6 +106,11 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 			want:  "gke-gpu-platform:cluster.name = a-very-long-cluster-name-indeed: must be 1-24 lowercase letters",
 		},
 		{
+			name:  "unknown autoscaling profile",
+			edits: map[string]string{"gke-gpu-platform:cluster": `{"autoscalingProfile": "AGGRESSIVE"}`},
+			want:  "gke-gpu-platform:cluster.autoscalingProfile = AGGRESSIVE: must be one of BALANCED, OPTIMIZE_UTILIZATION",
+		},
+		{
 			name:  "unknown top-level key",
 			edits: map[string]string{"gke-gpu-platform:gpuPol": `{"maxNodes": 2}`},
 			want:  "gke-gpu-platform:gpuPol: unknown config key; known keys are apps, cluster, cost, cpuPool, gpuPool, ingress, local, namespace, platform, registry",

@@ -17,6 +17,9 @@ func Defaults(stack string) Config {
 			MaintenanceStart: "03:00",
 			Network:          "default",
 			DataplaneV2:      true,
+			// GKE's own default; stacks whose GPU work is batch choose
+			// OPTIMIZE_UTILIZATION (dev and pr do).
+			AutoscalingProfile: "BALANCED",
 		},
 		// The seed's pool: 3 vCPU / 11.25 GB as 3 x n1-standard-1.
 		CPUPool: CPUPoolConfig{

@@ -45,6 +45,7 @@ func newGKETarget(ctx *pulumi.Context, cfg Config) (*target, error) {
 		Network:            cfg.Cluster.Network,
 		Subnetwork:         cfg.Cluster.Subnetwork,
 		DataplaneV2:        cfg.Cluster.DataplaneV2,
+		AutoscalingProfile: cfg.Cluster.AutoscalingProfile,
 		ResourceLabels:     labels,
 	})
 	if err != nil {

@@ -250,3 +250,14 @@ func TestGPUPoolSpreadsOverZonesOfTheRegion(t *testing.T) {
 		})
 	}
 }
+
+// The autoscaler profile each stack chose reaches the cluster, with node
+// auto-provisioning explicitly off (the pools are declared).
+func TestAutoscalingProfilePerStack(t *testing.T) {
+	for stack, want := range map[string]string{"dev": "OPTIMIZE_UTILIZATION", "pr": "OPTIMIZE_UTILIZATION", "prod": "BALANCED"} {
+		t.Run(stack, func(t *testing.T) {
+			c := runStack(t, stack, nil).One(t, clusterType)
+			assert.Equal(t, map[string]any{"enabled": false, "autoscalingProfile": want}, c.Plain("clusterAutoscaling"))
+		})
+	}
+}

@@ -29,6 +29,8 @@ var (
 	driverVersions  = []string{"DEFAULT", "LATEST", "INSTALLATION_DISABLED"}
 	locationPolicys = []string{"ANY", "BALANCED"}
 	platforms       = []string{PlatformGKE, PlatformLocal}
+	// The cluster autoscaler's profiles (GKE API ClusterAutoscaling.AutoscalingProfile).
+	autoscalingProfiles = []string{"BALANCED", "OPTIMIZE_UTILIZATION"}
 )
 
 func oneOf(v string, allowed []string) bool {
@@ -157,6 +159,9 @@ func (c Config) validateCluster(fail failFunc) {
 	}
 	if !hhmmPattern.MatchString(cl.MaintenanceStart) {
 		fail("cluster.maintenanceStart", cl.MaintenanceStart, "must be HH:MM in UTC, e.g. 03:00")
+	}
+	if !oneOf(cl.AutoscalingProfile, autoscalingProfiles) {
+		fail("cluster.autoscalingProfile", cl.AutoscalingProfile, "must be one of %s", strings.Join(autoscalingProfiles, ", "))
 	}
 	if cl.Network == "" {
 		fail("cluster.network", `""`, "must name a VPC network (default: default)")
