@@ -41,8 +41,12 @@ e2e: tools policy-pack
 build:
 	go build -o bin/gke-gpu-platform .
 
+# The first build compiles the Pulumi and Kubernetes SDKs (about 8 min on 2
+# cores, cold): -v prints each package as it compiles, so the wait shows.
 cost:
-	go run ./cmd/cost -stack $(STACK)
+	@echo "cost: building cmd/cost (first build: about 8 min on 2 cores; packages print as they compile)"
+	@go build -v -o bin/cost ./cmd/cost
+	@bin/cost -stack $(STACK)
 
 # Laptop flow: an official Pulumi CLI (it ships the Go language host), logged
 # in to your backend, with Google credentials (gcloud auth application-default login).
@@ -64,7 +68,10 @@ destroy: check-pulumi
 	pulumi destroy --stack $(STACK)
 
 local: tools
-	go run ./cmd/local up
+	@echo "local: building cmd/local (first build compiles the program and its SDKs: several minutes on 2 cores; packages print as they compile)"
+	@go build -v -o bin/local ./cmd/local
+	@bin/local up
 
 local-down:
-	go run ./cmd/local down
+	@go build -o bin/local ./cmd/local
+	@bin/local down

@@ -1,10 +1,10 @@
 // Command local runs the platform's apps on a loopback Kubernetes control
 // plane through the real Pulumi engine, with no Google account and no Docker:
 //
-//	go run ./cmd/local up          # start the cluster (if needed) and `pulumi up` the local stack
-//	go run ./cmd/local enqueue 3   # put 3 jobs on the gpu-jobs queue; KEDA scales the GPU worker
-//	go run ./cmd/local drain       # empty the queue (kwok pods run nothing to consume it)
-//	go run ./cmd/local down        # destroy the stack and stop every process
+//	bin/local up          # start the cluster (if needed) and `pulumi up` the local stack
+//	bin/local enqueue 3   # put 3 jobs on the gpu-jobs queue; KEDA scales the GPU worker
+//	bin/local drain       # empty the queue (kwok pods run nothing to consume it)
+//	bin/local down        # destroy the stack and stop every process
 //
 // `make local` and `make local-down` call it after tools/build.sh. State
 // lives in .local/ (gitignored): the control plane, its kubeconfig, the
@@ -144,7 +144,7 @@ func run(ctx context.Context, verb string) error {
 			}
 		}
 		fmt.Printf("\nLook around:\n  export KUBECONFIG=%s\n  %s/kubectl get pods -n platform -o wide\n", opts.Kubeconfig, p.bin)
-		fmt.Printf("Queue work for the GPU worker (KEDA scales it from zero):\n  go run ./cmd/local enqueue 3 && %s/kubectl get pods -n platform -w\n", p.bin)
+		fmt.Printf("Queue work for the GPU worker (KEDA scales it from zero):\n  bin/local enqueue 3 && %s/kubectl get pods -n platform -w\n", p.bin)
 		fmt.Printf("Stop it all: make local-down\n")
 		return nil
 	case "drain":
