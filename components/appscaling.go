@@ -1,6 +1,7 @@
 package components
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 
@@ -38,6 +39,20 @@ type QueueScalingArgs struct {
 	CooldownSeconds int
 	// Trigger is the KEDA scaler that reads the backlog.
 	Trigger TriggerArgs
+	// Warm are KEDA cron triggers beside the queue's: in each window the app
+	// runs at least that window's replicas, queue or no queue (worker mode).
+	Warm []WarmWindowArgs
+}
+
+// WarmWindowArgs is one time window in which a queue worker is kept ready.
+// KEDA's cron scaler: active from each start until the next end.
+type WarmWindowArgs struct {
+	// Start and End are 5-field cron expressions (minute hour day month weekday).
+	Start, End string
+	// Timezone is an IANA zone name, e.g. Europe/Berlin.
+	Timezone string
+	// Replicas is how many workers the window holds.
+	Replicas int
 }
 
 // TriggerArgs are one KEDA trigger: the scaler type and its metadata. The
@@ -57,7 +72,7 @@ type TriggerArgs struct {
 // newScaledObject lets KEDA scale the Deployment between the queue's bounds.
 func newScaledObject(ctx *pulumi.Context, name string, meta *metav1.ObjectMetaArgs, q *QueueScalingArgs,
 	deployment pulumi.StringInput, opts ...pulumi.ResourceOption) error {
-	triggers, err := kedaTriggers(ctx, name, meta, q.Trigger, opts...)
+	triggers, err := kedaTriggers(ctx, name, meta, q.Trigger, q.Warm, opts...)
 	if err != nil {
 		return err
 	}
@@ -80,7 +95,7 @@ func newScaledObject(ctx *pulumi.Context, name string, meta *metav1.ObjectMetaAr
 // newScaledJob has KEDA start one Job per queued message, up to MaxReplicas at once.
 func newScaledJob(ctx *pulumi.Context, name string, meta *metav1.ObjectMetaArgs, q *QueueScalingArgs,
 	template *corev1.PodTemplateSpecArgs, opts ...pulumi.ResourceOption) error {
-	triggers, err := kedaTriggers(ctx, name, meta, q.Trigger, opts...)
+	triggers, err := kedaTriggers(ctx, name, meta, q.Trigger, nil, opts...)
 	if err != nil {
 		return err
 	}
@@ -111,13 +126,20 @@ func newScaledJob(ctx *pulumi.Context, name string, meta *metav1.ObjectMetaArgs,
 
 // kedaTriggers renders the trigger list, creating the TriggerAuthentication
 // a pod-identity trigger refers to.
-func kedaTriggers(ctx *pulumi.Context, name string, meta *metav1.ObjectMetaArgs, t TriggerArgs,
+func kedaTriggers(ctx *pulumi.Context, name string, meta *metav1.ObjectMetaArgs, t TriggerArgs, warm []WarmWindowArgs,
 	opts ...pulumi.ResourceOption) (pulumi.Array, error) {
 	metadata := pulumi.StringMap{}
 	for _, k := range slices.Sorted(maps.Keys(t.Metadata)) {
 		metadata[k] = t.Metadata[k]
 	}
 	trigger := pulumi.Map{"type": pulumi.String(t.Type), "metadata": metadata}
+	triggers := pulumi.Array{trigger}
+	for _, w := range warm {
+		triggers = append(triggers, pulumi.Map{"type": pulumi.String("cron"), "metadata": pulumi.StringMap{
+			"start": pulumi.String(w.Start), "end": pulumi.String(w.End), "timezone": pulumi.String(w.Timezone),
+			"desiredReplicas": pulumi.String(fmt.Sprint(w.Replicas)),
+		}})
+	}
 	if t.PodIdentity != "" {
 		auth, err := apiextensions.NewCustomResource(ctx, name, &apiextensions.CustomResourceArgs{
 			ApiVersion: pulumi.String(KEDAAPIVersion),
@@ -132,5 +154,5 @@ func kedaTriggers(ctx *pulumi.Context, name string, meta *metav1.ObjectMetaArgs,
 		}
 		trigger["authenticationRef"] = pulumi.Map{"name": auth.Metadata.Name().Elem()}
 	}
-	return pulumi.Array{trigger}, nil
+	return triggers, nil
 }

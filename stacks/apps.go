@@ -96,6 +96,11 @@ func deployApps(ctx *pulumi.Context, cfg Config, t *target) error {
 				PollingSeconds: q.PollingSeconds, CooldownSeconds: q.CooldownSeconds,
 				Trigger: queues.trigger(a),
 			}
+			for _, w := range q.Warm {
+				args.Queue.Warm = append(args.Queue.Warm, components.WarmWindowArgs{
+					Start: w.Start, End: w.End, Timezone: w.Timezone, Replicas: w.Replicas,
+				})
+			}
 			appOpts = append(appOpts, pulumi.DependsOn(queues.keda))
 		}
 		if a.Build != "" {

@@ -236,6 +236,22 @@ type QueueConfig struct {
 	// MaxJobSeconds is the longest one job may run: the worker keeps the
 	// message leased that long, so a long job is delivered once; default 3600.
 	MaxJobSeconds int `json:"maxJobSeconds"`
+	// Warm are time windows in which workers (and so GPU nodes) are kept
+	// ready with or without work: KEDA cron triggers beside the queue's.
+	// Worker mode only. Priced in the estimate.
+	Warm []WarmWindowConfig `json:"warm"`
+}
+
+// WarmWindowConfig is one entry of an app's `queue.warm` list.
+type WarmWindowConfig struct {
+	// Start and End are 5-field cron expressions: the window opens at each
+	// Start and closes at the next End, e.g. "0 8 * * 1-5" / "0 18 * * 1-5".
+	Start string `json:"start"`
+	End   string `json:"end"`
+	// Timezone is an IANA zone name; default UTC.
+	Timezone string `json:"timezone"`
+	// Replicas are the workers held in the window; default 1.
+	Replicas int `json:"replicas"`
 }
 
 // minReplicas is the fewest pods the app runs while it runs at all.

@@ -420,6 +420,26 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 			want:  "gke-gpu-platform:apps[0].env.DB_PASSWORD = (hidden): looks like a secret, and env is clear text in the stack file and the preview: move it to apps[0].secretEnv.DB_PASSWORD",
 		},
 		{
+			name:  "a warm window KEDA cannot parse",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "w", "image": "w:1", "gpu": 1, "queue": {"warm": [{"start": "8am", "end": "0 18 * * *"}]}}]`},
+			want:  `gke-gpu-platform:apps[0].queue.warm[0] = {start: "8am", end: "0 18 * * *", timezone: "UTC"}: start "8am": expected exactly 5 fields`,
+		},
+		{
+			name:  "a warm window in no time zone",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "w", "image": "w:1", "gpu": 1, "queue": {"warm": [{"start": "0 8 * * *", "end": "0 18 * * *", "timezone": "CEST"}]}}]`},
+			want:  `timezone "CEST" is not an IANA time zone such as Europe/Berlin or UTC`,
+		},
+		{
+			name:  "a warm window above the ceiling",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "w", "image": "w:1", "gpu": 1, "queue": {"maxReplicas": 1, "warm": [{"start": "0 8 * * *", "end": "0 18 * * *", "replicas": 2}]}}]`},
+			want:  "gke-gpu-platform:apps[0].queue.warm[0].replicas = 2: must be 1 to queue.maxReplicas (1)",
+		},
+		{
+			name:  "a warm window in job mode",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "w", "image": "w:1", "gpu": 1, "queue": {"mode": "job", "warm": [{"start": "0 8 * * *", "end": "0 18 * * *"}]}}]`},
+			want:  "gke-gpu-platform:apps[0].queue.warm[0] = 0 8 * * *: warm windows keep workers up; queue.mode job starts one Job per message instead",
+		},
+		{
 			name:  "local queue without a Redis",
 			stack: "local",
 			edits: map[string]string{"gke-gpu-platform:local": `{}`},

@@ -9,6 +9,7 @@ import (
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/accelerator"
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/cost"
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/machine"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/schedule"
 )
 
 // CostInput is what the stack's config says it will create, and the usage
@@ -24,6 +25,7 @@ func CostInput(cfg Config) cost.Input {
 			MinNodes: cfg.CPUPool.MinNodes, MaxNodes: cfg.CPUPool.MaxNodes, Spot: cfg.CPUPool.Spot,
 		}},
 		GPUBusyHours:      cfg.Cost.GPUBusyHoursPerMonth,
+		WarmGPUNodeHours:  cfg.warmGPUNodeHours(730),
 		RegistryStorageGB: cfg.Cost.RegistryStorageGb,
 	}
 	if g := cfg.GPUPool; g.Enabled {
@@ -44,6 +46,28 @@ func CostInput(cfg Config) cost.Input {
 		}
 	}
 	return in
+}
+
+// warmGPUNodeHours are the GPU node-hours per month (of `hours` hours) that
+// warm windows hold up: each window's active hours times the nodes its
+// replicas need.
+func (c Config) warmGPUNodeHours(hours float64) float64 {
+	total := 0.0
+	for _, a := range c.Apps {
+		if a.Queue == nil || a.GPU == 0 {
+			continue
+		}
+		perNode := max(c.GPUPool.AcceleratorCount/a.GPU, 1)
+		for _, w := range a.Queue.Warm {
+			h, err := schedule.Window{Start: w.Start, End: w.End, Timezone: w.Timezone}.HoursPerMonth(hours)
+			if err != nil {
+				continue // validation reported it
+			}
+			nodes := (w.Replicas + perNode - 1) / perNode
+			total += h * float64(nodes)
+		}
+	}
+	return total
 }
 
 // EstimateCost prices a GKE stack's config; nil for the local platform,

@@ -109,6 +109,14 @@ func appDefaults(a *AppConfig) {
 		if q.MaxJobSeconds == 0 {
 			q.MaxJobSeconds = 3600
 		}
+		for i := range q.Warm {
+			if q.Warm[i].Timezone == "" {
+				q.Warm[i].Timezone = "UTC"
+			}
+			if q.Warm[i].Replicas == 0 {
+				q.Warm[i].Replicas = 1
+			}
+		}
 	}
 }
 

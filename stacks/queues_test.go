@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gke-gpu-platform/gke-gpu-platform/test/graphtest"
+	"github.com/gke-gpu-platform/gke-gpu-platform/test/kedaschema"
 )
 
 const (
@@ -211,4 +212,47 @@ func TestQueuesHaveDeadLetters(t *testing.T) {
 				map[string]any{"subscription": fwd.Plain("subscription"), "role": fwd.Plain("role"), "member": fwd.Plain("member")})
 		})
 	}
+}
+
+// A warm window is a KEDA cron trigger beside the queue's, in KEDA's own
+// spelling (checked against its schema), and its node-hours are priced as idle.
+func TestWarmWindows(t *testing.T) {
+	apps := `[{"name": "gpu-worker", "build": "apps/gpu-worker", "gpu": 1, "queue": {"name": "gpu-jobs", "maxReplicas": 2,
+		"warm": [{"start": "0 8 * * 1-5", "end": "0 18 * * 1-5", "timezone": "Europe/Berlin", "replicas": 1}]}}]`
+	g := runStack(t, "dev", map[string]string{"gke-gpu-platform:apps": apps})
+	triggers := named(t, g, scaledObjectType, "gpu-worker").Plain("spec.triggers").([]any)
+	require.Len(t, triggers, 2)
+	assert.Equal(t, "gcp-pubsub", triggers[0].(map[string]any)["type"])
+	assert.Equal(t, map[string]any{"type": "cron", "metadata": map[string]any{
+		"start": "0 8 * * 1-5", "end": "0 18 * * 1-5", "timezone": "Europe/Berlin", "desiredReplicas": "1"}}, triggers[1])
+	schema, err := kedaschema.Load()
+	require.NoError(t, err)
+	for _, tr := range must(kedaschema.Triggers(named(t, g, scaledObjectType, "gpu-worker").Plain("spec").(map[string]any))) {
+		problems, _ := schema.Check(tr)
+		assert.Empty(t, problems, tr.Type)
+	}
+
+	cold, err := LoadStackFileWith(t, "dev", nil)
+	require.NoError(t, err)
+	warm, err := LoadStackFileWith(t, "dev", map[string]string{"gke-gpu-platform:apps": apps})
+	require.NoError(t, err)
+	// 22 weekdays of 10 h and 2 h of a 23rd in the 730-hour reference month.
+	assert.InDelta(t, 222.0, warm.warmGPUNodeHours(730), 0.01)
+	before, err := EstimateCost(cold)
+	require.NoError(t, err)
+	after, err := EstimateCost(warm)
+	require.NoError(t, err)
+	assert.Greater(t, after.IdleMonthly, before.IdleMonthly, "a warm window costs money with no work at all")
+	for _, l := range after.Lines {
+		if l.Item == "gpu pool nodes" {
+			assert.Contains(t, l.Detail, "warm windows keep 222 node-h")
+		}
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gke-gpu-platform/gke-gpu-platform/components"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/schedule"
 )
 
 // queueNamePattern fits both a Pub/Sub topic/subscription ID and a Redis key.
@@ -63,6 +64,19 @@ func (c Config) validateQueues(fail failFunc) {
 		}
 		if q.MaxJobSeconds < 10 || q.MaxJobSeconds > 86400 {
 			fail(key+".maxJobSeconds", q.MaxJobSeconds, "must be 10 to 86400 seconds (the longest one job may hold its message)")
+		}
+		for j, w := range q.Warm {
+			wkey := fmt.Sprintf("%s.warm[%d]", key, j)
+			if err := (schedule.Window{Start: w.Start, End: w.End, Timezone: w.Timezone}).Check(); err != nil {
+				fail(wkey, fmt.Sprintf("{start: %q, end: %q, timezone: %q}", w.Start, w.End, w.Timezone),
+					"%v (start and end are 5-field cron expressions, e.g. \"0 8 * * 1-5\" and \"0 18 * * 1-5\")", err)
+			}
+			if w.Replicas < 1 || w.Replicas > q.MaxReplicas {
+				fail(wkey+".replicas", w.Replicas, "must be 1 to queue.maxReplicas (%d)", q.MaxReplicas)
+			}
+			if q.Mode != components.QueueModeWorker {
+				fail(wkey, w.Start, "warm windows keep workers up; queue.mode %s starts one Job per message instead", q.Mode)
+			}
 		}
 		if q.PollingSeconds < 1 || q.PollingSeconds > 3600 {
 			fail(key+".pollingSeconds", q.PollingSeconds, "must be 1 to 3600 seconds")

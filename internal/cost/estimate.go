@@ -54,6 +54,9 @@ type Input struct {
 	Pools []Pool
 	// GPUBusyHours is the expected GPU node-hours per month, per GPU pool.
 	GPUBusyHours float64
+	// WarmGPUNodeHours are GPU node-hours per month that warm windows keep
+	// up whether or not work arrives (idle pays them too), per GPU pool.
+	WarmGPUNodeHours float64
 	// ForwardingRules is the number of load balancer forwarding rules (one per GKE Ingress).
 	ForwardingRules int
 	// StaticIPs is the number of reserved external addresses.
@@ -144,11 +147,14 @@ func (p *Prices) Estimate(in Input) (Estimate, error) {
 		}
 		idleNodeHours := float64(pool.MinNodes) * h
 		busyNodeHours := float64(pool.MaxNodes) * h
-		busyExtra := 0.0
+		busyExtra, warm := 0.0, 0.0
 		detail := fmt.Sprintf("%d..%d x %s", pool.MinNodes, pool.MaxNodes, pool.MachineType)
 		if pool.AcceleratorType != "" {
 			gpuPools++
-			busyExtra = math.Min(in.GPUBusyHours, float64(pool.MaxNodes-pool.MinNodes)*h)
+			// Warm windows run with no work at all: idle pays them.
+			warm = math.Min(in.WarmGPUNodeHours, float64(pool.MaxNodes-pool.MinNodes)*h)
+			idleNodeHours += warm
+			busyExtra = math.Min(in.GPUBusyHours, float64(pool.MaxNodes)*h-idleNodeHours)
 			busyNodeHours = idleNodeHours + busyExtra
 			detail += fmt.Sprintf(" + %d x %s", pool.AcceleratorCount, pool.AcceleratorType)
 		}
@@ -158,6 +164,9 @@ func (p *Prices) Estimate(in Input) (Estimate, error) {
 		if pool.AcceleratorType != "" {
 			// The busy hours run on top of the always-on nodes, as extra VMs.
 			busy = idle + p.runCost(r, busyExtra)
+			if warm > 0 {
+				detail += fmt.Sprintf("; warm windows keep %.0f node-h", warm)
+			}
 			detail += fmt.Sprintf("; busy adds %.0f node-h", busyExtra)
 		} else {
 			busy = p.runCost(r, busyNodeHours)
