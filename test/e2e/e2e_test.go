@@ -240,6 +240,10 @@ func TestLocalStackLifecycle(t *testing.T) {
 	// 5. Queued work turns into GPU pods by itself, and back to zero (see queueScaling).
 	e.queueScaling(t, want)
 
+	// 5a. A warm window around "now" holds a worker with an empty queue (the
+	// real KEDA cron scaler); without it, back to zero.
+	e.warmWindow(t, want)
+
 	// 5b. A GPU app whose pods cannot all be placed does not fail (or hold) the update.
 	e.gpuAppWaitsForCapacity(t, want)
 
@@ -495,4 +499,44 @@ func (e *env) liveTriggersMatchSchema(t *testing.T) {
 		problems, _ := schema.Check(tr)
 		assert.Empty(t, problems, "the live %s trigger against KEDA %s's scaler schema", tr.Type, schema.Module)
 	}
+}
+
+// warmWindow adds a queue.warm window that opened two minutes ago and closes
+// in thirty (UTC) to the GPU worker: the real KEDA cron scaler holds one
+// worker up with nothing queued. Removing it brings the worker back to zero.
+func (e *env) warmWindow(t *testing.T, want int) {
+	ctx := context.Background()
+	replicas := func() string {
+		return e.kubectl(t, "get", "deployment", "gpu-worker", "-n", namespace, "-o", "jsonpath={.spec.replicas}")
+	}
+	require.Equal(t, "0", replicas())
+	now := time.Now().UTC()
+	at := func(t time.Time) string { return fmt.Sprintf("%d %d * * *", t.Minute(), t.Hour()) }
+	const plain = "        cooldownSeconds: 15\n"
+	window := fmt.Sprintf("        cooldownSeconds: 15\n        warm:\n          - {start: %q, end: %q, timezone: UTC, replicas: 1}\n",
+		at(now.Add(-2*time.Minute)), at(now.Add(30*time.Minute)))
+	e.editStackFile(t, plain, window)
+	up, err := e.stack.Up(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, (*up.Summary.ResourceChanges)["update"], "only the ScaledObject changes: %s", engine.Summary(*up.Summary.ResourceChanges))
+	held := eventually(t, 2*time.Minute, "the warm window's worker", func() bool {
+		running, _ := e.gpuWorkers(t, "gpu-worker")
+		return replicas() == "1" && len(running) == 1
+	})
+	n, err := e.queue.Length(ctx, "gpu-jobs")
+	require.NoError(t, err)
+	assert.Zero(t, n, "nothing is queued: the window alone holds the worker")
+	t.Logf("warm window (%s .. %s UTC) -> 1 worker on an empty queue in %s", at(now.Add(-2*time.Minute)), at(now.Add(30*time.Minute)), held.Round(100*time.Millisecond))
+
+	e.editStackFile(t, window, plain)
+	_, err = e.stack.Up(ctx)
+	require.NoError(t, err)
+	back := eventually(t, 2*time.Minute, "no window: the worker back at zero", func() bool {
+		running, pending := e.gpuWorkers(t, "gpu-worker")
+		return replicas() == "0" && len(running)+len(pending) == 0
+	})
+	t.Logf("window removed -> 0 workers in %s", back.Round(100*time.Millisecond))
+	again, err := e.stack.Up(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{"same": want}, *again.Summary.ResourceChanges)
 }
