@@ -94,7 +94,8 @@ type AppArgs struct {
 	Env map[string]string
 	// SecretEnv are environment variables whose values are secrets: they go
 	// into a Kubernetes Secret (<name>-env) the container reads through
-	// secretKeyRef, and the engine keeps them encrypted. Pass secret outputs.
+	// secretKeyRef; the component marks them secret, so the engine keeps
+	// them encrypted.
 	SecretEnv map[string]pulumi.StringInput
 	// Command overrides the image entrypoint.
 	Command []string

@@ -163,12 +163,13 @@ func deployApps(ctx *pulumi.Context, cfg Config, t *target) error {
 	return nil
 }
 
-// secretEnv resolves an app's secretEnv to the stack's secret values,
-// marked secret so the engine encrypts them and no preview shows them.
+// secretEnv resolves an app's secretEnv to the stack's secret values; the
+// App component marks them secret, so the engine encrypts them and no
+// preview shows them.
 func (c Config) secretEnv(a AppConfig) map[string]pulumi.StringInput {
 	out := map[string]pulumi.StringInput{}
 	for env, secret := range a.SecretEnv {
-		out[env] = pulumi.ToSecret(pulumi.String(c.Secrets[secret])).(pulumi.StringOutput)
+		out[env] = pulumi.String(c.Secrets[secret])
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/accelerator"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/schedule"
 )
 
 // ConfigNamespace is the project's config namespace: keys are written
@@ -252,6 +253,11 @@ type WarmWindowConfig struct {
 	Timezone string `json:"timezone"`
 	// Replicas are the workers held in the window; default 1.
 	Replicas int `json:"replicas"`
+}
+
+// window is the schedule KEDA's cron scaler reads from this entry.
+func (w WarmWindowConfig) window() schedule.Window {
+	return schedule.Window{Start: w.Start, End: w.End, Timezone: w.Timezone}
 }
 
 // minReplicas is the fewest pods the app runs while it runs at all.

@@ -9,7 +9,6 @@ import (
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/accelerator"
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/cost"
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/machine"
-	"github.com/gke-gpu-platform/gke-gpu-platform/internal/schedule"
 )
 
 // CostInput is what the stack's config says it will create, and the usage
@@ -57,9 +56,9 @@ func (c Config) warmGPUNodeHours(hours float64) float64 {
 		if a.Queue == nil || a.GPU == 0 {
 			continue
 		}
-		perNode := max(c.GPUPool.AcceleratorCount/a.GPU, 1)
+		perNode := c.gpuPodsPerNode(a)
 		for _, w := range a.Queue.Warm {
-			h, err := schedule.Window{Start: w.Start, End: w.End, Timezone: w.Timezone}.HoursPerMonth(hours)
+			h, err := w.window().HoursPerMonth(hours)
 			if err != nil {
 				continue // validation reported it
 			}
@@ -115,7 +114,7 @@ func smallerGPUMachine(cfg Config, prices *cost.Prices) string {
 		if err1 != nil || err2 != nil {
 			return ""
 		}
-		perNode := max(g.AcceleratorCount/a.GPU, 1)
+		perNode := cfg.gpuPodsPerNode(a)
 		pod := req.Max(lim)
 		total := machine.Resources{MilliCPU: pod.MilliCPU * int64(perNode), MemoryMiB: pod.MemoryMiB * int64(perNode)}
 		if !total.Fits(need) {

@@ -120,6 +120,11 @@ func appDefaults(a *AppConfig) {
 	}
 }
 
+// gpuPodsPerNode is how many of a GPU app's pods one GPU node holds.
+func (c Config) gpuPodsPerNode(a AppConfig) int {
+	return max(c.GPUPool.AcceleratorCount/a.GPU, 1)
+}
+
 // TerminationGrace is an app's terminationGracePeriodSeconds: its own, or
 // 15 s on a Spot pool (GKE gives a Spot VM's pods about 15 s when it
 // reclaims the VM: cloud.google.com/kubernetes-engine/docs/concepts/spot-vms),

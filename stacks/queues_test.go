@@ -21,7 +21,11 @@ const (
 // envOf returns a Deployment's container environment as a map.
 func envOf(t *testing.T, d graphtest.Resource) map[string]string {
 	t.Helper()
-	pod := podSpec(t, d.Plain("spec").(map[string]any))
+	return containerEnv(podSpec(t, d.Plain("spec").(map[string]any)))
+}
+
+// containerEnv returns a pod's first container's clear environment as a map.
+func containerEnv(pod map[string]any) map[string]string {
 	env := map[string]string{}
 	for _, e := range pod["containers"].([]any)[0].(map[string]any)["env"].([]any) {
 		e := e.(map[string]any)
@@ -143,11 +147,7 @@ func TestQueueJobMode(t *testing.T) {
 	pod := job.Plain("spec.jobTargetRef.template.spec").(map[string]any)
 	assert.Equal(t, "Never", pod["restartPolicy"])
 	// The container is told it is one Job's run: take one message, then exit.
-	env := map[string]string{}
-	for _, e := range pod["containers"].([]any)[0].(map[string]any)["env"].([]any) {
-		env[e.(map[string]any)["name"].(string)] = e.(map[string]any)["value"].(string)
-	}
-	assert.Equal(t, "job", env["QUEUE_MODE"])
+	assert.Equal(t, "job", containerEnv(pod)["QUEUE_MODE"])
 	assert.Equal(t, []any{gpuToleration}, pod["tolerations"])
 	limits := pod["containers"].([]any)[0].(map[string]any)["resources"].(map[string]any)["limits"].(map[string]any)
 	assert.Equal(t, "1", limits["nvidia.com/gpu"])

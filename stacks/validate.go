@@ -126,7 +126,7 @@ var envNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 // secret the stack holds encrypted. Values are never part of a message.
 func (c Config) validateAppSecrets(fail failFunc, key string, a AppConfig) {
 	for _, name := range slices.Sorted(maps.Keys(a.Env)) {
-		if secretNamePattern.MatchString(name) {
+		if LooksSecret(name) {
 			fail(key+".env."+name, "(hidden)", "looks like a secret, and env is clear text in the stack file and the preview: "+
 				"move it to %s.secretEnv.%s: <name>, with the value set by `pulumi config set --secret --path '%s:secrets.<name>' <value>`",
 				key, name, ConfigNamespace)

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/gke-gpu-platform/gke-gpu-platform/components"
-	"github.com/gke-gpu-platform/gke-gpu-platform/internal/schedule"
 )
 
 // queueNamePattern fits both a Pub/Sub topic/subscription ID and a Redis key.
@@ -67,7 +66,7 @@ func (c Config) validateQueues(fail failFunc) {
 		}
 		for j, w := range q.Warm {
 			wkey := fmt.Sprintf("%s.warm[%d]", key, j)
-			if err := (schedule.Window{Start: w.Start, End: w.End, Timezone: w.Timezone}).Check(); err != nil {
+			if err := w.window().Check(); err != nil {
 				fail(wkey, fmt.Sprintf("{start: %q, end: %q, timezone: %q}", w.Start, w.End, w.Timezone),
 					"%v (start and end are 5-field cron expressions, e.g. \"0 8 * * 1-5\" and \"0 18 * * 1-5\")", err)
 			}

@@ -52,6 +52,9 @@ func loadSettings(env func(string) string) (settings, error) {
 	if s.mode == "" {
 		s.mode = modeWorker
 	}
+	if s.deadLetter == "" {
+		s.deadLetter = s.source + ":dead"
+	}
 	for _, n := range []struct {
 		key  string
 		into func(int)
@@ -73,8 +76,6 @@ func loadSettings(env func(string) string) (settings, error) {
 		return s, fmt.Errorf("QUEUE_MODE=%q: want %s or %s", s.mode, modeWorker, modeJob)
 	case s.backend == "redis" && (s.redisAddress == "" || s.source == ""):
 		return s, errors.New("QUEUE_BACKEND=redis needs REDIS_ADDRESS and QUEUE_SOURCE")
-	case s.backend == "redis" && s.deadLetter == "":
-		s.deadLetter = s.source + ":dead"
 	case s.backend == "pubsub" && !strings.HasPrefix(s.source, "projects/"):
 		return s, fmt.Errorf("QUEUE_BACKEND=pubsub needs QUEUE_SOURCE=projects/<p>/subscriptions/<s>, got %q", s.source)
 	case s.backend != "" && s.backend != "redis" && s.backend != "pubsub":

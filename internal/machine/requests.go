@@ -39,20 +39,6 @@ func (r Resources) Max(o Resources) Resources {
 	return Resources{MilliCPU: max(r.MilliCPU, o.MilliCPU), MemoryMiB: max(r.MemoryMiB, o.MemoryMiB)}
 }
 
-// Misfit says, in a pod spec's words, which requests of r exceed room, or
-// "" when r fits.
-func (r Resources) Misfit(room Resources) string {
-	switch {
-	case r.MilliCPU > room.MilliCPU && r.MemoryMiB > room.MemoryMiB:
-		return fmt.Sprintf("requests %dm CPU and %dMi memory", r.MilliCPU, r.MemoryMiB)
-	case r.MilliCPU > room.MilliCPU:
-		return fmt.Sprintf("requests %dm CPU", r.MilliCPU)
-	case r.MemoryMiB > room.MemoryMiB:
-		return fmt.Sprintf("requests %dMi memory", r.MemoryMiB)
-	}
-	return ""
-}
-
 // Explain is the sentence an error gives about one node of this shape.
 func (s Shape) Explain(gpu bool) string {
 	kind := "CPU"
