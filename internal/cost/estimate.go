@@ -18,6 +18,9 @@ type Cluster struct {
 	Name string
 	// Regional is true for a regional control plane (never free).
 	Regional bool
+	// AutoscalingProfile is the cluster autoscaler's profile; empty is
+	// GKE's default, BALANCED. A burst's scale-down follows it.
+	AutoscalingProfile string
 }
 
 // Pool is one node pool as the estimate sees it.
@@ -38,6 +41,12 @@ type Pool struct {
 	// node-hours; any other pool idles at MinNodes and is busy at MaxNodes.
 	AcceleratorType  string
 	AcceleratorCount int
+	// PrivateNodes gives the nodes internal addresses only: no external
+	// IPv4 each; they reach the internet through Cloud NAT if there is one.
+	PrivateNodes bool
+	// ImageStreaming is GKE image streaming on the pool: a new node starts
+	// a large image in seconds.
+	ImageStreaming bool
 }
 
 // Input is what a stack will create, plus what no graph says (usage and
@@ -52,8 +61,23 @@ type Input struct {
 	FreeTier bool
 	// Pools are the node pools.
 	Pools []Pool
-	// GPUBusyHours is the expected GPU node-hours per month, per GPU pool.
+	// GPUBusyHours is the expected GPU node-hours per month, per GPU pool;
+	// ignored when Bursts is set, which derives them.
 	GPUBusyHours float64
+	// Bursts, when set, is the GPU work as bursts from zero nodes: the busy
+	// month adds each burst's billed node time (BurstTimings), not just its
+	// work.
+	Bursts *Bursts
+	// CooldownSeconds is KEDA's cooldown of the GPU workers after their
+	// queue empties (0 for Jobs, which end with their work).
+	CooldownSeconds float64
+	// CloudNAT says a Cloud NAT gateway serves the private nodes.
+	CloudNAT bool
+	// NATDataGB is the traffic per month through the NAT gateway.
+	NATDataGB float64
+	// AlwaysOnPods are the pods that run all month, for the Autopilot
+	// comparison; none leaves it out.
+	AlwaysOnPods []Pod
 	// WarmGPUNodeHours are GPU node-hours per month that warm windows keep
 	// up whether or not work arrives (idle pays them too), per GPU pool.
 	WarmGPUNodeHours float64
@@ -88,6 +112,10 @@ type Estimate struct {
 	GPUBusyHours float64 `json:"gpuBusyHours"`
 	// Assumptions are the choices that move money, one sentence each.
 	Assumptions []string `json:"assumptions"`
+	// Bursts are each GPU pool's burst from zero, when Input.Bursts is set.
+	Bursts []Burst `json:"bursts,omitempty"`
+	// Alternatives are the same work priced on other products.
+	Alternatives []Alternative `json:"alternatives,omitempty"`
 	// Suggestions are changes to the config that would cost less, one
 	// sentence each (the stack's own knowledge, e.g. pods that fit a
 	// smaller machine type).
@@ -138,8 +166,21 @@ func (p *Prices) Estimate(in Input) (Estimate, error) {
 	}
 
 	var ipIdle, ipBusy, worstExtra float64
-	ipGuess := false
+	var natVMIdle, natVMBusy float64 // node-hours of private nodes
+	ipGuess, private := false, false
 	gpuPools := 0
+	// The parts of this stack another product would replace.
+	cpuSide, gpuSide := 0.0, 0.0
+	for _, l := range e.Lines {
+		cpuSide += l.Idle
+	}
+	controlPlane := cpuSide // Autopilot pays the same fee, with the same free tier
+	profile := ""
+	if len(in.Clusters) > 0 {
+		profile = in.Clusters[0].AutoscalingProfile
+	}
+	var gpuWorkHours float64
+	var gpuAccel string
 	for _, pool := range in.Pools {
 		r, err := p.poolRates(pool)
 		if err != nil {
@@ -149,12 +190,31 @@ func (p *Prices) Estimate(in Input) (Estimate, error) {
 		busyNodeHours := float64(pool.MaxNodes) * h
 		busyExtra, warm := 0.0, 0.0
 		detail := fmt.Sprintf("%d..%d x %s", pool.MinNodes, pool.MaxNodes, pool.MachineType)
+		ip, guess := p.NodeExternalIPPerHour.For(pool.Spot)
+		if pool.PrivateNodes {
+			ip, guess, private = 0, false, true
+		}
 		if pool.AcceleratorType != "" {
 			gpuPools++
 			// Warm windows run with no work at all: idle pays them.
 			warm = math.Min(in.WarmGPUNodeHours, float64(pool.MaxNodes-pool.MinNodes)*h)
 			idleNodeHours += warm
-			busyExtra = math.Min(in.GPUBusyHours, float64(pool.MaxNodes)*h-idleNodeHours)
+			want, work := in.GPUBusyHours, in.GPUBusyHours
+			if in.Bursts != nil {
+				perVM := ip
+				if pool.PrivateNodes && in.CloudNAT {
+					perVM = p.CloudNAT.PerVMHour.Price
+				}
+				b, err := p.burst(pool, r, *in.Bursts, in.CooldownSeconds, profile, perVM)
+				if err != nil {
+					return Estimate{}, err
+				}
+				e.Bursts = append(e.Bursts, b)
+				want, work = b.NodeHoursPerMonth, b.PerMonth*in.Bursts.WorkMinutes/60
+			}
+			gpuWorkHours += work * float64(pool.AcceleratorCount)
+			gpuAccel = pool.AcceleratorType
+			busyExtra = math.Min(want, float64(pool.MaxNodes)*h-idleNodeHours)
 			busyNodeHours = idleNodeHours + busyExtra
 			detail += fmt.Sprintf(" + %d x %s", pool.AcceleratorCount, pool.AcceleratorType)
 		}
@@ -185,10 +245,18 @@ func (p *Prices) Estimate(in Input) (Estimate, error) {
 			Busy:   busyNodeHours / h * r.disk,
 			Guess:  r.diskGuess,
 		})
-		ip, guess := p.NodeExternalIPPerHour.For(pool.Spot)
 		ipIdle += idleNodeHours * ip
 		ipBusy += busyNodeHours * ip
 		ipGuess = ipGuess || guess
+		if pool.PrivateNodes {
+			natVMIdle += idleNodeHours
+			natVMBusy += busyNodeHours
+		}
+		if pool.AcceleratorType != "" {
+			gpuSide += busy - idle + (busyNodeHours-idleNodeHours)/h*r.disk + (busyNodeHours-idleNodeHours)*ip
+		} else {
+			cpuSide += idle + idleNodeHours/h*r.disk + idleNodeHours*ip
+		}
 		if pool.AcceleratorType != "" {
 			// Worst: the queue never empties, so every GPU node runs all month.
 			maxHours := float64(pool.MaxNodes) * h
@@ -198,14 +266,32 @@ func (p *Prices) Estimate(in Input) (Estimate, error) {
 				pool.Name, p.runCost(r, week)+week/h*r.disk+week*ip, week)
 		}
 	}
-	if len(in.Pools) > 0 {
+	if ipIdle > 0 || ipBusy > 0 {
 		add(Line{Item: "node external IPs", Detail: fmt.Sprintf("one public IPv4 per node: $%.4f/h, $%.4f/h on Spot", p.NodeExternalIPPerHour.OnDemand, p.NodeExternalIPPerHour.Spot),
 			Idle: ipIdle, Busy: ipBusy, Guess: ipGuess})
-		note("every node has an external IPv4 (the nodes are not private): $%.4f/h on demand, $%.4f/h on Spot", p.NodeExternalIPPerHour.OnDemand, p.NodeExternalIPPerHour.Spot)
+		note("every public node has an external IPv4: $%.4f/h on demand, $%.4f/h on Spot", p.NodeExternalIPPerHour.OnDemand, p.NodeExternalIPPerHour.Spot)
+	}
+	if private && in.CloudNAT {
+		nat := p.CloudNAT
+		fixed := nat.IPPerHour.Price*h + in.NATDataGB*nat.PerGB.Price
+		// Per VM-hour, capped at the 32-VM rate (whole month averages).
+		gateway := func(vmHours float64) float64 { return math.Min(vmHours*nat.PerVMHour.Price, nat.MaxPerHour.Price*h) }
+		natIdle, natBusy := gateway(natVMIdle)+fixed, gateway(natVMBusy)+fixed
+		add(Line{Item: "cloud NAT", Detail: fmt.Sprintf("private nodes: $%.4f per node-hour, one NAT IPv4 at $%.4f/h, %.0f GB at $%.3f/GB", nat.PerVMHour.Price, nat.IPPerHour.Price, in.NATDataGB, nat.PerGB.Price),
+			Idle: natIdle, Busy: natBusy})
+		cpuSide += natIdle
+		gpuSide += natBusy - natIdle
+		note("private nodes have no external IPv4; they reach the internet through Cloud NAT ($%.4f per VM-hour, capped at $%.3f/h, plus its own IPv4 and $%.3f per GB processed; cloud.google.com/nat/pricing), and Google APIs and Artifact Registry through Private Google Access at no charge",
+			nat.PerVMHour.Price, nat.MaxPerHour.Price, nat.PerGB.Price)
+	}
+	if len(in.Pools) > 0 {
 		note("sustained use discount on on-demand N1/N2/N2D nodes (and GPUs on N1) for the share of the month they run: always-on nodes all month, GPU busy hours packed onto as few nodes as possible; none on Spot, E2, G2/A2/A3 (cloud.google.com/compute/docs/sustained-use-discounts)")
 	}
-	if gpuPools > 0 {
+	if gpuPools > 0 && in.Bursts == nil {
 		note("GPU pools idle at minNodes; busy adds %.0f GPU node-hours per month to each", in.GPUBusyHours)
+	}
+	if len(e.Bursts) > 0 {
+		note("GPU pools idle at minNodes; busy adds %.4g bursts a day, each from zero nodes: the node is billed from the autoscaler's scale-up through node start, image pull, the work, KEDA's cooldown and the autoscaler's scale-down (internal/cost/prices.json burstTimings, each sourced)", in.Bursts.PerDay)
 	}
 
 	if in.ForwardingRules > 0 {
@@ -225,9 +311,13 @@ func (p *Prices) Estimate(in Input) (Estimate, error) {
 		e.HasGuesses = e.HasGuesses || l.Guess
 	}
 	e.WorstMonthly = round2(e.BusyMonthly + worstExtra)
+	e.Alternatives = p.alternatives(in, controlPlane, cpuSide, gpuSide, gpuWorkHours, gpuAccel)
 	e.IdleMonthly, e.BusyMonthly = round2(e.IdleMonthly), round2(e.BusyMonthly)
 	e.IdleDaily = round2(e.IdleMonthly * 24 / h)
 	e.GPUBusyHours = in.GPUBusyHours
+	for _, b := range e.Bursts {
+		e.GPUBusyHours = b.NodeHoursPerMonth
+	}
 	return e, nil
 }
 
@@ -344,6 +434,8 @@ func (e Estimate) WriteTable(w io.Writer, title string) error {
 	row("total", money(e.IdleMonthly, false), money(e.BusyMonthly, false), "")
 	fmt.Fprintf(w, "idle: $%.2f/day, $%.2f/month; busy (%.0f GPU node-hours): $%.2f/month\n", e.IdleDaily, e.IdleMonthly, e.GPUBusyHours, e.BusyMonthly)
 	fmt.Fprintf(w, "worst (the queue never empties: every GPU pool at maxNodes all month): $%.2f/month\n", e.WorstMonthly)
+	writeBursts(w, e.Bursts)
+	writeAlternatives(w, e.Alternatives)
 	fmt.Fprintln(w, "assumptions:")
 	for _, a := range e.Assumptions {
 		fmt.Fprintf(w, "- %s\n", a)

@@ -183,6 +183,32 @@ func TestEveryPriceHasASourceAndDate(t *testing.T) {
 		assert.NotEmpty(t, pr.Source)
 		assert.Regexp(t, date, pr.Read)
 	}
+	nat, ap := p.CloudNAT, p.Autopilot
+	for _, pr := range []Price{nat.PerVMHour, nat.MaxPerHour, nat.PerGB, nat.IPPerHour,
+		ap.VCPUPerHour, ap.GBPerHour, ap.MinMilliCPU, ap.MinMemoryMiB, ap.MaxMemoryPerVCPUGiB, ap.MinMemoryPerVCPUGiB} {
+		assert.NotEmpty(t, pr.Source)
+		assert.Regexp(t, date, pr.Read)
+		assert.Greater(t, pr.Price, 0.0, pr.Source)
+	}
+	bt := p.BurstTimings
+	timings := map[string]Timing{"nodeReady": bt.NodeReady, "driverInstall": bt.DriverInstall, "imagePull": bt.ImagePull,
+		"imagePullStreamed": bt.ImagePullStreamed, "scaleDownDelayAfterAdd": bt.ScaleDownDelayAfterAdd}
+	for profile, tm := range bt.ScaleDownUnneeded {
+		timings["scaleDownUnneeded."+profile] = tm
+	}
+	for name, tm := range timings {
+		assert.NotEmpty(t, tm.Source, name)
+		assert.Regexp(t, date, tm.Read, name)
+		assert.Greater(t, tm.Seconds, 0.0, name)
+	}
+	assert.Contains(t, bt.ScaleDownUnneeded, ProfileBalanced)
+	assert.Contains(t, bt.ScaleDownUnneeded, ProfileOptimizeUtilization)
+	for name, o := range p.ServerlessGPU {
+		assert.NotEmpty(t, o.Offer, name)
+		assert.NotEmpty(t, o.Source, name)
+		assert.Regexp(t, date, o.Read, name)
+		assert.Contains(t, p.Accelerators, name, "serverless offers are keyed by accelerator type")
+	}
 	assert.NotEmpty(t, p.NodeExternalIPPerHour.Source)
 	assert.Regexp(t, date, p.NodeExternalIPPerHour.Read)
 	assert.NotEmpty(t, p.SustainedUse.Source)

@@ -100,7 +100,16 @@ type Prices struct {
 	NodeExternalIPPerHour HourlyPrice            `json:"nodeExternalIpPerHour"`
 	ForwardingRulePerHour Price                  `json:"forwardingRulePerHour"`
 	StaticIPPerHour       Price                  `json:"staticIpPerHour"`
-	ArtifactRegistry      struct {
+	BurstTimings          BurstTimings           `json:"burstTimings"`
+	CloudNAT              struct {
+		PerVMHour  Price `json:"perVmHour"`
+		MaxPerHour Price `json:"maxPerHour"`
+		PerGB      Price `json:"perGb"`
+		IPPerHour  Price `json:"ipPerHour"`
+	} `json:"cloudNat"`
+	Autopilot        AutopilotPrices               `json:"autopilot"`
+	ServerlessGPU    map[string]ServerlessGPUPrice `json:"serverlessGpu"`
+	ArtifactRegistry struct {
 		PerGBMonth Price `json:"perGbMonth"`
 		FreeGB     Price `json:"freeGb"`
 	} `json:"artifactRegistry"`
