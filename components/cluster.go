@@ -5,6 +5,7 @@ package components
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/container"
@@ -22,6 +23,13 @@ import (
 // metrics a hand-picked list missed). Image pulls are granted on the
 // registry repository itself (see Registry).
 var NodeRoles = []string{"roles/container.defaultNodeServiceAccount"}
+
+// ImageStreamingRole is the role GKE's image streaming needs on the node
+// service account when it is not the default one: "Service Usage Consumer
+// (roles/serviceusage.serviceUsageConsumer) in the project that hosts the
+// container images" (cloud.google.com/kubernetes-engine/docs/how-to/image-streaming,
+// requirements). The images are in this project's Artifact Registry.
+const ImageStreamingRole = "roles/serviceusage.serviceUsageConsumer"
 
 // ClusterArgs configures a GKE Standard cluster.
 type ClusterArgs struct {
@@ -56,6 +64,18 @@ type ClusterArgs struct {
 	// batch rather than serving workloads. Empty leaves GKE's default.
 	// Updatable in place. Source: cloud.google.com/kubernetes-engine/docs/concepts/cluster-autoscaler#autoscaling_profiles
 	AutoscalingProfile string
+	// ImageStreaming says some node pool streams images: the node service
+	// account then also gets ImageStreamingRole.
+	ImageStreaming bool
+	// PrivateNodes says the node pools have internal addresses only: the
+	// cluster then gets a Cloud Router and Cloud NAT gateway in its region
+	// (egress to the internet) and a firewall rule that lets the control
+	// plane reach ControlPlanePorts on the nodes.
+	PrivateNodes bool
+	// ControlPlanePorts are node ports the control plane must reach beyond
+	// 443 and 10250 (what GKE's own rule for private nodes opens), e.g. an
+	// admission webhook's or an aggregated API server's.
+	ControlPlanePorts []int
 }
 
 // Cluster is a GKE cluster with its default pool removed, a least-privilege
@@ -98,7 +118,11 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	}
 	member := pulumi.Sprintf("serviceAccount:%s", nodeSA.Email)
 	var grants []pulumi.Resource
-	for _, role := range NodeRoles {
+	roles := NodeRoles
+	if args.ImageStreaming {
+		roles = append(slices.Clip(roles), ImageStreamingRole)
+	}
+	for _, role := range roles {
 		grant, err := projects.NewIAMMember(ctx, fmt.Sprintf("%s-nodes-%s", name, roleSlug(role)), &projects.IAMMemberArgs{
 			Project: pulumi.String(args.Project),
 			Role:    pulumi.String(role),
@@ -170,6 +194,12 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		pulumi.IgnoreChanges([]string{"nodeConfig", "initialNodeCount"}))
 	if err != nil {
 		return nil, err
+	}
+
+	if args.PrivateNodes {
+		if err := privateNodeNetwork(ctx, name, args, cluster, nodeSA, parent); err != nil {
+			return nil, err
+		}
 	}
 
 	c.Name = cluster.Name

@@ -1,6 +1,7 @@
 package components
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -68,4 +69,77 @@ func TestCluster(t *testing.T) {
 
 func TestRoleSlug(t *testing.T) {
 	assert.Equal(t, "stackdriver-resourceMetadata-writer", roleSlug("roles/stackdriver.resourceMetadata.writer"))
+}
+
+func TestClusterPrivateNodesAndImageStreaming(t *testing.T) {
+	tests := []struct {
+		name            string
+		private, stream bool
+		ports           []int
+		wantRoles       []string
+		wantFirewall    bool
+	}{
+		{name: "public, pulled", wantRoles: NodeRoles},
+		{name: "streaming adds Service Usage Consumer", stream: true, wantRoles: append(slices.Clone(NodeRoles), ImageStreamingRole)},
+		{name: "private with webhooks", private: true, ports: []int{6443, 9443}, wantRoles: NodeRoles, wantFirewall: true},
+		{name: "private, nothing beyond GKE's ports", private: true, wantRoles: NodeRoles},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := run(t, func(ctx *pulumi.Context) error {
+				_, err := NewCluster(ctx, "cluster", &ClusterArgs{
+					Project: "proj-1", Location: "us-central1-a", ClusterName: "k", ReleaseChannel: "REGULAR", MaintenanceStart: "03:00",
+					Network: "vpc", ImageStreaming: tt.stream, PrivateNodes: tt.private, ControlPlanePorts: tt.ports,
+				})
+				return err
+			})
+			requireParented(t, g, "gke-gpu-platform:index:Cluster")
+			var roles []string
+			for _, grant := range g.OfType("gcp:projects/iAMMember:IAMMember") {
+				roles = append(roles, grant.Plain("role").(string))
+				assert.Equal(t, "serviceAccount:k-nodes@proj-1.iam.gserviceaccount.com", grant.Plain("member"))
+			}
+			assert.ElementsMatch(t, tt.wantRoles, roles)
+
+			if !tt.private {
+				assert.Empty(t, g.OfType("gcp:compute/router:Router"))
+				assert.Empty(t, g.OfType("gcp:compute/routerNat:RouterNat"))
+				assert.Empty(t, g.OfType("gcp:compute/firewall:Firewall"))
+				return
+			}
+			router := g.One(t, "gcp:compute/router:Router")
+			assert.Equal(t, "us-central1", router.Plain("region"), "a router is regional: the zone's region")
+			assert.Equal(t, "vpc", router.Plain("network"))
+			nat := g.One(t, "gcp:compute/routerNat:RouterNat")
+			assert.Equal(t, "k-router", nat.Plain("router"))
+			assert.Equal(t, "us-central1", nat.Plain("region"))
+			assert.Equal(t, "AUTO_ONLY", nat.Plain("natIpAllocateOption"))
+			assert.Equal(t, "ALL_SUBNETWORKS_ALL_IP_RANGES", nat.Plain("sourceSubnetworkIpRangesToNat"))
+			fws := g.OfType("gcp:compute/firewall:Firewall")
+			if !tt.wantFirewall {
+				assert.Empty(t, fws)
+				return
+			}
+			require.Len(t, fws, 1)
+			fw := fws[0]
+			assert.Equal(t, "INGRESS", fw.Plain("direction"))
+			assert.Equal(t, "vpc", fw.Plain("network"))
+			// The mocked cluster is PSC-based: its private endpoint, one address.
+			assert.Equal(t, []any{"10.128.0.2/32"}, fw.Plain("sourceRanges"))
+			assert.Equal(t, []any{"k-nodes@proj-1.iam.gserviceaccount.com"}, fw.Plain("targetServiceAccounts"))
+			assert.Equal(t, []any{map[string]any{"protocol": "tcp", "ports": []any{"6443", "9443"}}}, fw.Plain("allows"))
+		})
+	}
+}
+
+func TestControlPlaneSource(t *testing.T) {
+	got, err := controlPlaneSource("k", "172.16.0.0/28", "172.16.0.2")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"172.16.0.0/28"}, got, "a peered control plane's whole range")
+	got, err = controlPlaneSource("k", "", "10.128.0.2")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"10.128.0.2/32"}, got)
+	_, err = controlPlaneSource("k", "", "")
+	require.Error(t, err, "no source would open the rule to the internet")
+	assert.Contains(t, err.Error(), "cluster.privateNodes")
 }

@@ -17,6 +17,14 @@ const (
 	KEDAOperatorServiceAccount = "keda-operator"
 )
 
+// KEDAControlPlanePorts are the pod ports the Kubernetes control plane
+// calls on KEDA: the metrics API server (6443, an aggregated APIService)
+// and the admission webhooks (9443), per KEDA v2.21.0's manifests
+// (config/metrics-server/deployment.yaml, config/webhooks/webhooks.yaml).
+// Private GKE nodes need a firewall rule for them; KEDA's docs say 6443 is
+// "only required for Google Cloud" (keda.sh/docs/2.16/operate/cluster).
+var KEDAControlPlanePorts = []int{6443, 9443}
+
 // KEDAPodResources are one KEDA pod's requests and limits.
 type KEDAPodResources struct {
 	// CPURequest, MemoryRequest, CPULimit and MemoryLimit are Kubernetes quantities.

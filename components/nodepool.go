@@ -20,6 +20,9 @@ const (
 	PoolLabel = "gke-gpu-platform/pool"
 	// AcceleratorLabel carries the GPU type on GPU nodes.
 	AcceleratorLabel = "gke-gpu-platform/accelerator"
+	// ImageStreamingImageType is the node image image streaming needs:
+	// Container-Optimized OS with containerd (GKE's default image).
+	ImageStreamingImageType = "COS_CONTAINERD"
 )
 
 // AcceleratorArgs attaches GPUs to every node of a pool.
@@ -70,6 +73,21 @@ type NodePoolArgs struct {
 	Accelerator *AcceleratorArgs
 	// ResourceLabels are GCP labels on the nodes' VMs (they show on the bill).
 	ResourceLabels map[string]string
+	// PrivateNodes gives the nodes internal addresses only
+	// (networkConfig.enablePrivateNodes). Updated in place, node by node:
+	// pulumi-gcp v7.38.0 wraps terraform-provider-google 5.x, where the
+	// node pool's field has had update support since 4.45.0 (its CHANGELOG),
+	// while the cluster-level privateClusterConfig.enablePrivateNodes still
+	// forces a new cluster (hashicorp/terraform-provider-google#20495).
+	PrivateNodes bool
+	// ImageStreaming turns on GKE image streaming (gcfsConfig) on a
+	// Container-Optimized OS containerd image: large images from Artifact
+	// Registry start while they stream. In pulumi-gcp v7.38.0 changing it
+	// replaces the pool (gcfs_config was ForceNew until
+	// GoogleCloudPlatform/magic-modules#11553 and #11717, provider 6.x); the
+	// generated name makes that create-before-delete. Source:
+	// cloud.google.com/kubernetes-engine/docs/how-to/image-streaming
+	ImageStreaming bool
 }
 
 // NodePool is a GKE node pool with autoscaling, auto-repair and auto-upgrade.
@@ -113,6 +131,10 @@ func NewNodePool(ctx *pulumi.Context, name string, args *NodePoolArgs, opts ...p
 			Mode: pulumi.String("GKE_METADATA"),
 		},
 		ResourceLabels: pulumi.ToStringMap(args.ResourceLabels),
+	}
+	if args.ImageStreaming {
+		nodeConfig.ImageType = pulumi.String(ImageStreamingImageType)
+		nodeConfig.GcfsConfig = &container.NodePoolNodeConfigGcfsConfigArgs{Enabled: pulumi.Bool(true)}
 	}
 	initialNodes := args.MinNodes
 	if acc := args.Accelerator; acc != nil {
@@ -162,6 +184,9 @@ func NewNodePool(ctx *pulumi.Context, name string, args *NodePoolArgs, opts ...p
 			MaxUnavailable: pulumi.Int(0),
 		},
 		NodeConfig: nodeConfig,
+		NetworkConfig: &container.NodePoolNetworkConfigArgs{
+			EnablePrivateNodes: pulumi.Bool(args.PrivateNodes),
+		},
 	}, childOf(p, opts),
 		// The autoscaler owns the live node count.
 		pulumi.IgnoreChanges([]string{"initialNodeCount"}))

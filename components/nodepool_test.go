@@ -113,3 +113,34 @@ func TestNodePoolLocations(t *testing.T) {
 		})
 	}
 }
+
+func TestNodePoolPrivateNodesAndImageStreaming(t *testing.T) {
+	tests := []struct {
+		name            string
+		private, stream bool
+		wantImageType   any
+		wantGcfs        any
+	}{
+		{name: "public, pulled", wantImageType: nil, wantGcfs: nil},
+		{name: "private, streaming", private: true, stream: true, wantImageType: "COS_CONTAINERD", wantGcfs: map[string]any{"enabled": true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := run(t, func(ctx *pulumi.Context) error {
+				_, err := NewNodePool(ctx, "gpu", &NodePoolArgs{
+					Project: "p", Location: pulumi.String("us-central1-a"), Cluster: pulumi.String("k"), Role: "gpu",
+					MachineType: "n1-standard-4", DiskType: "pd-standard", DiskSizeGb: 50, MinNodes: 0, MaxNodes: 1, LocationPolicy: "ANY",
+					ServiceAccount: pulumi.String("nodes@p.iam.gserviceaccount.com"),
+					Accelerator:    &AcceleratorArgs{Type: "nvidia-tesla-t4", Count: 1, DriverVersion: "DEFAULT"},
+					PrivateNodes:   tt.private, ImageStreaming: tt.stream,
+				})
+				return err
+			})
+			pool := g.One(t, "gcp:container/nodePool:NodePool")
+			// Always stated, so turning it off is a diff too.
+			assert.Equal(t, tt.private, pool.Plain("networkConfig.enablePrivateNodes"))
+			assert.Equal(t, tt.wantImageType, pool.Plain("nodeConfig.imageType"))
+			assert.Equal(t, tt.wantGcfs, pool.Plain("nodeConfig.gcfsConfig"))
+		})
+	}
+}

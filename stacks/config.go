@@ -83,6 +83,14 @@ type ClusterConfig struct {
 	// AutoscalingProfile is the cluster autoscaler's profile: BALANCED or
 	// OPTIMIZE_UTILIZATION (removes idle nodes sooner; for batch work).
 	AutoscalingProfile string `json:"autoscalingProfile"`
+	// PrivateNodes gives every node an internal address only (no external
+	// IPv4 each, the CIS GKE Benchmark's private-nodes recommendation): a
+	// Cloud Router and Cloud NAT gateway carry their internet traffic,
+	// Private Google Access their Google API and Artifact Registry traffic,
+	// and a firewall rule lets the control plane reach KEDA's webhook and
+	// metrics ports. Set per node pool, so an existing cluster turns it on in
+	// place (the cluster-level switch would replace the cluster).
+	PrivateNodes bool `json:"privateNodes"`
 	// Regional puts the control plane in the zone's region. It is never free
 	// (~$73/month): opting in is explicit, and the policy pack flags it.
 	Regional bool `json:"regional"`
@@ -133,6 +141,11 @@ type GPUPoolConfig struct {
 	// control plane stays zonal (and free); MinNodes and MaxNodes then bound
 	// the pool's total. Empty: the cluster's zone.
 	NodeLocations []string `json:"nodeLocations"`
+	// ImageStreaming turns on GKE image streaming (gcfsConfig) on the GPU
+	// pool: a new node starts a multi-GB CUDA image from Artifact Registry
+	// in seconds instead of minutes, so a burst bills fewer idle minutes.
+	// GKE only; default true.
+	ImageStreaming bool `json:"imageStreaming"`
 }
 
 // RegistryConfig is the `registry` key.
@@ -336,10 +349,26 @@ type CostConfig struct {
 	GPUBusyHoursPerMonth float64 `json:"gpuBusyHoursPerMonth"`
 	// RegistryStorageGb is the expected image storage.
 	RegistryStorageGb float64 `json:"registryStorageGb"`
+	// Bursts describes the GPU work as bursts from zero GPU nodes; when set
+	// the estimate prices each burst's billed node time (node start, work,
+	// cooldown, scale-down) instead of gpuBusyHoursPerMonth.
+	Bursts *BurstsConfig `json:"bursts"`
+	// NATGbPerMonth is the expected traffic through Cloud NAT (private
+	// nodes only): images from registries outside Google, calls to outside
+	// APIs. Default 1.
+	NATGbPerMonth float64 `json:"natGbPerMonth"`
 	// MonthlyBudget is no longer read here: the budget lives in the policy
 	// config (policy/config/<stack>.json), out of a pull request's stack
 	// file. Kept only to say so when a stack file still sets it.
 	MonthlyBudget float64 `json:"monthlyBudget"`
+}
+
+// BurstsConfig is the `cost.bursts` block.
+type BurstsConfig struct {
+	// PerDay is how many times a day work arrives at an empty GPU pool.
+	PerDay float64 `json:"perDay"`
+	// WorkMinutes is how long one burst's work runs on its GPU node.
+	WorkMinutes float64 `json:"workMinutes"`
 }
 
 // LocalConfig is the `local` key.

@@ -111,6 +111,36 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 			want:  "gke-gpu-platform:cluster.autoscalingProfile = AGGRESSIVE: must be one of BALANCED, OPTIMIZE_UTILIZATION",
 		},
 		{
+			name:  "private nodes as a word",
+			edits: map[string]string{"gke-gpu-platform:cluster": `{"privateNodes": "yes"}`},
+			want:  "gke-gpu-platform:cluster.privateNodes: must be true or false, not a string",
+		},
+		{
+			name:  "image streaming as a word",
+			edits: map[string]string{"gke-gpu-platform:gpuPool": `{"imageStreaming": "on"}`},
+			want:  "gke-gpu-platform:gpuPool.imageStreaming: must be true or false, not a string",
+		},
+		{
+			name:  "no bursts a day",
+			edits: map[string]string{"gke-gpu-platform:cost": `{"bursts": {"perDay": 0, "workMinutes": 10}}`},
+			want:  "gke-gpu-platform:cost.bursts.perDay = 0: must be above 0 and at most 1440",
+		},
+		{
+			name:  "a burst longer than a day",
+			edits: map[string]string{"gke-gpu-platform:cost": `{"bursts": {"perDay": 2, "workMinutes": 2000}}`},
+			want:  "gke-gpu-platform:cost.bursts.workMinutes = 2000: must be above 0 and at most 1440 (a day)",
+		},
+		{
+			name:  "bursts and busy hours both",
+			edits: map[string]string{"gke-gpu-platform:cost": `{"gpuBusyHoursPerMonth": 40, "bursts": {"perDay": 2, "workMinutes": 10}}`},
+			want:  "gke-gpu-platform:cost.gpuBusyHoursPerMonth = 40: cannot be set with cost.bursts, which derives the busy GPU node-hours: keep one",
+		},
+		{
+			name:  "negative NAT traffic",
+			edits: map[string]string{"gke-gpu-platform:cost": `{"natGbPerMonth": -1}`},
+			want:  "gke-gpu-platform:cost.natGbPerMonth = -1: must be >= 0",
+		},
+		{
 			name:  "unknown top-level key",
 			edits: map[string]string{"gke-gpu-platform:gpuPol": `{"maxNodes": 2}`},
 			want:  "gke-gpu-platform:gpuPol: unknown config key; known keys are apps, cluster, cost, cpuPool, gpuPool, ingress, local, namespace, platform, registry",

@@ -3,9 +3,12 @@ package stacks
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/gke-gpu-platform/gke-gpu-platform/components"
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/accelerator"
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/cost"
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/machine"
@@ -16,16 +19,26 @@ import (
 func CostInput(cfg Config) cost.Input {
 	in := cost.Input{
 		Region:   cfg.Region(),
-		Clusters: []cost.Cluster{{Name: cfg.Cluster.Name, Regional: cfg.Cluster.Regional}},
+		Clusters: []cost.Cluster{{Name: cfg.Cluster.Name, Regional: cfg.Cluster.Regional, AutoscalingProfile: cfg.Cluster.AutoscalingProfile}},
 		FreeTier: cfg.Cost.FreeTier,
 		Pools: []cost.Pool{{
 			Name:        "cpu",
 			MachineType: cfg.CPUPool.MachineType, DiskType: cfg.CPUPool.DiskType, DiskSizeGb: cfg.CPUPool.DiskSizeGb,
 			MinNodes: cfg.CPUPool.MinNodes, MaxNodes: cfg.CPUPool.MaxNodes, Spot: cfg.CPUPool.Spot,
+			PrivateNodes: cfg.Cluster.PrivateNodes,
 		}},
 		GPUBusyHours:      cfg.Cost.GPUBusyHoursPerMonth,
 		WarmGPUNodeHours:  cfg.warmGPUNodeHours(730),
 		RegistryStorageGB: cfg.Cost.RegistryStorageGb,
+		CloudNAT:          cfg.Cluster.PrivateNodes,
+		CooldownSeconds:   float64(cfg.gpuCooldownSeconds()),
+		AlwaysOnPods:      cfg.alwaysOnPods(),
+	}
+	if cfg.Cluster.PrivateNodes {
+		in.NATDataGB = cfg.Cost.NATGbPerMonth
+	}
+	if b := cfg.Cost.Bursts; b != nil {
+		in.Bursts = &cost.Bursts{PerDay: b.PerDay, WorkMinutes: b.WorkMinutes}
 	}
 	if g := cfg.GPUPool; g.Enabled {
 		in.Pools = append(in.Pools, cost.Pool{
@@ -33,6 +46,7 @@ func CostInput(cfg Config) cost.Input {
 			MachineType: g.MachineType, DiskType: g.DiskType, DiskSizeGb: g.DiskSizeGb,
 			MinNodes: g.MinNodes, MaxNodes: g.MaxNodes, Spot: g.Spot,
 			AcceleratorType: g.AcceleratorType, AcceleratorCount: g.AcceleratorCount,
+			PrivateNodes: cfg.Cluster.PrivateNodes, ImageStreaming: g.ImageStreaming,
 		})
 	}
 	for _, a := range cfg.Apps {
@@ -45,6 +59,45 @@ func CostInput(cfg Config) cost.Input {
 		}
 	}
 	return in
+}
+
+// gpuCooldownSeconds is how long a GPU worker outlives its queue's last
+// message: the longest KEDA cooldown of the GPU apps that run as workers
+// (a Job ends with its work).
+func (c Config) gpuCooldownSeconds() int {
+	longest := 0
+	for _, a := range c.Apps {
+		if a.GPU > 0 && a.Queue != nil && a.Queue.Mode == components.QueueModeWorker {
+			longest = max(longest, a.Queue.CooldownSeconds)
+		}
+	}
+	return longest
+}
+
+// alwaysOnPods are the pods that run all month, as Autopilot would bill
+// them: every app without a GPU or a queue at its fewest replicas, and
+// KEDA's three pods when a queue needs it.
+func (c Config) alwaysOnPods() []cost.Pod {
+	var pods []cost.Pod
+	add := func(name, cpu, memory string, replicas int) {
+		r, err := machine.ParseRequests(cpu, memory)
+		if err != nil || replicas <= 0 {
+			return // validation reported it
+		}
+		pods = append(pods, cost.Pod{Name: name, MilliCPU: r.MilliCPU, MemoryMiB: r.MemoryMiB, Replicas: replicas})
+	}
+	for _, a := range c.Apps {
+		if a.GPU == 0 && a.Queue == nil {
+			add(a.Name, a.Resources.CPURequest, a.Resources.MemoryRequest, a.minReplicas())
+		}
+	}
+	if c.queueApps() {
+		for _, name := range slices.Sorted(maps.Keys(components.KEDAResources)) {
+			r := components.KEDAResources[name]
+			add("keda-"+name, r.CPURequest, r.MemoryRequest, 1)
+		}
+	}
+	return pods
 }
 
 // warmGPUNodeHours are the GPU node-hours per month (of `hours` hours) that

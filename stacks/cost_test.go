@@ -47,10 +47,15 @@ func TestDevIdlesNearTheSeed(t *testing.T) {
 	require.NoError(t, err)
 	// The seed's capacity (3 x n1-standard-1, always on, so N1's full 30%
 	// sustained use discount) with the control plane free and the GPU pool
-	// at zero: at most $4.00/day, node IPs and the load balancer included.
+	// at zero: at most $4.00/day, Cloud NAT and the load balancer included.
 	assert.LessOrEqual(t, e.IdleDaily, 4.00)
 	assert.InDelta(t, 3*0.0475*730*0.7, lineOf(t, e, "cpu pool nodes").Idle, 0.01)
-	assert.InDelta(t, 3*0.005*730, lineOf(t, e, "node external IPs").Idle, 0.01)
+	// Private nodes: no address each, a NAT gateway per node-hour, its own
+	// address, and 1 GB of traffic.
+	assert.InDelta(t, 3*0.0014*730+0.005*730+1*0.045, lineOf(t, e, "cloud NAT").Idle, 0.01)
+	for _, l := range e.Lines {
+		assert.NotEqual(t, "node external IPs", l.Item)
+	}
 	assert.Greater(t, e.BusyMonthly, e.IdleMonthly)
 }
 
@@ -68,13 +73,13 @@ func TestCostIsAStackOutput(t *testing.T) {
 	assert.Len(t, out["lines"], len(e.Lines))
 	assert.Len(t, out["assumptions"], len(e.Assumptions))
 	// What a preview diff shows as before -> after.
-	assert.Equal(t, "idle $3.48/day ($105.77/month), busy $141.94/month", g.Exports["estimatedCost"])
+	assert.Equal(t, "idle $3.34/day ($101.58/month), busy $138.24/month", g.Exports["estimatedCost"])
 }
 
 func TestRegionalClusterCostsTheControlPlane(t *testing.T) {
 	zonal, err := LoadStackFileWith(t, "dev", nil)
 	require.NoError(t, err)
-	regional, err := LoadStackFileWith(t, "dev", map[string]string{"gke-gpu-platform:cluster": `{"name": "platform-dev", "regional": true}`})
+	regional, err := LoadStackFileWith(t, "dev", map[string]string{"gke-gpu-platform:cluster": `{"name": "platform-dev", "regional": true, "privateNodes": true, "autoscalingProfile": "OPTIMIZE_UTILIZATION"}`})
 	require.NoError(t, err)
 	ez, err := EstimateCost(zonal)
 	require.NoError(t, err)
@@ -115,9 +120,11 @@ func TestCostInputMatchesTheGraph(t *testing.T) {
 			require.NoError(t, err)
 			fromGraph := graphCost(t, runStack(t, stack, nil), cost.Usage{
 				FreeTier: cfg.Cost.FreeTier, GPUBusyHours: cfg.Cost.GPUBusyHoursPerMonth, RegistryStorageGB: cfg.Cost.RegistryStorageGb,
+				Bursts: CostInput(cfg).Bursts, NATDataGB: CostInput(cfg).NATDataGB,
 			})
 			assert.Equal(t, fromConfig.Lines, fromGraph.Lines)
 			assert.Equal(t, fromConfig.BusyMonthly, fromGraph.BusyMonthly)
+			assert.Equal(t, fromConfig.Bursts, fromGraph.Bursts)
 		})
 	}
 }

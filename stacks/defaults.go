@@ -40,13 +40,14 @@ func Defaults(stack string) Config {
 			MinNodes:         0,
 			MaxNodes:         1,
 			LocationPolicy:   "ANY",
+			ImageStreaming:   true,
 		},
 		Registry: RegistryConfig{Name: stackScopedName("apps", stack, resourceIDMax), KeepVersions: 10},
 		Ingress: IngressConfig{
 			StaticIPName:        stackScopedName("ingress", stack, resourceIDMax),
 			ControllerNamespace: "ingress-nginx",
 		},
-		Cost: CostConfig{FreeTier: true, RegistryStorageGb: 1},
+		Cost: CostConfig{FreeTier: true, RegistryStorageGb: 1, NATGbPerMonth: 1},
 	}
 }
 

@@ -46,6 +46,9 @@ func newGKETarget(ctx *pulumi.Context, cfg Config) (*target, error) {
 		Subnetwork:         cfg.Cluster.Subnetwork,
 		DataplaneV2:        cfg.Cluster.DataplaneV2,
 		AutoscalingProfile: cfg.Cluster.AutoscalingProfile,
+		ImageStreaming:     cfg.GPUPool.Enabled && cfg.GPUPool.ImageStreaming,
+		PrivateNodes:       cfg.Cluster.PrivateNodes,
+		ControlPlanePorts:  cfg.controlPlanePorts(),
 		ResourceLabels:     labels,
 	})
 	if err != nil {
@@ -66,6 +69,7 @@ func newGKETarget(ctx *pulumi.Context, cfg Config) (*target, error) {
 		Spot:           cfg.CPUPool.Spot,
 		ServiceAccount: cluster.NodeServiceAccountEmail,
 		ResourceLabels: labels,
+		PrivateNodes:   cfg.Cluster.PrivateNodes,
 	})
 	if err != nil {
 		return nil, err
@@ -98,6 +102,8 @@ func newGKETarget(ctx *pulumi.Context, cfg Config) (*target, error) {
 				DriverVersion: g.DriverVersion,
 			},
 			ResourceLabels: labels,
+			PrivateNodes:   cfg.Cluster.PrivateNodes,
+			ImageStreaming: g.ImageStreaming,
 		},
 			// After the CPU pool, so system pods never start on a GPU node.
 			pulumi.DependsOn([]pulumi.Resource{cpu.Resource()}))
@@ -121,6 +127,15 @@ func newGKETarget(ctx *pulumi.Context, cfg Config) (*target, error) {
 	ctx.Export("registryUrl", registry.URL)
 
 	return &target{provider: cluster.Provider, pools: pools, registry: registry, gke: true}, nil
+}
+
+// controlPlanePorts are the node ports the control plane calls beyond
+// GKE's own (443, 10250): KEDA's, when a queue needs KEDA.
+func (c Config) controlPlanePorts() []int {
+	if c.queueApps() {
+		return components.KEDAControlPlanePorts
+	}
+	return nil
 }
 
 // newLocalTarget points the apps at an existing cluster from a kubeconfig:

@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -62,7 +63,9 @@ func TestNodeServiceAccountIsLeastPrivilege(t *testing.T) {
 			roles = append(roles, m.Plain("role").(string))
 		}
 	}
-	assert.ElementsMatch(t, components.NodeRoles, roles)
+	// GKE's minimum node role, and the one image streaming asks for with a
+	// custom node service account (the GPU pool streams).
+	assert.ElementsMatch(t, append(slices.Clone(components.NodeRoles), components.ImageStreamingRole), roles)
 	for _, r := range roles {
 		assert.NotContains(t, []string{"roles/editor", "roles/owner"}, r)
 	}
@@ -202,6 +205,9 @@ func TestEveryChildHasItsComponentAsParent(t *testing.T) {
 		"kubernetes:helm.sh/v3:Release":                          {"KEDA"},
 		"gcp:serviceaccount/iAMMember:IAMMember":                 {"WorkloadIdentity"},
 		"gcp:pubsub/topic:Topic":                                 {"Queue"},
+		"gcp:compute/router:Router":                              {"Cluster"},
+		"gcp:compute/routerNat:RouterNat":                        {"Cluster"},
+		"gcp:compute/firewall:Firewall":                          {"Cluster"},
 		"gcp:pubsub/subscription:Subscription":                   {"Queue"},
 		"gcp:pubsub/topicIAMMember:TopicIAMMember":               {"Queue"},
 		"gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember": {"Queue"},
@@ -258,6 +264,36 @@ func TestAutoscalingProfilePerStack(t *testing.T) {
 		t.Run(stack, func(t *testing.T) {
 			c := runStack(t, stack, nil).One(t, clusterType)
 			assert.Equal(t, map[string]any{"enabled": false, "autoscalingProfile": want}, c.Plain("clusterAutoscaling"))
+		})
+	}
+}
+
+// dev and prod run private nodes behind Cloud NAT; pr keeps public ones
+// (cheaper for a short-lived stack). Every GPU pool streams images.
+func TestPrivateNodesAndImageStreamingPerStack(t *testing.T) {
+	for stack, private := range map[string]bool{"dev": true, "prod": true, "pr": false} {
+		t.Run(stack, func(t *testing.T) {
+			g := runStack(t, stack, nil)
+			for _, pool := range g.OfType(nodePoolType) {
+				assert.Equal(t, private, pool.Plain("networkConfig.enablePrivateNodes"), pool.Name)
+				if pool.Plain("nodeConfig.labels").(map[string]any)[components.PoolLabel] == "gpu" {
+					assert.Equal(t, map[string]any{"enabled": true}, pool.Plain("nodeConfig.gcfsConfig"), "GPU pools stream images")
+					assert.Equal(t, components.ImageStreamingImageType, pool.Plain("nodeConfig.imageType"))
+				} else {
+					assert.Nil(t, pool.Plain("nodeConfig.gcfsConfig"))
+				}
+			}
+			if !private {
+				assert.Empty(t, g.OfType("gcp:compute/routerNat:RouterNat"))
+				assert.Empty(t, g.OfType("gcp:compute/firewall:Firewall"))
+				return
+			}
+			nat := g.One(t, "gcp:compute/routerNat:RouterNat")
+			assert.Equal(t, "us-central1", nat.Plain("region"))
+			fw := g.One(t, "gcp:compute/firewall:Firewall")
+			// KEDA's metrics API server and webhooks, from the control plane.
+			assert.Equal(t, []any{map[string]any{"protocol": "tcp", "ports": []any{"6443", "9443"}}}, fw.Plain("allows"))
+			assert.Equal(t, []any{"10.128.0.2/32"}, fw.Plain("sourceRanges"))
 		})
 	}
 }

@@ -92,19 +92,10 @@ func (c Config) validate() []error {
 	c.validateApps(fail)
 	c.validatePodFit(fail)
 	c.validateIngress(fail)
-	if c.Cost.GPUBusyHoursPerMonth < 0 || c.Cost.GPUBusyHoursPerMonth > 744 {
-		fail("cost.gpuBusyHoursPerMonth", c.Cost.GPUBusyHoursPerMonth, "must be between 0 and 744 (hours in a month)")
-	}
-	if c.Cost.RegistryStorageGb < 0 {
-		fail("cost.registryStorageGb", c.Cost.RegistryStorageGb, "must be >= 0")
-	}
+	c.validateCost(fail)
 	for _, name := range c.secretsInClear {
 		fail("secrets."+name, "(hidden)", "is stored in clear in the stack file; set it again with `pulumi config set --secret --path '%s:secrets.%s' <value>`",
 			ConfigNamespace, name)
-	}
-	if c.Cost.MonthlyBudget != 0 {
-		fail("cost.monthlyBudget", c.Cost.MonthlyBudget, "the budget moved to the policy config: set monthly-budget.monthlyBudget in policy/config/%s.json "+
-			"(enforced from there, not from the stack file a pull request edits) and delete this key", c.Stack)
 	}
 	return errs
 }

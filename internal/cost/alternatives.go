@@ -114,8 +114,8 @@ func (p *Prices) alternatives(in Input, controlPlane, cpuSide, gpuSide, gpuWorkH
 		out = append(out, Alternative{
 			Product: offer.Offer, What: fmt.Sprintf("the GPU work (%.1f GPU-hours of work a month)", gpuWorkHours),
 			Monthly: round2(gpuWorkHours * 3600 * offer.PerSecond), Here: round2(gpuSide),
-			Detail: fmt.Sprintf("$%.6f per GPU-second, only while working (%s, read %s); GPU only: CPU and memory are billed on top there, and the work would leave this cluster's queues.",
-				offer.PerSecond, offer.Source, offer.Read),
+			Detail: fmt.Sprintf("$%.6f per GPU-second, billed only while working (list price read %s, source in internal/cost/prices.json); the GPU alone: CPU and memory are billed on top there, and the work would leave this cluster's queues.",
+				offer.PerSecond, offer.Read),
 		})
 	}
 	return out

@@ -47,6 +47,8 @@ type Pool struct {
 	// ImageStreaming is GKE image streaming on the pool: a new node starts
 	// a large image in seconds.
 	ImageStreaming bool
+	// privateSet says the graph's pool states PrivateNodes itself.
+	privateSet bool
 }
 
 // Input is what a stack will create, plus what no graph says (usage and

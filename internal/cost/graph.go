@@ -3,6 +3,7 @@ package cost
 import (
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 
@@ -24,6 +25,10 @@ type Usage struct {
 	FreeTier          bool
 	GPUBusyHours      float64
 	RegistryStorageGB float64
+	// Bursts, when set, derives the busy GPU node-hours (see Input.Bursts).
+	Bursts *Bursts
+	// NATDataGB is the traffic through Cloud NAT per month.
+	NATDataGB float64
 }
 
 // GKE's defaults for a node pool that does not say (cloud.google.com/kubernetes-engine/docs).
@@ -38,14 +43,26 @@ const (
 // accelerators and disks, every forwarding rule and static address. The
 // policy pack prices a preview this way, whatever code created the pools.
 func InputFromResources(resources []Resource, u Usage) (Input, error) {
-	in := Input{FreeTier: u.FreeTier, GPUBusyHours: u.GPUBusyHours, RegistryStorageGB: u.RegistryStorageGB}
+	in := Input{FreeTier: u.FreeTier, GPUBusyHours: u.GPUBusyHours, RegistryStorageGB: u.RegistryStorageGB, Bursts: u.Bursts, NATDataGB: u.NATDataGB}
+	privateCluster := false
+	// Deployments whose pods ask for no GPU: their ScaledObjects' cooldowns
+	// keep no GPU node up. Any other target counts, to be safe.
+	cpuOnly := map[string]bool{}
+	for _, r := range resources {
+		if r.Type == "kubernetes:apps/v1:Deployment" && !requestsGPU(r.Props) {
+			cpuOnly[str(r.Props, "metadata.name")] = true
+		}
+	}
 	regions := map[string]bool{}
 	for _, r := range resources {
 		switch r.Type {
 		case "gcp:container/cluster:Cluster":
 			loc := str(r.Props, "location")
 			regional := loc != "" && accelerator.Region(loc) == loc
-			in.Clusters = append(in.Clusters, Cluster{Name: orDefault(str(r.Props, "name"), r.Name), Regional: regional})
+			in.Clusters = append(in.Clusters, Cluster{Name: orDefault(str(r.Props, "name"), r.Name), Regional: regional,
+				AutoscalingProfile: str(r.Props, "clusterAutoscaling.autoscalingProfile")})
+			// Cluster-wide private nodes; a pool's own setting overrides it.
+			privateCluster = privateCluster || isTrue(r.Props, "privateClusterConfig.enablePrivateNodes")
 			if loc != "" {
 				regions[accelerator.Region(loc)] = true
 			}
@@ -65,6 +82,13 @@ func InputFromResources(resources []Resource, u Usage) (Input, error) {
 			in.ForwardingRules++
 		case "gcp:compute/globalAddress:GlobalAddress", "gcp:compute/address:Address":
 			in.StaticIPs++
+		case "gcp:compute/routerNat:RouterNat":
+			in.CloudNAT = true
+		case "kubernetes:keda.sh/v1alpha1:ScaledObject":
+			// KEDA's default cooldownPeriod is 300 s (keda.sh ScaledObject spec).
+			if target := str(r.Props, "spec.scaleTargetRef.name"); target == "" || !cpuOnly[target] {
+				in.CooldownSeconds = math.Max(in.CooldownSeconds, float64(intOr(r.Props, "spec.cooldownPeriod", 300)))
+			}
 		case "kubernetes:networking.k8s.io/v1:Ingress":
 			// GKE's Ingress controller makes a forwarding rule per Ingress.
 			if gceClass(r.Props) {
@@ -74,6 +98,11 @@ func InputFromResources(resources []Resource, u Usage) (Input, error) {
 			if str(r.Props, "spec.type") == "LoadBalancer" {
 				in.ForwardingRules++
 			}
+		}
+	}
+	for i := range in.Pools {
+		if !in.Pools[i].privateSet {
+			in.Pools[i].PrivateNodes = privateCluster
 		}
 	}
 	if len(regions) > 1 {
@@ -92,6 +121,10 @@ func poolFrom(r Resource) (Pool, string) {
 		DiskType:    orDefault(str(r.Props, "nodeConfig.diskType"), defaultDiskType),
 		DiskSizeGb:  intOr(r.Props, "nodeConfig.diskSizeGb", defaultDiskSizeGb),
 	}
+	if v, ok := lookup(r.Props, "networkConfig.enablePrivateNodes").(bool); ok {
+		p.PrivateNodes, p.privateSet = v, true
+	}
+	p.ImageStreaming = isTrue(r.Props, "nodeConfig.gcfsConfig.enabled")
 	spot, _ := lookup(r.Props, "nodeConfig.spot").(bool)
 	preemptible, _ := lookup(r.Props, "nodeConfig.preemptible").(bool)
 	p.Spot = spot || preemptible
@@ -120,6 +153,24 @@ func poolFrom(r Resource) (Pool, string) {
 		p.MinNodes, p.MaxNodes = zones*fixed, zones*fixed
 	}
 	return p, accelerator.Region(str(r.Props, "location"))
+}
+
+// requestsGPU reports whether a Deployment's containers limit nvidia.com/gpu.
+func requestsGPU(props map[string]any) bool {
+	containers, _ := lookup(props, "spec.template.spec.containers").([]any)
+	for _, c := range containers {
+		if m, ok := c.(map[string]any); ok {
+			if limits, ok := lookup(m, "resources.limits").(map[string]any); ok && limits["nvidia.com/gpu"] != nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func isTrue(m map[string]any, path string) bool {
+	b, _ := lookup(m, path).(bool)
+	return b
 }
 
 func gceClass(props map[string]any) bool {

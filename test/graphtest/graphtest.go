@@ -136,6 +136,9 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	case "gcp:container/cluster:Cluster":
 		set("endpoint", "203.0.113.1")
 		set("masterAuth", map[string]any{"clusterCaCertificate": "Q0EtQ0VSVA=="})
+		// A Private Service Connect control plane: a private endpoint in the
+		// node subnet, no masterIpv4CidrBlock.
+		set("privateClusterConfig", map[string]any{"privateEndpoint": "10.128.0.2"})
 	case "gcp:container/nodePool:NodePool":
 		set("name", str("namePrefix")+"a1b2c3")
 	case "gcp:artifactregistry/repository:Repository":
