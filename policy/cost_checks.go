@@ -56,6 +56,21 @@ func checkGPUPool(r Resource, _ Stack, _ map[string]any, _ *runState) []string {
 	return v
 }
 
+// checkGPUImageStreaming asks GPU pools to stream images: a burst from zero
+// nodes otherwise waits minutes for a CUDA image, billed
+// (cloud.google.com/kubernetes-engine/docs/how-to/image-streaming).
+func checkGPUImageStreaming(r Resource, _ Stack, _ map[string]any, _ *runState) []string {
+	if len(asList(r.Get("nodeConfig.guestAccelerators"))) == 0 {
+		return nil
+	}
+	enabled := r.Get("nodeConfig.gcfsConfig.enabled")
+	if isUnknown(enabled) || enabled == true {
+		return nil
+	}
+	return []string{fmt.Sprintf("GPU node pool %q pulls whole images before a pod starts: set nodeConfig.gcfsConfig.enabled (gpuPool.imageStreaming: true) "+
+		"with imageType COS_CONTAINERD and images in Artifact Registry, so a node from zero starts a multi-GB image in seconds.", r.Name)}
+}
+
 func hasGPUTaint(taints []any) bool {
 	for _, t := range taints {
 		m := asMap(t)
@@ -129,7 +144,13 @@ func checkBudget(r Resource, stack Stack, cfg map[string]any, state *runState) [
 	}
 	busy, _ := cfg["gpuBusyHoursPerMonth"].(float64)
 	storage, _ := cfg["registryStorageGb"].(float64)
-	in, err := cost.InputFromResources(state.graph, cost.Usage{FreeTier: isTrue(cfg["freeTier"]), GPUBusyHours: busy, RegistryStorageGB: storage})
+	nat, _ := cfg["natGbPerMonth"].(float64)
+	usage := cost.Usage{FreeTier: isTrue(cfg["freeTier"]), GPUBusyHours: busy, RegistryStorageGB: storage, NATDataGB: nat}
+	if perDay, _ := cfg["burstsPerDay"].(float64); perDay > 0 {
+		work, _ := cfg["burstWorkMinutes"].(float64)
+		usage.Bursts = &cost.Bursts{PerDay: perDay, WorkMinutes: work}
+	}
+	in, err := cost.InputFromResources(state.graph, usage)
 	if err != nil {
 		state.overBudget = true
 		return []string{fmt.Sprintf("cannot price stack %q against its budget: %v", stack.Name, err)}

@@ -124,3 +124,44 @@ func TestBudgetComesFromThePolicyConfig(t *testing.T) {
 	// Without a budget in the policy config nothing is enforced, whatever the stack says.
 	assert.Empty(t, violationsWith(t, "dev", nil, nil))
 }
+
+// The budget rule and `make cost` price the same month: each stack's policy
+// config states the stack file's usage (bursts, NAT traffic, storage), and
+// the preview's graph, priced by the rule, comes to the report's busy total
+// to the cent: a budget at that total passes, a cent under it fails.
+func TestBudgetUsesTheReportsFigures(t *testing.T) {
+	for _, stack := range []string{"dev", "prod", "pr"} {
+		t.Run(stack, func(t *testing.T) {
+			cfg, err := stacks.LoadStackFile("..", stack)
+			require.NoError(t, err)
+			e, err := stacks.EstimateCost(cfg)
+			require.NoError(t, err)
+			budget := policyConfig(t, stack)["monthly-budget"]
+			require.NotNil(t, budget)
+			require.NotNil(t, cfg.Cost.Bursts, "the stack file states its bursts")
+			assert.Equal(t, cfg.Cost.Bursts.PerDay, budget["burstsPerDay"], "policy/config/%s.json burstsPerDay", stack)
+			assert.Equal(t, cfg.Cost.Bursts.WorkMinutes, budget["burstWorkMinutes"], "policy/config/%s.json burstWorkMinutes", stack)
+
+			at := map[string]any{}
+			for k, v := range budget {
+				at[k] = v
+			}
+			at["monthlyBudget"] = e.BusyMonthly
+			assert.Empty(t, budgetViolations(violationsWith(t, stack, nil, map[string]map[string]any{"monthly-budget": at})))
+			at["monthlyBudget"] = e.BusyMonthly - 0.01
+			got := budgetViolations(violationsWith(t, stack, nil, map[string]map[string]any{"monthly-budget": at}))
+			require.Len(t, got, 1)
+			assert.Contains(t, got[0], "over the budget")
+		})
+	}
+}
+
+func budgetViolations(all []string) []string {
+	var out []string
+	for _, v := range all {
+		if strings.HasPrefix(v, "monthly-budget:") {
+			out = append(out, v)
+		}
+	}
+	return out
+}

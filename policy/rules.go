@@ -45,6 +45,10 @@ var costTypes = []string{
 	clusterType, nodePoolType, ingressType, serviceType,
 	"gcp:compute/globalAddress:GlobalAddress", "gcp:compute/address:Address",
 	"gcp:compute/globalForwardingRule:GlobalForwardingRule", "gcp:compute/forwardingRule:ForwardingRule",
+	// A NAT gateway bills per node-hour; a ScaledObject's cooldown keeps a
+	// GPU node up after each burst, unless it scales a Deployment that asks
+	// for no GPU.
+	"gcp:compute/routerNat:RouterNat", "kubernetes:keda.sh/v1alpha1:ScaledObject", "kubernetes:apps/v1:Deployment",
 }
 
 // Check is a rule's logic: the violations it finds in one resource, each a
@@ -99,6 +103,14 @@ var Rules = []Rule{
 		Check:       checkGPUPool,
 	},
 	{
+		Name: "gpu-pools-stream-images",
+		Description: "GPU node pools use GKE image streaming (nodeConfig.gcfsConfig.enabled on a COS_CONTAINERD image), so a node from zero " +
+			"starts a multi-GB CUDA image in seconds and a burst bills fewer idle GPU minutes.",
+		Enforcement: policyx.EnforcementLevelMandatory,
+		Types:       []string{nodePoolType},
+		Check:       checkGPUImageStreaming,
+	},
+	{
 		Name:        "no-loadbalancer-services",
 		Description: "Services are not of type LoadBalancer: each is a billed forwarding rule; traffic enters through the one Ingress.",
 		Enforcement: policyx.EnforcementLevelMandatory,
@@ -137,7 +149,13 @@ var Rules = []Rule{
 			"freeTier": {"type": "boolean", "default": false,
 				"description": "This stack's zonal cluster gets the billing account's free-tier credit."},
 			"gpuBusyHoursPerMonth": {"type": "number", "minimum": 0, "default": 730,
-				"description": "Expected GPU node-hours per month, per GPU pool (default: one GPU node all month)."},
+				"description": "Expected GPU node-hours per month, per GPU pool (default: one GPU node all month); ignored when burstsPerDay is set."},
+			"burstsPerDay": {"type": "number", "minimum": 0, "default": 0,
+				"description": "Bursts of GPU work a day, each from zero GPU nodes; above 0 the busy GPU node-hours are the bursts' billed node time (node start to scale-down)."},
+			"burstWorkMinutes": {"type": "number", "minimum": 0, "default": 10,
+				"description": "Minutes of work in one burst."},
+			"natGbPerMonth": {"type": "number", "minimum": 0, "default": 1,
+				"description": "Traffic through Cloud NAT per month, in GB (private nodes)."},
 			"registryStorageGb": {"type": "number", "minimum": 0, "default": 0,
 				"description": "Expected Artifact Registry storage."},
 		},

@@ -167,6 +167,17 @@ func TestRules(t *testing.T) {
 		{rule: "gpu-pool-scales-to-zero", name: "cpu pool is not its business",
 			res: Resource{Type: nodePoolType, Name: "cpu", Props: obj("autoscaling.minNodeCount", 3.0, "initialNodeCount", 3.0)}},
 
+		{rule: "gpu-pools-stream-images", name: "streaming GPU pool passes",
+			res: Resource{Type: nodePoolType, Name: "gpu", Props: obj("nodeConfig.guestAccelerators", t4, "nodeConfig.gcfsConfig.enabled", true)}},
+		{rule: "gpu-pools-stream-images", name: "pulling GPU pool fails",
+			res:  Resource{Type: nodePoolType, Name: "gpu", Props: obj("nodeConfig.guestAccelerators", t4)},
+			want: `GPU node pool "gpu" pulls whole images before a pod starts: set nodeConfig.gcfsConfig.enabled`},
+		{rule: "gpu-pools-stream-images", name: "streaming turned off fails",
+			res:  Resource{Type: nodePoolType, Name: "gpu", Props: obj("nodeConfig.guestAccelerators", t4, "nodeConfig.gcfsConfig.enabled", false)},
+			want: `GPU node pool "gpu" pulls whole images`},
+		{rule: "gpu-pools-stream-images", name: "cpu pool is not its business",
+			res: Resource{Type: nodePoolType, Name: "cpu", Props: obj("autoscaling.minNodeCount", 3.0)}},
+
 		{rule: "no-loadbalancer-services", name: "ClusterIP passes",
 			res: Resource{Type: serviceType, Name: "web", Props: obj("spec.type", "ClusterIP")}},
 		{rule: "no-loadbalancer-services", name: "LoadBalancer fails",
@@ -367,7 +378,8 @@ func TestEveryRuleHasAFailingCase(t *testing.T) {
 	failing := map[string]bool{"one-ingress": true}
 	for _, tt := range []string{"gke-cluster-zonal", "gpu-pool-scales-to-zero", "no-loadbalancer-services", "registry-cleanup-policy",
 		"monthly-budget", "gke-cluster-hardened", "node-pool-hardened", "pod-security", "gpu-toleration-only-for-gpu-workloads",
-		"images-pinned", "prod-deletion-protection", "gpu-workloads-idle-at-zero", "ephemeral-storage-bounded", "no-secrets-in-env"} {
+		"images-pinned", "prod-deletion-protection", "gpu-workloads-idle-at-zero", "ephemeral-storage-bounded", "no-secrets-in-env",
+		"gpu-pools-stream-images"} {
 		failing[tt] = true
 	}
 	for _, r := range Rules {
