@@ -164,7 +164,7 @@ func writeBursts(w io.Writer, bursts []Burst) {
 		}
 		fmt.Fprintf(w, "burst on the %s pool, from zero nodes: %s = %s%.1f node-min billed, %s$%.2f (%.0f%% of it working)\n",
 			b.Pool, strings.Join(parts, " + "), mark, b.NodeMinutes, mark, b.Dollars, 100*b.WorkShare)
-		fmt.Fprintf(w, "  %.0f bursts a month (%.4g a day): %.1f node-h, %s$%.2f/month (in busy)\n",
+		fmt.Fprintf(w, "  %.0f bursts a month (%.4g a day): %.1f node-h, %s$%.2f/month at list price (the busy column prices these node-hours, with any discount)\n",
 			b.PerMonth, b.PerMonth*24/730, b.NodeHoursPerMonth, mark, b.MonthlyDollars)
 	}
 }
