@@ -193,3 +193,12 @@ func TestCostSuggestsASmallerGPUMachine(t *testing.T) {
 		})
 	}
 }
+
+// README shows dev's report as `make cost` prints it today.
+func TestReadmeShowsTodaysDevReport(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	require.NoError(t, err)
+	golden, err := os.ReadFile(filepath.Join("testdata", "cost-dev.golden"))
+	require.NoError(t, err)
+	assert.Contains(t, string(readme), string(golden), "README's cost block is stale: paste `make cost STACK=dev`")
+}

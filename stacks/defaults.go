@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"github.com/gke-gpu-platform/gke-gpu-platform/components"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/cost"
 )
 
 // Defaults is the one place defaults live. Stack files override field by
@@ -19,7 +20,7 @@ func Defaults(stack string) Config {
 			DataplaneV2:      true,
 			// GKE's own default; stacks whose GPU work is batch choose
 			// OPTIMIZE_UTILIZATION (dev and pr do).
-			AutoscalingProfile: "BALANCED",
+			AutoscalingProfile: cost.ProfileBalanced,
 		},
 		// The seed's pool: 3 vCPU / 11.25 GB as 3 x n1-standard-1.
 		CPUPool: CPUPoolConfig{

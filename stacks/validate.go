@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/accelerator"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/cost"
 )
 
 var (
@@ -30,7 +31,7 @@ var (
 	locationPolicys = []string{"ANY", "BALANCED"}
 	platforms       = []string{PlatformGKE, PlatformLocal}
 	// The cluster autoscaler's profiles (GKE API ClusterAutoscaling.AutoscalingProfile).
-	autoscalingProfiles = []string{"BALANCED", "OPTIMIZE_UTILIZATION"}
+	autoscalingProfiles = []string{cost.ProfileBalanced, cost.ProfileOptimizeUtilization}
 )
 
 func oneOf(v string, allowed []string) bool {
