@@ -3,20 +3,30 @@
 # tool only when it is missing or its pinned module changed:
 #   pulumi                      the Pulumi CLI            tools/pulumi
 #   pulumi-resource-kubernetes  the Kubernetes provider   tools/kubernetes-provider
-#   etcd kube-apiserver kube-controller-manager kube-scheduler kubectl
-#                               one multi-call binary     tools/controlplane
-#   kwok                        simulated kubelets        tools/kwok
+#   etcd kube-apiserver kube-controller-manager kube-scheduler kubectl, kwok
+#                               the loopback control plane (one multi-call
+#                               binary) and simulated kubelets   tools/cluster
 #   keda-operator keda-adapter (+ CRDs)
-#                               KEDA, run as host processes   tools/keda
+#                               KEDA, run as host processes      tools/cluster
 #   actionlint                  GitHub workflow linter    tools/actionlint
 # and makes sure redis-server (the local queue, from the OS packages) exists.
+# The control plane, kwok and KEDA share one module (tools/cluster), so the
+# Kubernetes libraries they all use compile once, at one version.
 #
-# Everything comes from the Go module proxy and is compiled here: there is no
-# download site for prebuilt binaries. Nothing depends on a warm module cache:
-# every module is downloaded before its files are read.
+# A Pulumi CLI on PATH at the pinned version, and the Kubernetes provider at
+# the pinned version (or newer) in Pulumi's plugin cache, are used as they
+# are, not rebuilt. Everything else comes from the Go module proxy and is
+# compiled here: there is no download site for prebuilt binaries. Nothing
+# depends on a warm module cache: every module is downloaded before its files
+# are read.
 #
 # Usage: tools/build.sh [tool...]        build (all tools when none is named)
+#        tools/build.sh plan [tool...]   say what is ready, found or to build, and why
 #        tools/build.sh resolve TOOL     download TOOL's source module, print its directory
+#
+# `local` is the program's own local driver (bin/local): naming it builds it
+# as one more lane, beside the tools, with the flags every build of the
+# program uses (PROGRAM_BUILD_FLAGS below).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -30,6 +40,11 @@ jobs="${TOOLS_JOBS:-2}"
 PULUMI_VERSION=v3.274.1
 KUBERNETES_PROVIDER_VERSION=4.25.0 # provider/v4 at commit f47bc2d6f199 is tag v4.25.0
 
+# How every build of the program compiles (Makefile, CI, Pulumi Deployments):
+# the Go language host's flags (pulumi/pulumi#23495, sdk/go/pulumi-language-go),
+# so that its own build of the program finds every package in Go's cache.
+PROGRAM_BUILD_FLAGS=(-buildvcs=false -trimpath -ldflags "-w -s")
+
 log() { printf '[tools] %s\n' "$*" >&2; }
 
 # Cold build time per tool, measured on the project's 2-core machine with
@@ -38,10 +53,10 @@ cold_estimate() {
 	case "$1" in
 	pulumi) echo "~6 min" ;;
 	kubernetes-provider) echo "~16 min" ;;
-	controlplane) echo "~9 min" ;;
-	kwok) echo "~2 min" ;;
-	keda) echo "~16 min" ;;
+	controlplane) echo "~11 min" ;;
+	keda) echo "~13 min" ;;
 	actionlint) echo "~10 s" ;;
+	local) echo "~8 min" ;;
 	esac
 }
 
@@ -59,10 +74,20 @@ module_dir() {
 	echo "$dir"
 }
 
-# stamp DIR: a hash of what the tool's build depends on: its module files,
+# moddir TOOL: the module a tool builds from.
+moddir() {
+	case "$1" in
+	controlplane | keda) echo "$root/tools/cluster" ;;
+	local) echo "$root" ;;
+	*) echo "$root/tools/$1" ;;
+	esac
+}
+
+# stamp TOOL: a hash of what the tool's build depends on: its module files,
 # its Go files and the pinned versions above.
 stamp() {
-	{ cat "$1"/go.mod "$1"/go.sum "$1"/*.go 2>/dev/null; echo "$PULUMI_VERSION $KUBERNETES_PROVIDER_VERSION"; } | sha256sum | cut -c1-16
+	local d; d="$(moddir "$1")"
+	{ echo "$1"; cat "$d"/go.mod "$d"/go.sum "$d"/*.go "$d"/*/*.go 2>/dev/null || true; echo "$PULUMI_VERSION $KUBERNETES_PROVIDER_VERSION"; } | sha256sum | cut -c1-16
 }
 
 # outputs TOOL: what the tool puts in $bin.
@@ -70,23 +95,87 @@ outputs() {
 	case "$1" in
 	pulumi) echo pulumi ;;
 	kubernetes-provider) echo pulumi-resource-kubernetes ;;
-	controlplane) echo controlplane etcd kube-apiserver kube-controller-manager kube-scheduler kubectl ;;
-	kwok) echo kwok ;;
+	controlplane) echo controlplane etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok kwok-stages ;;
 	keda) echo keda-operator keda-adapter keda-crds ;;
 	actionlint) echo actionlint ;;
 	esac
 }
 
-# fresh TOOL: true when every output exists and the stamp matches.
+# fresh TOOL: true when every output exists and the stamp matches. The
+# program (local) is never fresh: go build itself knows what changed.
 fresh() {
 	local o
+	[[ $1 != local ]] || return 1
 	for o in $(outputs "$1"); do [[ -e "$bin/$o" ]] || return 1; done
-	[[ -f "$bin/.$1.stamp" && "$(cat "$bin/.$1.stamp")" == "$(stamp "$root/tools/$1")" ]]
+	[[ -f "$bin/.$1.stamp" && "$(cat "$bin/.$1.stamp")" == "$(stamp "$1")" ]]
+}
+
+# after TOOL: the tool that must be built first (same module: building both
+# at once would compile their shared packages twice).
+after() {
+	case "$1" in
+	keda) echo controlplane ;;
+	esac
+}
+
+# installed TOOL: the path of a copy already on this machine that can be
+# used as it is, or nothing. Why not, on stdout of `why_not`.
+installed() {
+	case "$1" in
+	pulumi)
+		local p
+		p="$(PATH="$(path_without_bin)" command -v pulumi 2>/dev/null)" || return 1
+		[[ "$("$p" version 2>/dev/null)" == "$PULUMI_VERSION" ]] && echo "$p"
+		;;
+	kubernetes-provider)
+		# The plugin cache of an official CLI: the pinned version, or newer
+		# (the program's SDK, v4.32.0, asks for >= 4.32.0 anyway).
+		local home="${PULUMI_HOME:-$HOME/.pulumi}" d v best=""
+		for d in "$home"/plugins/resource-kubernetes-v*/; do
+			[[ -x "$d/pulumi-resource-kubernetes" ]] || continue
+			v="${d%/}"; v="${v##*-v}"
+			if version_ge "$v" "$KUBERNETES_PROVIDER_VERSION" && { [[ -z $best ]] || version_ge "$v" "${best##*-v}"; }; then
+				best="${d%/}"
+			fi
+		done
+		[[ -n $best ]] && echo "$best/pulumi-resource-kubernetes"
+		;;
+	*) return 1 ;;
+	esac
+}
+
+why_not() {
+	case "$1" in
+	pulumi)
+		local p
+		if p="$(PATH="$(path_without_bin)" command -v pulumi 2>/dev/null)"; then
+			echo "the pulumi at $p is $("$p" version 2>/dev/null || echo '(no version)'), not $PULUMI_VERSION"
+		else
+			echo "no pulumi on PATH"
+		fi
+		;;
+	kubernetes-provider) echo "no resource-kubernetes plugin >= v$KUBERNETES_PROVIDER_VERSION in ${PULUMI_HOME:-$HOME/.pulumi}/plugins" ;;
+	local) echo "the program: go build compiles only what changed" ;;
+	*) echo "built from the Go module proxy" ;;
+	esac
+}
+
+# version_ge A B: semantic version A >= B (x.y.z, no pre-release).
+version_ge() {
+	[[ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | tail -n1)" == "$1" ]]
+}
+
+# path_without_bin: PATH without $bin, so an installed copy is never our own link.
+path_without_bin() {
+	local out="" d
+	local IFS=:
+	for d in $PATH; do [[ "$d" == "$bin" ]] || out+="${out:+:}$d"; done
+	echo "$out"
 }
 
 build_pulumi() {
 	cd "$root/tools/pulumi"
-	go build -trimpath -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
+	go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
 		-o "$bin/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
 }
 
@@ -99,24 +188,35 @@ build_kubernetes_provider() {
 	cd "$dir/build"
 	# The zip ships schema.json; the binary embeds the versioned schema-embed.json.
 	VERSION="$KUBERNETES_PROVIDER_VERSION" go run generate.go >/dev/null
-	go build -trimpath -ldflags "-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$KUBERNETES_PROVIDER_VERSION" \
+	go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$KUBERNETES_PROVIDER_VERSION" \
 		-o "$bin/pulumi-resource-kubernetes" .
 }
 
+# Tools link without DWARF and symbol tables (-s -w): nobody debugs them,
+# and the linker's time and memory on 100-400 MB binaries drop.
+TOOL_BUILD_FLAGS=(-trimpath -ldflags "-s -w")
+
 build_controlplane() {
-	cd "$root/tools/controlplane"
-	go build -trimpath -o "$bin/controlplane" .
+	local dir="$root/tools/cluster" src
+	# kwok (v0.8) runs only the stages it is given: its own node and pod
+	# lifecycles ship in its module, as kwokctl hands them over.
+	src="$(module_dir "$dir" sigs.k8s.io/kwok)"
+	rm -rf "$bin/kwok-stages" && mkdir -p "$bin/kwok-stages"
+	cp "$src"/kustomize/stage/node/fast/node-initialize.yaml "$src"/kustomize/stage/node/heartbeat/node-heartbeat.yaml \
+		"$src"/kustomize/stage/pod/fast/pod-{ready,complete,delete}.yaml "$bin/kwok-stages/"
+	chmod -R u+w "$bin/kwok-stages"
+	cd "$dir"
+	local out; out="$(mktemp -d)"
+	# One go command: kwok and the control plane share the Kubernetes libraries.
+	go build "${TOOL_BUILD_FLAGS[@]}" -o "$out/" ./controlplane sigs.k8s.io/kwok/cmd/kwok
+	mv "$out/controlplane" "$out/kwok" "$bin/"
+	rmdir "$out"
 	local n
 	for n in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl; do ln -sf controlplane "$bin/$n"; done
 }
 
-build_kwok() {
-	cd "$root/tools/kwok"
-	go build -trimpath -o "$bin/kwok" sigs.k8s.io/kwok/cmd/kwok
-}
-
 build_keda() {
-	local dir="$root/tools/keda" src
+	local dir="$root/tools/cluster" src
 	src="$(module_dir "$dir" github.com/kedacore/keda/v2)"
 	rm -rf "$bin/keda-crds" && mkdir -p "$bin/keda-crds"
 	cp "$src"/config/crd/bases/*.yaml "$bin/keda-crds/"
@@ -124,7 +224,7 @@ build_keda() {
 	cd "$dir"
 	# One go command for both: they share nearly every package.
 	local out; out="$(mktemp -d)"
-	go build -trimpath -o "$out/" github.com/kedacore/keda/v2/cmd/operator github.com/kedacore/keda/v2/cmd/adapter
+	go build "${TOOL_BUILD_FLAGS[@]}" -o "$out/" github.com/kedacore/keda/v2/cmd/operator github.com/kedacore/keda/v2/cmd/adapter
 	mv "$out/operator" "$bin/keda-operator"
 	mv "$out/adapter" "$bin/keda-adapter"
 	rmdir "$out"
@@ -132,7 +232,14 @@ build_keda() {
 
 build_actionlint() {
 	cd "$root/tools/actionlint"
-	go build -trimpath -o "$bin/actionlint" github.com/rhysd/actionlint/cmd/actionlint
+	go build "${TOOL_BUILD_FLAGS[@]}" -o "$bin/actionlint" github.com/rhysd/actionlint/cmd/actionlint
+}
+
+# build_local: the program's local driver, with the program's flags; -v
+# names each package as it compiles.
+build_local() {
+	cd "$root"
+	go build -v "${PROGRAM_BUILD_FLAGS[@]}" -o bin/local ./cmd/local
 }
 
 # ensure_redis: the local queue is a real Redis from the OS packages.
@@ -150,34 +257,67 @@ ensure_redis() {
 	return 1
 }
 
-# run_builds TOOL...: build the stale tools, $jobs at a time, printing elapsed
-# time every 30 s; on a failure, show the end of that tool's log and stop.
+# plan TOOL...: one line per tool: ready, found (used as installed), or built
+# (and why). Sets the global todo to what must be built; links found copies.
+plan() {
+	local t p
+	todo=()
+	for t in "$@"; do
+		if fresh "$t"; then
+			log "  $t: ready in $bin"
+		elif p="$(installed "$t")" && [[ -n $p ]]; then
+			log "  $t: found $p, using it as it is"
+			if [[ ${dry_run:-} != 1 ]]; then
+				mkdir -p "$bin"
+				ln -sf "$p" "$bin/$(outputs "$t")"
+				stamp "$t" >"$bin/.$t.stamp"
+			fi
+		else
+			log "  $t: to build ($(why_not "$t")); cold $(cold_estimate "$t") on 2 cores"
+			todo+=("$t")
+		fi
+	done
+}
+
+# run_builds TOOL...: build the stale tools, $jobs at a time (a tool waits
+# for the one it comes after), printing elapsed time every 20 s and each
+# tool's CPU seconds when it ends; on a failure, show the end of that tool's
+# log and stop.
 run_builds() {
-	local -a todo=() ; local t
-	for t in "$@"; do fresh "$t" || todo+=("$t"); done
+	log "plan:"
+	plan "$@"
 	[[ ${#todo[@]} -gt 0 ]] || return 0
 	mkdir -p "$bin" "$logs"
-	log "building ${todo[*]} from source (Go module proxy; no prebuilt downloads here), $jobs at a time."
-	for t in "${todo[@]}"; do log "  $t: cold $(cold_estimate "$t") on 2 cores; log $logs/$t.log"; done
-	log "a first build on an empty Go cache takes about 25-30 min in all; later runs take seconds."
+	log "building ${todo[*]}, $jobs at a time; logs in $logs. A first build on an empty Go cache takes"
+	log "about 35-45 min on 2 cores in all (README Timings); later runs take seconds."
 
-	local start=$SECONDS next_tick=$((SECONDS + 30)) status=0
-	local -A pid=() began=()
+	local start=$SECONDS next_tick=$((SECONDS + 20)) status=0 t
+	local -A pid=() began=() done_=()
 	local -a queue=("${todo[@]}")
+	for t in "$@"; do [[ " ${todo[*]} " == *" $t "* ]] || done_[$t]=1; done
 	while [[ ${#queue[@]} -gt 0 || ${#pid[@]} -gt 0 ]]; do
-		while [[ ${#queue[@]} -gt 0 && ${#pid[@]} -lt $jobs && $status -eq 0 ]]; do
+		local -a waiting=()
+		while [[ ${#queue[@]} -gt 0 ]]; do
 			t=${queue[0]}; queue=("${queue[@]:1}")
+			local dep; dep="$(after "$t")"
+			if [[ ${#pid[@]} -ge $jobs || $status -ne 0 || ( -n $dep && " ${todo[*]} " == *" $dep "* && -z ${done_[$dep]:-} ) ]]; then
+				waiting+=("$t")
+				continue
+			fi
 			log "building $t ..."
-			( "build_${t//-/_}" ) >"$logs/$t.log" 2>&1 &
+			# `times` (the subshell's children's CPU) ends up in the .cpu file.
+			( "build_${t//-/_}" >"$logs/$t.log" 2>&1; rc=$?; times >"$logs/$t.cpu"; exit $rc ) &
 			pid[$t]=$!; began[$t]=$SECONDS
 		done
+		queue=("${waiting[@]}")
 		[[ $status -ne 0 ]] && queue=()
 		sleep 1
 		for t in "${!pid[@]}"; do
 			kill -0 "${pid[$t]}" 2>/dev/null && continue
 			if wait "${pid[$t]}"; then
-				stamp "$root/tools/$t" >"$bin/.$t.stamp"
-				log "built $t in $((SECONDS - began[$t])) s"
+				[[ $t == local ]] || stamp "$t" >"$bin/.$t.stamp"
+				done_[$t]=1
+				log "built $t in $((SECONDS - began[$t])) s wall, CPU $(cpu_of "$t")"
 			else
 				log "FAILED to build $t after $((SECONDS - began[$t])) s; end of $logs/$t.log:"
 				tail -n 30 "$logs/$t.log" >&2
@@ -186,36 +326,62 @@ run_builds() {
 			unset "pid[$t]"
 		done
 		if [[ $SECONDS -ge $next_tick && ${#pid[@]} -gt 0 ]]; then
-			local line="" 
+			local line=""
 			for t in "${!pid[@]}"; do line+=" $t $((SECONDS - began[$t]))s"; done
+			[[ ${#queue[@]} -eq 0 ]] || line+="; next: ${queue[*]}"
 			log "still building:$line (total $((SECONDS - start)) s)"
-			next_tick=$((SECONDS + 30))
+			next_tick=$((SECONDS + 20))
 		fi
 	done
 	return $status
 }
 
-# Longest first, so two lanes finish close together.
-all=(keda kubernetes-provider controlplane pulumi kwok actionlint)
+# cpu_of TOOL: "user U s + sys S s" from the children's line `times` wrote
+# (its second: "0m12.3s 0m1.2s").
+cpu_of() {
+	local u s
+	{ read -r _ && read -r u s; } <"$logs/$1.cpu" 2>/dev/null || { echo "?"; return; }
+	to_s() { local m=${1%%m*} x=${1#*m}; x=${x%s}; awk -v m="$m" -v x="$x" 'BEGIN { printf "%.0f", m * 60 + x }'; }
+	echo "user $(to_s "$u") s + sys $(to_s "$s") s"
+}
+
+# Longest first, so two lanes finish close together; keda waits for
+# controlplane (one module), and `local`, when named, runs as a lane too.
+all=(kubernetes-provider controlplane keda pulumi actionlint)
+known=("${all[@]}" local redis)
 
 if [[ "${1:-}" == resolve ]]; then
 	case "${2:-}" in
 	kubernetes-provider) module_dir "$root/tools/kubernetes-provider" github.com/pulumi/pulumi-kubernetes/provider/v4 ;;
-	keda) module_dir "$root/tools/keda" github.com/kedacore/keda/v2 ;;
+	keda) module_dir "$root/tools/cluster" github.com/kedacore/keda/v2 ;;
 	*) log "resolve takes kubernetes-provider or keda"; exit 2 ;;
 	esac
 	exit 0
+fi
+dry_run=0
+if [[ "${1:-}" == plan ]]; then
+	dry_run=1
+	shift
 fi
 
 tools=("$@")
 [[ ${#tools[@]} -gt 0 ]] || tools=("${all[@]}" redis)
 build=()
 for t in "${tools[@]}"; do
-	case " ${all[*]} redis " in
+	case " ${known[*]} " in
 	*" $t "*) ;;
-	*) log "unknown tool $t (${all[*]} redis)"; exit 2 ;;
+	*) log "unknown tool $t (${known[*]})"; exit 2 ;;
 	esac
-	if [[ $t == redis ]]; then ensure_redis; else build+=("$t"); fi
+	if [[ $t == redis ]]; then
+		[[ $dry_run == 1 ]] || ensure_redis
+	else
+		build+=("$t")
+	fi
 done
+if [[ $dry_run == 1 ]]; then
+	log "plan:"
+	plan "${build[@]}"
+	exit 0
+fi
 [[ ${#build[@]} -eq 0 ]] || run_builds "${build[@]}"
 log "tools ready in $bin"

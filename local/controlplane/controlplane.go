@@ -156,8 +156,12 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 	if err := os.WriteFile(cp.Kubeconfig, []byte(adminKubeconfig(cp.Server, certs)), 0o600); err != nil {
 		return nil, err
 	}
+	stages, err := kwokStagesConfig(filepath.Join(opts.BinDir, "kwok-stages"))
+	if err != nil {
+		return nil, err
+	}
 	stagesFile := filepath.Join(opts.Dir, "kwok-stages.yaml")
-	if err := os.WriteFile(stagesFile, []byte(kwokStages), 0o600); err != nil {
+	if err := os.WriteFile(stagesFile, []byte(stages), 0o600); err != nil {
 		return nil, err
 	}
 

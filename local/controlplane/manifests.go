@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 )
 
@@ -68,10 +70,32 @@ func nodesYAML(nodes []Node) string {
 	return b.String()
 }
 
+// kwokStagesConfig is kwok's --config: kwok's own node and pod lifecycle
+// stages (tools/build.sh copies them out of kwok's module into dir: since
+// v0.8 the controller runs only the stages it is given) and kwokStages.
+func kwokStagesConfig(dir string) (string, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil || len(files) == 0 {
+		return "", fmt.Errorf("controlplane: no kwok stages in %s: run tools/build.sh first", dir)
+	}
+	sort.Strings(files)
+	var b strings.Builder
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			return "", fmt.Errorf("controlplane: %w", err)
+		}
+		b.WriteString(strings.TrimPrefix(strings.TrimSpace(string(raw)), "---"))
+		b.WriteString("\n---\n")
+	}
+	b.WriteString(kwokStages)
+	return b.String(), nil
+}
+
 // kwokStages adds what no controller does on a bare control plane: an
 // address for every Ingress, as a cloud load balancer would report (the
-// Pulumi Kubernetes provider waits for it). Pod and node lifecycles keep
-// kwok's built-in stages.
+// Pulumi Kubernetes provider waits for it). Pod and node lifecycles are
+// kwok's own stages (kwokStagesConfig).
 const kwokStages = `apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
 metadata:

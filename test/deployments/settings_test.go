@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -139,12 +140,14 @@ func TestDeploymentSettingsFollowTheSwitch(t *testing.T) {
 			// declareFlagsAsEnvironmentVariables), and the e2e proves it on the real CLI.
 			pack := s.OperationContext.EnvironmentVariables["PULUMI_OPTION_POLICY_PACK"]
 			require.NotEmpty(t, pack, "every deployment must run the policy pack")
-			assert.Contains(t, s.OperationContext.PreRunCommands, "go build -o "+pack+" ./policy", "the pack it names is built first")
+			assert.Contains(t, s.OperationContext.PreRunCommands, programBuild(t)+" -o "+pack+" ./policy", "the pack it names is built first")
 			// With the budget and usage it enforces, from the reviewed policy config.
 			config := s.OperationContext.EnvironmentVariables["PULUMI_OPTION_POLICY_PACK_CONFIG"]
 			assert.Equal(t, "policy/config/"+stack+".json", config)
 			assert.FileExists(t, filepath.Join(root, config))
-			assert.Contains(t, s.OperationContext.PreRunCommands, "go build -o bin/gke-gpu-platform .", "builds the program's buildTarget")
+			// With the language host's flags (the Makefile's PROGRAM_BUILD), so
+			// the CLI's own build of the buildTarget compiles nothing again.
+			assert.Contains(t, s.OperationContext.PreRunCommands, programBuild(t)+" -o bin/gke-gpu-platform .", "builds the program's buildTarget")
 			assert.Equal(t, "pulumi/pulumi:3.274.1", s.ExecutorContext.ExecutorImage.Reference,
 				"the CLI the README pins (and >= 3.208.0, which reads PULUMI_OPTION_*)")
 
@@ -275,4 +278,16 @@ func TestWorkflowsFollowTheSwitch(t *testing.T) {
 			assert.Equal(t, "policy/config/${{ matrix.stack }}.json", step.With["policyPackConfigs"])
 		}
 	}
+}
+
+// programBuild is the Makefile's PROGRAM_BUILD: the one way the project
+// compiles the program.
+func programBuild(t *testing.T) string {
+	t.Helper()
+	mk, err := os.ReadFile(filepath.Join("..", "..", "Makefile"))
+	require.NoError(t, err)
+	m := regexp.MustCompile(`(?m)^PROGRAM_BUILD := (.+)$`).FindSubmatch(mk)
+	require.NotNil(t, m, "Makefile sets PROGRAM_BUILD")
+	assert.Contains(t, string(m[1]), "-trimpath", "the language host's flags")
+	return string(m[1])
 }

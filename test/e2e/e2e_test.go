@@ -96,7 +96,7 @@ func setup(t *testing.T) *env {
 	if bin == "" {
 		bin = filepath.Join(project, ".tools", "bin")
 	}
-	for _, tool := range []string{"pulumi", "pulumi-resource-kubernetes", "kube-apiserver", "kwok", "keda-operator", "keda-adapter"} {
+	for _, tool := range []string{"pulumi", "pulumi-resource-kubernetes", "kube-apiserver", "kwok", "kwok-stages", "keda-operator", "keda-adapter"} {
 		_, err := os.Stat(filepath.Join(bin, tool))
 		require.NoError(t, err, "missing %s in %s: run tools/build.sh (make e2e does)", tool, bin)
 	}

@@ -1,7 +1,7 @@
 // Package kedaschema checks KEDA triggers against the scaler schema that
 // KEDA itself ships (schema/generated/scalers-schema.json in
 // github.com/kedacore/keda/v2), at the version the platform pins in
-// tools/keda/go.mod: unknown metadata keys, missing required ones, values
+// tools/cluster/go.mod: unknown metadata keys, missing required ones, values
 // outside a parameter's allowed set and parameters KEDA has removed.
 //
 // It is a test helper: it runs `go mod download`, which needs the Go module
@@ -42,10 +42,10 @@ type Schema struct {
 	scalers map[string][]Parameter
 }
 
-// Load reads the schema of the KEDA version pinned in tools/keda/go.mod.
+// Load reads the schema of the KEDA version pinned in tools/cluster/go.mod.
 func Load() (*Schema, error) {
 	_, here, _, _ := runtime.Caller(0)
-	toolsDir := filepath.Join(filepath.Dir(here), "..", "..", "tools", "keda")
+	toolsDir := filepath.Join(filepath.Dir(here), "..", "..", "tools", "cluster")
 	cmd := exec.Command("go", "mod", "download", "-json", "github.com/kedacore/keda/v2")
 	cmd.Dir = toolsDir
 	out, err := cmd.Output()

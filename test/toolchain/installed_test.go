@@ -1,0 +1,91 @@
+package toolchain
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// buildScript runs tools/build.sh with a fresh TOOLS_BIN, a PATH that starts
+// with dir, and PULUMI_HOME; it returns what the script logged.
+func buildScript(t *testing.T, toolsBin, dir, pulumiHome string, args ...string) string {
+	t.Helper()
+	root, err := filepath.Abs("../..")
+	require.NoError(t, err)
+	cmd := exec.Command("bash", append([]string{filepath.Join(root, "tools", "build.sh")}, args...)...)
+	cmd.Env = append(os.Environ(), "TOOLS_BIN="+toolsBin, "PATH="+dir+":"+os.Getenv("PATH"), "PULUMI_HOME="+pulumiHome)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(out))
+	return string(out)
+}
+
+// fakePulumi writes an executable `pulumi` that reports version.
+func fakePulumi(t *testing.T, version string) string {
+	t.Helper()
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "pulumi"), []byte("#!/bin/sh\necho "+version+"\n"), 0o755))
+	return dir
+}
+
+// fakeProviderPlugin puts a resource-kubernetes plugin of version in a
+// Pulumi plugin cache, the way an official CLI installs it.
+func fakeProviderPlugin(t *testing.T, home, version string) string {
+	t.Helper()
+	dir := filepath.Join(home, "plugins", "resource-kubernetes-v"+version)
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	p := filepath.Join(dir, "pulumi-resource-kubernetes")
+	require.NoError(t, os.WriteFile(p, []byte("#!/bin/sh\n"), 0o755))
+	return p
+}
+
+// A Pulumi CLI on PATH at the pinned version, and a provider plugin at the
+// pinned version or newer, are used as they are: linked into TOOLS_BIN,
+// nothing built; a second run finds them ready.
+func TestInstalledToolsAreUsedNotRebuilt(t *testing.T) {
+	bin, home := t.TempDir(), t.TempDir()
+	path := fakePulumi(t, "v3.274.1")
+	fakeProviderPlugin(t, home, "4.20.0") // older than pinned: never used
+	provider := fakeProviderPlugin(t, home, "4.33.0")
+
+	plan := buildScript(t, bin, path, home, "plan", "pulumi", "kubernetes-provider")
+	assert.Contains(t, plan, "pulumi: found "+filepath.Join(path, "pulumi")+", using it as it is")
+	assert.Contains(t, plan, "kubernetes-provider: found "+provider+", using it as it is")
+	assert.NoFileExists(t, filepath.Join(bin, "pulumi"), "plan changes nothing")
+
+	out := buildScript(t, bin, path, home, "pulumi", "kubernetes-provider")
+	assert.NotContains(t, out, "building")
+	for name, want := range map[string]string{"pulumi": filepath.Join(path, "pulumi"), "pulumi-resource-kubernetes": provider} {
+		got, err := os.Readlink(filepath.Join(bin, name))
+		require.NoError(t, err, name)
+		assert.Equal(t, want, got)
+	}
+	again := buildScript(t, bin, path, home, "plan", "pulumi", "kubernetes-provider")
+	assert.Contains(t, again, "pulumi: ready in "+bin)
+	assert.Contains(t, again, "kubernetes-provider: ready in "+bin)
+}
+
+// A CLI at another version, or no plugin, is built, and the plan says why.
+func TestThePlanSaysWhyItBuilds(t *testing.T) {
+	bin, home := t.TempDir(), t.TempDir()
+	path := fakePulumi(t, "v3.200.0")
+	plan := buildScript(t, bin, path, home, "plan", "pulumi", "kubernetes-provider", "controlplane", "keda", "local")
+	lines := map[string]string{}
+	for _, l := range strings.Split(plan, "\n") {
+		if tool, rest, ok := strings.Cut(strings.TrimPrefix(l, "[tools]   "), ": "); ok {
+			lines[tool] = rest
+		}
+	}
+	assert.Contains(t, lines["pulumi"], "to build (the pulumi at "+filepath.Join(path, "pulumi")+" is v3.200.0, not v3.274.1)")
+	assert.Contains(t, lines["kubernetes-provider"], "to build (no resource-kubernetes plugin >= v4.25.0 in "+home+"/plugins)")
+	assert.Contains(t, lines["controlplane"], "to build (built from the Go module proxy)")
+	assert.Contains(t, lines["keda"], "to build")
+	assert.Contains(t, lines["local"], "to build (the program: go build compiles only what changed)")
+	for _, tool := range []string{"pulumi", "kubernetes-provider", "controlplane", "keda", "local"} {
+		assert.Contains(t, lines[tool], "cold ~", "%s: the plan says how long it usually takes", tool)
+	}
+}
