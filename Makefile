@@ -27,6 +27,8 @@ test: lint unit e2e
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	@echo "lint: compiling every package first, so that vet and the tests find them built (cold: several minutes on 2 cores; packages print as they compile)"
+	go build -v ./...
 	go vet ./...
 	go vet -tags e2e ./test/e2e
 	bash tools/build.sh actionlint
@@ -39,8 +41,10 @@ unit:
 tools:
 	bash tools/build.sh
 
+# -v: a first build compiles the Pulumi SDK for minutes; each package prints.
 policy-pack:
-	$(PROGRAM_BUILD) -o bin/policy-pack ./policy
+	@echo "policy-pack: building bin/policy-pack (first build: a few minutes on 2 cores; packages print as they compile)"
+	@$(PROGRAM_BUILD) -v -o bin/policy-pack ./policy
 
 e2e: tools policy-pack
 	go test -tags e2e -count=1 -v -timeout 30m ./test/e2e
@@ -84,5 +88,5 @@ local:
 	@bin/local up
 
 local-down:
-	@$(PROGRAM_BUILD) -o bin/local ./cmd/local
+	@$(PROGRAM_BUILD) -v -o bin/local ./cmd/local
 	@bin/local down

@@ -47,16 +47,17 @@ PROGRAM_BUILD_FLAGS=(-buildvcs=false -trimpath -ldflags "-w -s")
 
 log() { printf '[tools] %s\n' "$*" >&2; }
 
-# Cold build time per tool, measured on the project's 2-core machine with
-# empty Go caches (README Timings); only used to say what is coming.
+# Cold build time per tool, two at a time, measured on the project's 2-core
+# machine with empty Go caches (README Timings, 2026-11-30); only used to say
+# what is coming.
 cold_estimate() {
 	case "$1" in
-	pulumi) echo "~6 min" ;;
-	kubernetes-provider) echo "~16 min" ;;
-	controlplane) echo "~11 min" ;;
-	keda) echo "~13 min" ;;
+	pulumi) echo "~7 min" ;;
+	kubernetes-provider) echo "~17 min" ;;
+	controlplane) echo "~12 min" ;;
+	keda) echo "~12 min" ;;
 	actionlint) echo "~10 s" ;;
-	local) echo "~8 min" ;;
+	local) echo "~9 min" ;;
 	esac
 }
 
@@ -288,8 +289,8 @@ run_builds() {
 	plan "$@"
 	[[ ${#todo[@]} -gt 0 ]] || return 0
 	mkdir -p "$bin" "$logs"
-	log "building ${todo[*]}, $jobs at a time; logs in $logs. A first build on an empty Go cache takes"
-	log "about 35-45 min on 2 cores in all (README Timings); later runs take seconds."
+	log "building ${todo[*]}, $jobs at a time; logs in $logs. On an empty Go cache all of them take"
+	log "about 33 min on 2 cores (README Timings); later runs take seconds."
 
 	local start=$SECONDS next_tick=$((SECONDS + 20)) status=0 t
 	local -A pid=() began=() done_=()
