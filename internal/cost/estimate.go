@@ -254,12 +254,10 @@ func (p *Prices) Estimate(in Input) (Estimate, error) {
 			natVMIdle += idleNodeHours
 			natVMBusy += busyNodeHours
 		}
-		if pool.AcceleratorType != "" {
-			gpuSide += busy - idle + (busyNodeHours-idleNodeHours)/h*r.disk + (busyNodeHours-idleNodeHours)*ip
-		} else {
+		if pool.AcceleratorType == "" {
 			cpuSide += idle + idleNodeHours/h*r.disk + idleNodeHours*ip
-		}
-		if pool.AcceleratorType != "" {
+		} else {
+			gpuSide += busy - idle + busyExtra/h*r.disk + busyExtra*ip
 			// Worst: the queue never empties, so every GPU node runs all month.
 			maxHours := float64(pool.MaxNodes) * h
 			worstExtra += p.runCost(r, maxHours) - busy + (maxHours-busyNodeHours)/h*r.disk + (maxHours-busyNodeHours)*ip

@@ -66,7 +66,7 @@ func InputFromResources(resources []Resource, u Usage) (Input, error) {
 			if loc != "" {
 				regions[accelerator.Region(loc)] = true
 			}
-			if b, _ := lookup(r.Props, "removeDefaultNodePool").(bool); !b {
+			if !isTrue(r.Props, "removeDefaultNodePool") {
 				n := intOr(r.Props, "initialNodeCount", 1)
 				in.Pools = append(in.Pools, Pool{Name: r.Name + "-default", MachineType: orDefault(str(r.Props, "nodeConfig.machineType"), defaultMachineType),
 					DiskType: orDefault(str(r.Props, "nodeConfig.diskType"), defaultDiskType), DiskSizeGb: intOr(r.Props, "nodeConfig.diskSizeGb", defaultDiskSizeGb),
@@ -125,9 +125,7 @@ func poolFrom(r Resource) (Pool, string) {
 		p.PrivateNodes, p.privateSet = v, true
 	}
 	p.ImageStreaming = isTrue(r.Props, "nodeConfig.gcfsConfig.enabled")
-	spot, _ := lookup(r.Props, "nodeConfig.spot").(bool)
-	preemptible, _ := lookup(r.Props, "nodeConfig.preemptible").(bool)
-	p.Spot = spot || preemptible
+	p.Spot = isTrue(r.Props, "nodeConfig.spot") || isTrue(r.Props, "nodeConfig.preemptible")
 	if accels, _ := lookup(r.Props, "nodeConfig.guestAccelerators").([]any); len(accels) > 0 {
 		if a, ok := accels[0].(map[string]any); ok {
 			p.AcceleratorType = str(a, "type")
