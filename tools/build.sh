@@ -25,8 +25,8 @@
 #        tools/build.sh resolve TOOL     download TOOL's source module, print its directory
 #
 # `local` is the program's own local driver (bin/local): naming it builds it
-# as one more lane, beside the tools, with the flags every build of the
-# program uses (PROGRAM_BUILD_FLAGS below).
+# as one more lane, beside the tools, through `make local-driver`: the
+# Makefile's PROGRAM_BUILD holds the flags every build of the program uses.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -39,11 +39,6 @@ jobs="${TOOLS_JOBS:-2}"
 # Versions: the single source of truth besides each tool's go.mod.
 PULUMI_VERSION=v3.274.1
 KUBERNETES_PROVIDER_VERSION=4.25.0 # provider/v4 at commit f47bc2d6f199 is tag v4.25.0
-
-# How every build of the program compiles (Makefile, CI, Pulumi Deployments):
-# the Go language host's flags (pulumi/pulumi#23495, sdk/go/pulumi-language-go),
-# so that its own build of the program finds every package in Go's cache.
-PROGRAM_BUILD_FLAGS=(-buildvcs=false -trimpath -ldflags "-w -s")
 
 log() { printf '[tools] %s\n' "$*" >&2; }
 
@@ -236,11 +231,10 @@ build_actionlint() {
 	go build "${TOOL_BUILD_FLAGS[@]}" -o "$bin/actionlint" github.com/rhysd/actionlint/cmd/actionlint
 }
 
-# build_local: the program's local driver, with the program's flags; -v
-# names each package as it compiles.
+# build_local: the program's local driver, the way the Makefile builds
+# every main of the program (its PROGRAM_BUILD flags, -v).
 build_local() {
-	cd "$root"
-	go build -v "${PROGRAM_BUILD_FLAGS[@]}" -o bin/local ./cmd/local
+	make -s --no-print-directory -C "$root" local-driver
 }
 
 # ensure_redis: the local queue is a real Redis from the OS packages.
