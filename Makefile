@@ -17,7 +17,7 @@ PULUMI_VERSION := v3.274.1
 # nothing. Pulumi Deployments and the workflows use the same line.
 PROGRAM_BUILD := go build -buildvcs=false -trimpath -ldflags "-w -s"
 # What `make local` needs: the tools and the program's local driver.
-LOCAL_TOOLS := kubernetes-provider controlplane keda pulumi local redis
+LOCAL_TOOLS := kubernetes-provider controlplane keda-crds pulumi local redis
 
 APPS := apps/backend apps/frontend apps/gpu-worker
 

@@ -25,9 +25,11 @@ type Cluster struct {
 	RedisAddress string
 }
 
-// StartCluster starts the control plane, then Redis and KEDA beside it. On
-// failure, whatever started is stopped.
-func StartCluster(ctx context.Context, binDir, dir string, progress func(string)) (_ *Cluster, err error) {
+// StartCluster starts the control plane, then Redis beside it, then KEDA:
+// its CRDs always; its operator and adapter only when withKEDA (they are
+// built; otherwise JoinKEDA starts them later, from this or another
+// process). On failure, whatever started is stopped.
+func StartCluster(ctx context.Context, binDir, dir string, withKEDA bool, progress func(string)) (_ *Cluster, err error) {
 	step := func(what string, start time.Time) {
 		if progress != nil {
 			progress(fmt.Sprintf("%s ready in %.1f s", what, time.Since(start).Seconds()))
@@ -53,9 +55,30 @@ func StartCluster(ctx context.Context, binDir, dir string, progress func(string)
 	step("queue (redis-server on "+addr+")", start)
 
 	start = time.Now()
+	if !withKEDA {
+		if err := keda.InstallCRDs(ctx, cp, binDir); err != nil {
+			return nil, err
+		}
+		step("KEDA's CRDs (its operator and metrics adapter join when built)", start)
+		return &Cluster{ControlPlane: cp, RedisAddress: addr}, nil
+	}
 	if err := keda.Start(ctx, cp, binDir); err != nil {
 		return nil, err
 	}
 	step("KEDA (operator and metrics adapter)", start)
 	return &Cluster{ControlPlane: cp, RedisAddress: addr}, nil
+}
+
+// JoinKEDA starts KEDA's operator and adapter beside the cluster that
+// StartCluster (in any process) left in dir, and waits until its metrics
+// API is Available. Their PIDs join the cluster's, so `down` stops them.
+func JoinKEDA(ctx context.Context, binDir, dir string) error {
+	cp, err := controlplane.Open(dir, binDir)
+	if err != nil {
+		return err
+	}
+	if !controlplane.Running(ctx, binDir, dir) {
+		return fmt.Errorf("keda: the loopback cluster in %s is not running", dir)
+	}
+	return keda.Start(ctx, cp, binDir)
 }

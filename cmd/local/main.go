@@ -5,6 +5,14 @@
 //	bin/local enqueue 3   # put 3 jobs on the gpu-jobs queue; KEDA scales the GPU worker
 //	bin/local drain       # empty the queue (kwok pods run nothing to consume it)
 //	bin/local down        # destroy the stack and stop every process
+//	bin/local status      # is the cluster up, and KEDA with it?
+//
+// On a machine where KEDA's operator is not built yet, `up` does not wait
+// for it: KEDA's CRDs come from its module's files, so the stack (its
+// ScaledObjects included) deploys at once, and a background lane (`bin/local
+// keda-join`, its PID recorded with the cluster's) builds the operator and
+// adapter and starts them beside the running cluster, which then reconciles
+// the ScaledObjects already there.
 //
 // `make local` and `make local-down` call it after tools/build.sh. State
 // lives in .local/ (gitignored): the control plane, its kubeconfig, the
@@ -32,6 +40,7 @@ import (
 	"github.com/gke-gpu-platform/gke-gpu-platform/local/controlplane"
 	"github.com/gke-gpu-platform/gke-gpu-platform/local/display"
 	"github.com/gke-gpu-platform/gke-gpu-platform/local/engine"
+	"github.com/gke-gpu-platform/gke-gpu-platform/local/keda"
 	"github.com/gke-gpu-platform/gke-gpu-platform/local/queue"
 )
 
@@ -104,13 +113,22 @@ func run(ctx context.Context, verb string) error {
 			if redis, err = queue.Address(p.cluster); err != nil {
 				return err
 			}
+			if err := ensureKEDA(ctx, p); err != nil {
+				return err
+			}
 		} else {
 			fmt.Println("starting the loopback cluster:")
-			c, err := local.StartCluster(ctx, p.bin, p.cluster, func(s string) { fmt.Println("  " + s) })
+			built := kedaBuilt(ctx, p)
+			c, err := local.StartCluster(ctx, p.bin, p.cluster, built, func(s string) { fmt.Println("  " + s) })
 			if err != nil {
 				return err
 			}
 			redis = c.RedisAddress
+			if !built {
+				if err := startKEDALane(p, c.ControlPlane); err != nil {
+					return err
+				}
+			}
 		}
 		stack, err := engine.Open(ctx, opts)
 		if err != nil {
@@ -146,7 +164,10 @@ func run(ctx context.Context, verb string) error {
 		fmt.Printf("\nLook around:\n  export KUBECONFIG=%s\n  %s/kubectl get pods -n platform -o wide\n", opts.Kubeconfig, p.bin)
 		fmt.Printf("Queue work for the GPU worker (KEDA scales it from zero):\n  bin/local enqueue 3 && %s/kubectl get pods -n platform -w\n", p.bin)
 		fmt.Printf("Stop it all: make local-down\n")
+		fmt.Println("\n" + kedaStatus(ctx, p))
 		return nil
+	case "keda-join":
+		return joinKEDA(ctx, p)
 	case "drain":
 		redis, err := queue.Address(p.cluster)
 		if err != nil {
@@ -186,6 +207,11 @@ func run(ctx context.Context, verb string) error {
 			return err
 		}
 		fmt.Printf("queued %d job(s) on gpu-jobs (%d waiting)\n", n, length)
+		if cp, err := controlplane.Open(p.cluster, p.bin); err == nil {
+			if ok, _, _ := keda.Available(ctx, cp); !ok {
+				fmt.Println(kedaStatus(ctx, p) + "\nThe GPU worker scales from zero once KEDA runs.")
+			}
+		}
 		return nil
 	case "down":
 		if controlplane.Running(ctx, p.bin, p.cluster) {
@@ -218,6 +244,7 @@ func run(ctx context.Context, verb string) error {
 	case "status":
 		if controlplane.Running(ctx, p.bin, p.cluster) {
 			fmt.Printf("running; KUBECONFIG=%s\n", opts.Kubeconfig)
+			fmt.Println(kedaStatus(ctx, p))
 		} else {
 			fmt.Println("not running")
 		}

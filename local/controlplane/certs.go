@@ -27,7 +27,6 @@ type pki struct {
 
 	ca     *x509.Certificate
 	caPriv *rsa.PrivateKey
-	serial int64
 }
 
 // frontProxyName is the only client name extension API servers accept as
@@ -40,9 +39,13 @@ func (p *pki) issue(certPath, keyPath string, tmpl *x509.Certificate) error {
 	if err != nil {
 		return err
 	}
-	p.serial++
+	// Random serials: two processes may issue from the same CA.
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return err
+	}
 	now := time.Now()
-	tmpl.SerialNumber = big.NewInt(p.serial)
+	tmpl.SerialNumber = serial
 	tmpl.NotBefore, tmpl.NotAfter = now.Add(-time.Hour), now.Add(7*24*time.Hour)
 	tmpl.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.ca, &key.PublicKey, p.caPriv)
@@ -52,15 +55,45 @@ func (p *pki) issue(certPath, keyPath string, tmpl *x509.Certificate) error {
 	return writeCertAndKey(certPath, keyPath, der, key)
 }
 
-func writePKI(dir string) (*pki, error) {
-	p := &pki{
+// pkiIn names the files of dir's certificate authority.
+func pkiIn(dir string) *pki {
+	return &pki{
 		caCert: filepath.Join(dir, "ca.crt"), caKey: filepath.Join(dir, "ca.key"),
 		serverCert: filepath.Join(dir, "apiserver.crt"), serverKey: filepath.Join(dir, "apiserver.key"),
 		adminCert: filepath.Join(dir, "admin.crt"), adminKey: filepath.Join(dir, "admin.key"),
 		saPub: filepath.Join(dir, "sa.pub"), saKey: filepath.Join(dir, "sa.key"),
 		proxyCert: filepath.Join(dir, "front-proxy-client.crt"), proxyKey: filepath.Join(dir, "front-proxy-client.key"),
-		serial: 1,
 	}
+}
+
+// readPKI loads the CA that writePKI left in dir, so another process can
+// issue certificates from it.
+func readPKI(dir string) (*pki, error) {
+	p := pkiIn(dir)
+	certPEM, err := os.ReadFile(p.caCert)
+	if err != nil {
+		return nil, err
+	}
+	keyPEM, err := os.ReadFile(p.caKey)
+	if err != nil {
+		return nil, err
+	}
+	cb, _ := pem.Decode(certPEM)
+	kb, _ := pem.Decode(keyPEM)
+	if cb == nil || kb == nil {
+		return nil, fmt.Errorf("%s or %s is not PEM", p.caCert, p.caKey)
+	}
+	if p.ca, err = x509.ParseCertificate(cb.Bytes); err != nil {
+		return nil, err
+	}
+	if p.caPriv, err = x509.ParsePKCS1PrivateKey(kb.Bytes); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func writePKI(dir string) (*pki, error) {
+	p := pkiIn(dir)
 	now := time.Now()
 	caKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {

@@ -130,6 +130,11 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 			return nil, err
 		}
 	}
+	// An empty PIDs file marks the control plane as started; every process
+	// that joins it (from this program or another) adds its PID there.
+	if err := writePIDs(filepath.Join(opts.Dir, "pids"), nil); err != nil {
+		return nil, err
+	}
 	certs, err := writePKI(opts.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("controlplane: certificates: %w", err)
@@ -258,16 +263,40 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 	return cp, nil
 }
 
-// run starts one component in its own process group, logging to logs/<name>.log.
+// Open is a control plane that another process started in dir (its PIDs,
+// kubeconfig and certificate authority), so this one can add processes to
+// it: bin/local's KEDA lane, which joins after its build.
+func Open(dir, binDir string) (*ControlPlane, error) {
+	if _, err := readPIDs(filepath.Join(dir, "pids")); err != nil {
+		return nil, fmt.Errorf("controlplane: no control plane in %s: %w", dir, err)
+	}
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	raw, err := os.ReadFile(kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	var server string
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "server: "); ok {
+			server = v
+		}
+	}
+	certs, err := readPKI(dir)
+	if err != nil {
+		return nil, fmt.Errorf("controlplane: the certificate authority in %s: %w", dir, err)
+	}
+	return &ControlPlane{Dir: dir, Kubeconfig: kubeconfig, Server: server, binDir: binDir, pki: certs}, nil
+}
+
 // CACert is the path of the cluster CA's certificate.
 func (cp *ControlPlane) CACert() string { return cp.pki.caCert }
 
 // IssueCertificate signs a serving-and-client certificate for the given
 // hosts (DNS names or IPs) with the cluster CA; for processes started
-// beside the control plane. Only on the ControlPlane that Start returned.
+// beside the control plane. On a ControlPlane from Start or Open.
 func (cp *ControlPlane) IssueCertificate(certPath, keyPath, commonName string, hosts []string) error {
 	if cp.pki == nil {
-		return errors.New("controlplane: certificates can be issued only by the process that started it")
+		return errors.New("controlplane: no certificate authority loaded (use Start or Open)")
 	}
 	tmpl := &x509.Certificate{
 		Subject:     pkix.Name{CommonName: commonName},

@@ -5,8 +5,12 @@ import (
 	"encoding/pem"
 	"net"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -105,4 +109,70 @@ func TestStartFailsClearlyWithoutTools(t *testing.T) {
 
 func TestStopDirWithoutAControlPlaneIsANoOp(t *testing.T) {
 	require.NoError(t, StopDir(t.TempDir()))
+}
+
+// fakeStarted lays out dir as Start does before its first process: logs/,
+// an empty PIDs file, a CA and a kubeconfig. No binaries run.
+func fakeStarted(t *testing.T) *ControlPlane {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "cluster")
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "logs"), 0o700))
+	require.NoError(t, writePIDs(filepath.Join(dir, "pids"), nil))
+	certs, err := writePKI(dir)
+	require.NoError(t, err)
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	require.NoError(t, os.WriteFile(kubeconfig, []byte(adminKubeconfig("https://127.0.0.1:6443", certs)), 0o600))
+	return &ControlPlane{Dir: dir, Kubeconfig: kubeconfig, pki: certs}
+}
+
+func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
+
+// A second process (here, a second handle from Open) adds its processes to
+// the PIDs file; Stop from the first handle stops them all, process groups
+// included, and a process started after the stop is stopped at once.
+func TestProcessesFromTwoHandlesStopTogether(t *testing.T) {
+	first := fakeStarted(t)
+	a, err := first.StartProcessPID("a", "/bin/sleep", nil, "300")
+	require.NoError(t, err)
+
+	second, err := Open(first.Dir, "")
+	require.NoError(t, err)
+	assert.Equal(t, "https://127.0.0.1:6443", second.Server)
+	// A lane's child (a compiler under a build script) is in its group.
+	b, err := second.StartProcessPID("b", "/bin/sh", nil, "-c", "sleep 300 & echo $! > child; wait")
+	require.NoError(t, err)
+	var child int
+	require.Eventually(t, func() bool {
+		raw, err := os.ReadFile(filepath.Join(first.Dir, "child"))
+		child, _ = strconv.Atoi(strings.TrimSpace(string(raw)))
+		return err == nil && child > 0
+	}, 5*time.Second, 20*time.Millisecond)
+	// And it can issue certificates from the first one's CA.
+	require.NoError(t, second.IssueCertificate(filepath.Join(first.Dir, "x.crt"), filepath.Join(first.Dir, "x.key"), "x", []string{"localhost"}))
+
+	pids, err := readPIDs(first.pidFile())
+	require.NoError(t, err)
+	assert.Equal(t, []int{a, b}, pids)
+
+	require.NoError(t, first.Stop())
+	for _, pid := range []int{a, b, child} {
+		assert.Eventually(t, func() bool { return !alive(pid) }, 5*time.Second, 20*time.Millisecond, "pid %d", pid)
+	}
+	_, err = Open(first.Dir, "")
+	assert.ErrorIs(t, err, errStopped, "a stopped control plane cannot be opened")
+
+	_, err = second.StartProcessPID("late", "/bin/sleep", nil, "300")
+	require.ErrorIs(t, err, errStopped, "a process that would join a stopped cluster is refused")
+	for _, pid := range second.pids {
+		assert.Eventually(t, func() bool { return !alive(pid) }, 15*time.Second, 20*time.Millisecond, "late pid %d stopped again", pid)
+	}
+}
+
+func TestForgetDropsOnlyThatPID(t *testing.T) {
+	cp := fakeStarted(t)
+	require.NoError(t, writePIDs(cp.pidFile(), []int{11, 22, 33}))
+	require.NoError(t, cp.Forget(22))
+	pids, err := readPIDs(cp.pidFile())
+	require.NoError(t, err)
+	assert.Equal(t, []int{11, 33}, pids)
 }

@@ -24,19 +24,33 @@ import (
 // Namespace is where KEDA's objects live, as on GKE.
 const Namespace = "keda"
 
-// Start applies KEDA's CRDs and starts the operator and the adapter, then
-// waits until the external metrics API is Available. binDir holds
-// keda-operator, keda-adapter and keda-crds/.
-func Start(ctx context.Context, cp *controlplane.ControlPlane, binDir string) error {
-	for _, f := range []string{"keda-operator", "keda-adapter", "keda-crds"} {
-		if _, err := os.Stat(filepath.Join(binDir, f)); err != nil {
-			return fmt.Errorf("keda: %s not found in %s: run tools/build.sh first", f, binDir)
-		}
+// InstallCRDs applies KEDA's CRDs (binDir/keda-crds, copied from KEDA's
+// module by tools/build.sh keda-crds, in seconds) and its namespace. The
+// operator need not be built yet: ScaledObjects applied before it runs are
+// reconciled when it starts, as after any operator restart.
+func InstallCRDs(ctx context.Context, cp *controlplane.ControlPlane, binDir string) error {
+	crds := filepath.Join(binDir, "keda-crds")
+	if _, err := os.Stat(crds); err != nil {
+		return fmt.Errorf("keda: keda-crds not found in %s: run tools/build.sh keda-crds first", binDir)
 	}
-	if _, err := cp.Kubectl(ctx, "apply", "--server-side", "-f", filepath.Join(binDir, "keda-crds")); err != nil {
+	if _, err := cp.Kubectl(ctx, "apply", "--server-side", "-f", crds); err != nil {
 		return fmt.Errorf("keda: KEDA's CRDs: %w", err)
 	}
-	if _, err := cp.KubectlStdin(ctx, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: "+Namespace+"\n", "apply", "-f", "-"); err != nil {
+	_, err := cp.KubectlStdin(ctx, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: "+Namespace+"\n", "apply", "-f", "-")
+	return err
+}
+
+// Start applies KEDA's CRDs and starts the operator and the adapter, then
+// waits until the external metrics API is Available. binDir holds
+// keda-operator, keda-adapter and keda-crds/. cp may come from
+// controlplane.Open: KEDA can join a cluster another process started.
+func Start(ctx context.Context, cp *controlplane.ControlPlane, binDir string) error {
+	for _, f := range []string{"keda-operator", "keda-adapter"} {
+		if _, err := os.Stat(filepath.Join(binDir, f)); err != nil {
+			return fmt.Errorf("keda: %s not found in %s: run tools/build.sh keda first", f, binDir)
+		}
+	}
+	if err := InstallCRDs(ctx, cp, binDir); err != nil {
 		return err
 	}
 
@@ -97,9 +111,8 @@ func Start(ctx context.Context, cp *controlplane.ControlPlane, binDir string) er
 	}
 	deadline := time.Now().Add(90 * time.Second)
 	for {
-		out, err := cp.Kubectl(ctx, "get", "apiservice", "v1beta1.external.metrics.k8s.io",
-			"-o", `jsonpath={.status.conditions[?(@.type=="Available")].status} {.status.conditions[?(@.type=="Available")].message}`)
-		if err == nil && strings.HasPrefix(out, "True") {
+		ok, out, err := Available(ctx, cp)
+		if ok {
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -112,6 +125,15 @@ func Start(ctx context.Context, cp *controlplane.ControlPlane, binDir string) er
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// Available reports whether KEDA's external metrics API is served: the
+// adapter is up and the aggregation layer reaches it. detail is the
+// APIService's condition, for messages.
+func Available(ctx context.Context, cp *controlplane.ControlPlane) (ok bool, detail string, err error) {
+	out, err := cp.Kubectl(ctx, "get", "apiservice", "v1beta1.external.metrics.k8s.io",
+		"-o", `jsonpath={.status.conditions[?(@.type=="Available")].status} {.status.conditions[?(@.type=="Available")].message}`)
+	return err == nil && strings.HasPrefix(out, "True"), out, err
 }
 
 func apiService(port int, caPEM []byte) string {

@@ -16,7 +16,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -110,11 +112,23 @@ func setup(t *testing.T) *env {
 	ctx := context.Background()
 	dir := t.TempDir()
 	start := time.Now()
-	cluster, err := local.StartCluster(ctx, bin, filepath.Join(dir, "cluster"), func(s string) { t.Log(s) })
+	// As `make local` on a first run: KEDA's CRDs now, its operator later
+	// (joinKEDA), from another control plane handle, as another process does.
+	cluster, err := local.StartCluster(ctx, bin, filepath.Join(dir, "cluster"), false, func(s string) { t.Log(s) })
 	require.NoError(t, err)
 	cp := cluster.ControlPlane
-	// Every process (control plane, Redis, KEDA) by the PID it was started with.
-	t.Cleanup(func() { assert.NoError(t, cp.Stop()) })
+	// Every process (control plane, Redis, KEDA, whoever started it) by the
+	// PID recorded for it; none may be left.
+	t.Cleanup(func() {
+		raw, err := os.ReadFile(filepath.Join(cp.Dir, "pids"))
+		assert.NoError(t, err)
+		assert.NoError(t, cp.Stop())
+		for _, f := range strings.Fields(string(raw)) {
+			pid, err := strconv.Atoi(f)
+			require.NoError(t, err)
+			assert.Error(t, syscall.Kill(pid, 0), "process %d still alive after Stop", pid)
+		}
+	})
 	t.Logf("cluster ready in %s", time.Since(start).Round(100*time.Millisecond))
 
 	work := filepath.Join(dir, "project")
@@ -237,6 +251,10 @@ func TestLocalStackLifecycle(t *testing.T) {
 	}
 	assert.Equal(t, map[string]bool{"cpu-0": true, "cpu-1": true}, frontendNodes, "topology spread puts one frontend per node")
 
+	// 4d. KEDA joins the running stack, as bin/local's background lane does
+	// once its build ends: the ScaledObject applied before it ran gets its HPA.
+	e.joinKEDA(t)
+
 	// 5. Queued work turns into GPU pods by itself, and back to zero (see queueScaling).
 	e.queueScaling(t, want)
 
@@ -306,6 +324,30 @@ func TestLocalStackLifecycle(t *testing.T) {
 	assert.ErrorContains(t, err, "NotFound", "the namespace and everything in it must be gone")
 	assert.Empty(t, strings.TrimSpace(e.kubectl(t, "get", "deployments,services,ingresses,serviceaccounts,poddisruptionbudgets", "-A",
 		"-l", "app.kubernetes.io/part-of=gke-gpu-platform", "-o", "name")))
+}
+
+// joinKEDA starts KEDA's operator and adapter through a second handle on the
+// cluster (controlplane.Open, the way bin/local keda-join does from another
+// process), then checks that they were recorded with the cluster's PIDs and
+// that the operator reconciled the ScaledObject that was applied before it.
+func (e *env) joinKEDA(t *testing.T) {
+	ctx := context.Background()
+	assert.Empty(t, strings.TrimSpace(e.kubectl(t, "get", "hpa", "-n", namespace, "-o", "name")),
+		"no HPA before the operator runs")
+	before, err := os.ReadFile(filepath.Join(e.cp.Dir, "pids"))
+	require.NoError(t, err)
+	start := time.Now()
+	require.NoError(t, local.JoinKEDA(ctx, e.bin, e.cp.Dir))
+	after, err := os.ReadFile(filepath.Join(e.cp.Dir, "pids"))
+	require.NoError(t, err)
+	assert.Len(t, strings.Fields(string(after)), len(strings.Fields(string(before)))+2, "operator and adapter join the PIDs file")
+	took := eventually(t, time.Minute, "the ScaledObject Ready, with its HPA", func() bool {
+		out, _ := e.cp.Kubectl(ctx, "get", "scaledobject", "gpu-worker", "-n", namespace,
+			"-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status} {.status.hpaName}`)
+		return strings.HasPrefix(out, "True keda-hpa-")
+	})
+	t.Logf("KEDA joined the running cluster: metrics API Available, then the ScaledObject Ready %s later (%s in all)",
+		took.Round(100*time.Millisecond), time.Since(start).Round(100*time.Millisecond))
 }
 
 // gpuWorkers returns the GPU worker's pods: where each is and why not, if Pending.

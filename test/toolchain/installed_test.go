@@ -73,7 +73,7 @@ func TestInstalledToolsAreUsedNotRebuilt(t *testing.T) {
 func TestThePlanSaysWhyItBuilds(t *testing.T) {
 	bin, home := t.TempDir(), t.TempDir()
 	path := fakePulumi(t, "v3.200.0")
-	plan := buildScript(t, bin, path, home, "plan", "pulumi", "kubernetes-provider", "controlplane", "keda", "local")
+	plan := buildScript(t, bin, path, home, "plan", "pulumi", "kubernetes-provider", "controlplane", "keda", "keda-crds", "local")
 	lines := map[string]string{}
 	for _, l := range strings.Split(plan, "\n") {
 		if tool, rest, ok := strings.Cut(strings.TrimPrefix(l, "[tools]   "), ": "); ok {
@@ -84,8 +84,33 @@ func TestThePlanSaysWhyItBuilds(t *testing.T) {
 	assert.Contains(t, lines["kubernetes-provider"], "to build (no resource-kubernetes plugin >= v4.25.0 in "+home+"/plugins)")
 	assert.Contains(t, lines["controlplane"], "to build (built from the Go module proxy)")
 	assert.Contains(t, lines["keda"], "to build")
+	assert.Contains(t, lines["keda-crds"], "to build (copied from KEDA's module files)")
 	assert.Contains(t, lines["local"], "to build (the program: go build compiles only what changed)")
-	for _, tool := range []string{"pulumi", "kubernetes-provider", "controlplane", "keda", "local"} {
+	for _, tool := range []string{"pulumi", "kubernetes-provider", "controlplane", "keda", "keda-crds", "local"} {
 		assert.Contains(t, lines[tool], "cold ~", "%s: the plan says how long it usually takes", tool)
 	}
+}
+
+// `check` is how bin/local decides whether KEDA's operator must be built in
+// the background: exit 0 only when every named tool is ready or found.
+func TestCheckSaysWhetherAToolIsReady(t *testing.T) {
+	bin, home := t.TempDir(), t.TempDir()
+	path := fakePulumi(t, "v3.274.1")
+	root, err := filepath.Abs("../..")
+	require.NoError(t, err)
+	check := func(tools ...string) error {
+		cmd := exec.Command("bash", append([]string{filepath.Join(root, "tools", "build.sh"), "check"}, tools...)...)
+		cmd.Env = append(os.Environ(), "TOOLS_BIN="+bin, "PATH="+path+":"+os.Getenv("PATH"), "PULUMI_HOME="+home)
+		return cmd.Run()
+	}
+	assert.NoError(t, check("pulumi"), "an installed CLI at the pinned version")
+	assert.Error(t, check("keda-crds"), "nothing built yet")
+	assert.Error(t, check("pulumi", "keda"), "one missing tool fails the check")
+
+	buildScript(t, bin, path, home, "keda-crds")
+	assert.FileExists(t, filepath.Join(bin, "keda-crds", "keda.sh_scaledobjects.yaml"))
+	assert.NoError(t, check("keda-crds", "pulumi"))
+	// A stale stamp (the pinned module changed) is not ready.
+	require.NoError(t, os.WriteFile(filepath.Join(bin, ".keda-crds.stamp"), []byte("old\n"), 0o644))
+	assert.Error(t, check("keda-crds"))
 }
