@@ -9,7 +9,9 @@
 #   keda-crds                   KEDA's CRDs, copied from its module (seconds)
 #   keda-operator keda-adapter  KEDA, run as host processes      tools/cluster
 #   actionlint                  GitHub workflow linter    tools/actionlint
-# and makes sure redis-server (the local queue, from the OS packages) exists.
+# and makes sure redis-server (the local queue) and, for `node`, containerd,
+# runc, iptables and the CNI plugins (the real nodes' runtime) exist: from
+# the OS packages.
 # The control plane, kwok and KEDA share one module (tools/cluster), so the
 # Kubernetes libraries they all use compile once, at one version.
 #
@@ -93,7 +95,7 @@ outputs() {
 	case "$1" in
 	pulumi) echo pulumi ;;
 	kubernetes-provider) echo pulumi-resource-kubernetes ;;
-	controlplane) echo controlplane etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok kwok-stages ;;
+	controlplane) echo controlplane etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl kwok kwok-stages ;;
 	keda) echo keda-operator keda-adapter ;;
 	keda-crds) echo keda-crds ;;
 	actionlint) echo actionlint ;;
@@ -212,7 +214,7 @@ build_controlplane() {
 	mv "$out/controlplane" "$out/kwok" "$bin/"
 	rmdir "$out"
 	local n
-	for n in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl; do ln -sf controlplane "$bin/$n"; done
+	for n in etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl; do ln -sf controlplane "$bin/$n"; done
 }
 
 # KEDA's CRDs come from its module's files, not from its build: `make local`
@@ -245,6 +247,32 @@ build_actionlint() {
 # every main of the program (its PROGRAM_BUILD flags, -v).
 build_local() {
 	make -s --no-print-directory -C "$root" local-driver
+}
+
+# ensure_packages WHAT PACKAGE...: install Debian packages (as root) when
+# their commands are missing; elsewhere, say what to install.
+ensure_packages() {
+	local what=$1; shift
+	if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+		log "installing $* (Debian packages) for $what"
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+		return 0
+	fi
+	log "missing for $what: install $* (Debian/Ubuntu: sudo apt-get install $*)"
+	return 1
+}
+
+# ensure_node: a real node's runtime: containerd (with ctr), runc, the CNI
+# plugins (bridge, host-local, loopback) and iptables, from Debian.
+ensure_node() {
+	if command -v containerd >/dev/null && command -v ctr >/dev/null && command -v runc >/dev/null &&
+		command -v iptables >/dev/null && [[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/host-local && -x /usr/lib/cni/loopback ]]; then
+		return 0
+	fi
+	ensure_packages "the real nodes" containerd runc containernetworking-plugins iptables || return 1
+	# The package may start a system containerd; each node runs its own.
+	command -v systemctl >/dev/null && systemctl disable --now containerd >/dev/null 2>&1 || true
 }
 
 # ensure_redis: the local queue is a real Redis from the OS packages.
@@ -353,7 +381,7 @@ cpu_of() {
 # Longest first, so two lanes finish close together; keda waits for
 # controlplane (one module), and `local`, when named, runs as a lane too.
 all=(kubernetes-provider controlplane keda pulumi keda-crds actionlint)
-known=("${all[@]}" local redis)
+known=("${all[@]}" local redis node)
 
 if [[ "${1:-}" == resolve ]]; then
 	case "${2:-}" in
@@ -378,7 +406,7 @@ if [[ "${1:-}" == plan ]]; then
 fi
 
 tools=("$@")
-[[ ${#tools[@]} -gt 0 ]] || tools=("${all[@]}" redis)
+[[ ${#tools[@]} -gt 0 ]] || tools=("${all[@]}" redis node)
 build=()
 for t in "${tools[@]}"; do
 	case " ${known[*]} " in
@@ -387,6 +415,8 @@ for t in "${tools[@]}"; do
 	esac
 	if [[ $t == redis ]]; then
 		[[ $dry_run == 1 ]] || ensure_redis
+	elif [[ $t == node ]]; then
+		[[ $dry_run == 1 ]] || ensure_node
 	else
 		build+=("$t")
 	fi

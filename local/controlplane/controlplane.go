@@ -81,6 +81,9 @@ type Options struct {
 	Dir string
 	// Nodes to simulate; DefaultNodes() if empty.
 	Nodes []Node
+	// NoSimulatedNodes starts no simulated node at all: the caller starts
+	// real ones (package node). kwok still runs, for nodes added later.
+	NoSimulatedNodes bool
 	// Timeout bounds the start; 2 minutes if zero.
 	Timeout time.Duration
 }
@@ -111,7 +114,9 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 	if opts.Timeout == 0 {
 		opts.Timeout = 2 * time.Minute
 	}
-	if len(opts.Nodes) == 0 {
+	if opts.NoSimulatedNodes {
+		opts.Nodes = nil
+	} else if len(opts.Nodes) == 0 {
 		opts.Nodes = DefaultNodes()
 	}
 	for _, c := range append(components[:len(components):len(components)], "kubectl") {
@@ -202,7 +207,12 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 		"--requestheader-username-headers", "X-Remote-User",
 		"--requestheader-group-headers", "X-Remote-Group",
 		"--requestheader-extra-headers-prefix", "X-Remote-Extra-",
-		"--proxy-client-cert-file", certs.proxyCert, "--proxy-client-key-file", certs.proxyKey); err != nil {
+		"--proxy-client-cert-file", certs.proxyCert, "--proxy-client-key-file", certs.proxyKey,
+		// Real nodes' kubelets serve logs and exec only to clients of the
+		// cluster CA: the API server is one, as the admin.
+		"--kubelet-client-certificate", certs.adminCert, "--kubelet-client-key", certs.adminKey,
+		// By the node's IP: its name (cpu-0) resolves nowhere.
+		"--kubelet-preferred-address-types", "InternalIP"); err != nil {
 		return nil, err
 	}
 	if err := cp.waitFor(ctx, "the API server", func() error {
@@ -231,12 +241,21 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 		return nil, err
 	}
 	if err := cp.run("kwok",
-		"--kubeconfig", cp.Kubeconfig, "--manage-all-nodes=true",
+		"--kubeconfig", cp.Kubeconfig,
+		// Only the simulated nodes: a real node's kubelet reports its pods
+		// itself, and kwok would overwrite their status with fakes.
+		"--manage-all-nodes=false", "--manage-nodes-with-annotation-selector", "kwok.x-k8s.io/node=fake",
 		"--server-address", fmt.Sprintf("127.0.0.1:%d", kwokPort),
 		"--config", stagesFile); err != nil {
 		return nil, err
 	}
 
+	if len(opts.Nodes) == 0 {
+		return cp, cp.waitFor(ctx, "the default service account", func() error {
+			_, err := cp.Kubectl(ctx, "get", "serviceaccount", "default", "-n", "default")
+			return err
+		})
+	}
 	if _, err := cp.KubectlStdin(ctx, nodesYAML(opts.Nodes), "apply", "-f", "-"); err != nil {
 		return nil, fmt.Errorf("controlplane: create nodes: %w", err)
 	}
@@ -310,6 +329,23 @@ func (cp *ControlPlane) IssueCertificate(certPath, keyPath, commonName string, h
 		}
 	}
 	return cp.pki.issue(certPath, keyPath, tmpl)
+}
+
+// NodeKubeconfig writes a kubeconfig for a kubelet named node, with the
+// identity Kubernetes' Node authorizer expects (user system:node:<node> in
+// group system:nodes), and returns its path.
+func (cp *ControlPlane) NodeKubeconfig(node, path string) (string, error) {
+	if cp.pki == nil {
+		return "", errors.New("controlplane: no certificate authority loaded (use Start or Open)")
+	}
+	cert, key := strings.TrimSuffix(path, filepath.Ext(path))+".crt", strings.TrimSuffix(path, filepath.Ext(path))+".key"
+	if err := cp.pki.issue(cert, key, &x509.Certificate{
+		Subject:     pkix.Name{CommonName: "system:node:" + node, Organization: []string{"system:nodes"}},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}); err != nil {
+		return "", err
+	}
+	return path, os.WriteFile(path, []byte(kubeconfigFor(cp.Server, cp.pki.caCert, cert, key)), 0o600)
 }
 
 // Kubectl runs kubectl against the control plane and returns its stdout.

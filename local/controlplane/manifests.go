@@ -12,10 +12,15 @@ import (
 )
 
 func adminKubeconfig(server string, p *pki) string {
+	return kubeconfigFor(server, p.caCert, p.adminCert, p.adminKey)
+}
+
+// kubeconfigFor is a kubeconfig for one client certificate.
+func kubeconfigFor(server, caCert, cert, key string) string {
 	b64 := func(path string) string {
 		data, err := os.ReadFile(path)
 		if err != nil {
-			panic(err) // written a moment ago by writePKI
+			panic(err) // written a moment ago
 		}
 		return base64.StdEncoding.EncodeToString(data)
 	}
@@ -30,17 +35,18 @@ contexts:
 - name: local
   context:
     cluster: local
-    user: admin
+    user: user
 current-context: local
 users:
-- name: admin
+- name: user
   user:
     client-certificate-data: %s
     client-key-data: %s
-`, server, b64(p.caCert), b64(p.adminCert), b64(p.adminKey))
+`, server, b64(caCert), b64(cert), b64(key))
 }
 
-// nodesYAML renders the simulated nodes. kwok (manage-all-nodes) keeps them
+// nodesYAML renders the simulated nodes. kwok (the kwok.x-k8s.io/node=fake
+// annotation selects them) keeps them
 // Ready and runs the pods scheduled on them.
 func nodesYAML(nodes []Node) string {
 	var b strings.Builder

@@ -25,8 +25,11 @@ import (
 // later `make local` finds the running queue.
 const addressFile = "redis-address"
 
-// Start runs redis-server beside cp and waits until it answers PING.
-func Start(ctx context.Context, cp *controlplane.ControlPlane) (string, error) {
+// Start runs redis-server beside cp and waits until it answers PING. It
+// listens on 127.0.0.1 (the harness, KEDA) and on each of also: the real
+// nodes' bridge addresses, which pods reach the host by. The address it
+// returns and records is the first of also, or 127.0.0.1.
+func Start(ctx context.Context, cp *controlplane.ControlPlane, also ...string) (string, error) {
 	path, err := exec.LookPath("redis-server")
 	if err != nil {
 		return "", errors.New("queue: redis-server not found: install it (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis); tools/build.sh does on Debian as root")
@@ -35,11 +38,21 @@ func Start(ctx context.Context, cp *controlplane.ControlPlane) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	addr := fmt.Sprintf("127.0.0.1:%d", ports[0])
+	host := "127.0.0.1"
+	if len(also) > 0 {
+		host = also[0]
+	}
+	addr := fmt.Sprintf("%s:%d", host, ports[0])
 	// In memory only: nothing is saved, nothing outlives the process.
-	if err := cp.StartProcess("redis", path, nil,
-		"--port", strconv.Itoa(ports[0]), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", cp.Dir); err != nil {
+	args := []string{"--port", strconv.Itoa(ports[0]), "--bind"}
+	args = append(append(args, "127.0.0.1"), also...)
+	if len(also) > 0 {
+		// Protected mode refuses every client off loopback when no password
+		// is set; the bridges' addresses are the host's own, reached only by
+		// its pods (nothing routes 10.88.0.0/16 to this host from outside).
+		args = append(args, "--protected-mode", "no")
+	}
+	if err := cp.StartProcess("redis", path, nil, append(args, "--save", "", "--appendonly", "no", "--dir", cp.Dir)...); err != nil {
 		return "", err
 	}
 	c := Client{Addr: addr}
