@@ -46,17 +46,17 @@ KUBERNETES_PROVIDER_VERSION=4.25.0 # provider/v4 at commit f47bc2d6f199 is tag v
 log() { printf '[tools] %s\n' "$*" >&2; }
 
 # Cold build time per tool, two at a time, measured on the project's 2-core
-# machine with empty Go caches (README Timings, 2026-11-30); only used to say
-# what is coming.
+# machine with empty Go caches (README Timings, 2026-11-30; controlplane
+# before the kubelet joined it); only used to say what is coming.
 cold_estimate() {
 	case "$1" in
 	pulumi) echo "~7 min" ;;
 	kubernetes-provider) echo "~17 min" ;;
-	controlplane) echo "~12 min" ;;
-	keda) echo "~12 min (~8 min after controlplane)" ;;
+	controlplane) echo "~14 min" ;;
+	keda) echo "~7 min after controlplane" ;;
 	keda-crds) echo "~5 s" ;;
 	actionlint) echo "~10 s" ;;
-	local) echo "~9 min" ;;
+	local) echo "~16 min beside controlplane" ;;
 	esac
 }
 
@@ -86,8 +86,15 @@ moddir() {
 # stamp TOOL: a hash of what the tool's build depends on: its module files,
 # its Go files and the pinned versions above.
 stamp() {
-	local d; d="$(moddir "$1")"
-	{ echo "$1"; cat "$d"/go.mod "$d"/go.sum "$d"/*.go "$d"/*/*.go 2>/dev/null || true; echo "$PULUMI_VERSION $KUBERNETES_PROVIDER_VERSION"; } | sha256sum | cut -c1-16
+	local d src; d="$(moddir "$1")"
+	# KEDA builds only from tools/cluster's go.mod: the control plane's own
+	# main is not its source (an edit there must not rebuild KEDA).
+	case "$1" in
+	keda | keda-crds) src=() ;;
+	controlplane) src=("$d"/controlplane/*.go) ;;
+	*) src=("$d"/*.go "$d"/*/*.go) ;;
+	esac
+	{ echo "$1"; cat "$d"/go.mod "$d"/go.sum "${src[@]}" 2>/dev/null || true; echo "$PULUMI_VERSION $KUBERNETES_PROVIDER_VERSION"; } | sha256sum | cut -c1-16
 }
 
 # outputs TOOL: what the tool puts in $bin.
@@ -210,7 +217,12 @@ build_controlplane() {
 	cd "$dir"
 	local out; out="$(mktemp -d)"
 	# One go command: kwok and the control plane share the Kubernetes libraries.
-	go build "${TOOL_BUILD_FLAGS[@]}" -o "$out/" ./controlplane sigs.k8s.io/kwok/cmd/kwok
+	# The version stamp Kubernetes' own build sets (a kubelet reports it on
+	# its Node), from the pinned k8s.io/kubernetes.
+	local kv; kv="$(cd "$dir" && go list -m -f '{{.Version}}' k8s.io/kubernetes)"
+	local v="k8s.io/component-base/version"
+	go build -trimpath -ldflags "-s -w -X $v.gitVersion=$kv -X $v.gitMajor=$(cut -d. -f1 <<<"${kv#v}") -X $v.gitMinor=$(cut -d. -f2 <<<"$kv")" \
+		-o "$out/" ./controlplane sigs.k8s.io/kwok/cmd/kwok
 	mv "$out/controlplane" "$out/kwok" "$bin/"
 	rmdir "$out"
 	local n
