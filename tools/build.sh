@@ -6,6 +6,7 @@
 #   etcd kube-apiserver kube-controller-manager kube-scheduler kubectl, kwok
 #                               the loopback control plane (one multi-call
 #                               binary) and simulated kubelets   tools/cluster
+#   kubelet                     the real nodes' kubelet          tools/cluster
 #   keda-crds                   KEDA's CRDs, copied from its module (seconds)
 #   keda-operator keda-adapter  KEDA, run as host processes      tools/cluster
 #   actionlint                  GitHub workflow linter    tools/actionlint
@@ -55,6 +56,7 @@ cold_estimate() {
 	controlplane) echo "~14 min" ;;
 	keda) echo "~7 min after controlplane" ;;
 	keda-crds) echo "~5 s" ;;
+	kubelet) echo "~5 min after controlplane" ;;
 	actionlint) echo "~10 s" ;;
 	local) echo "~16 min beside controlplane" ;;
 	esac
@@ -77,7 +79,7 @@ module_dir() {
 # moddir TOOL: the module a tool builds from.
 moddir() {
 	case "$1" in
-	controlplane | keda | keda-crds) echo "$root/tools/cluster" ;;
+	controlplane | keda | keda-crds | kubelet) echo "$root/tools/cluster" ;;
 	local) echo "$root" ;;
 	*) echo "$root/tools/$1" ;;
 	esac
@@ -92,6 +94,7 @@ stamp() {
 	case "$1" in
 	keda | keda-crds) src=() ;;
 	controlplane) src=("$d"/controlplane/*.go) ;;
+	kubelet) src=("$d"/kubelet/*.go) ;;
 	*) src=("$d"/*.go "$d"/*/*.go) ;;
 	esac
 	{ echo "$1"; cat "$d"/go.mod "$d"/go.sum "${src[@]}" 2>/dev/null || true; echo "$PULUMI_VERSION $KUBERNETES_PROVIDER_VERSION"; } | sha256sum | cut -c1-16
@@ -102,7 +105,8 @@ outputs() {
 	case "$1" in
 	pulumi) echo pulumi ;;
 	kubernetes-provider) echo pulumi-resource-kubernetes ;;
-	controlplane) echo controlplane etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl kwok kwok-stages ;;
+	controlplane) echo controlplane etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok kwok-stages ;;
+	kubelet) echo kubelet ;;
 	keda) echo keda-operator keda-adapter ;;
 	keda-crds) echo keda-crds ;;
 	actionlint) echo actionlint ;;
@@ -122,7 +126,7 @@ fresh() {
 # at once would compile their shared packages twice).
 after() {
 	case "$1" in
-	keda) echo controlplane ;;
+	keda | kubelet) echo controlplane ;;
 	esac
 }
 
@@ -217,16 +221,11 @@ build_controlplane() {
 	cd "$dir"
 	local out; out="$(mktemp -d)"
 	# One go command: kwok and the control plane share the Kubernetes libraries.
-	# The version stamp Kubernetes' own build sets (a kubelet reports it on
-	# its Node), from the pinned k8s.io/kubernetes.
-	local kv; kv="$(cd "$dir" && go list -m -f '{{.Version}}' k8s.io/kubernetes)"
-	local v="k8s.io/component-base/version"
-	go build -trimpath -ldflags "-s -w -X $v.gitVersion=$kv -X $v.gitMajor=$(cut -d. -f1 <<<"${kv#v}") -X $v.gitMinor=$(cut -d. -f2 <<<"$kv")" \
-		-o "$out/" ./controlplane sigs.k8s.io/kwok/cmd/kwok
+	go build -trimpath -ldflags "-s -w $(kubernetes_version_flags)" -o "$out/" ./controlplane sigs.k8s.io/kwok/cmd/kwok
 	mv "$out/controlplane" "$out/kwok" "$bin/"
 	rmdir "$out"
 	local n
-	for n in etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl; do ln -sf controlplane "$bin/$n"; done
+	for n in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl; do ln -sf controlplane "$bin/$n"; done
 }
 
 # KEDA's CRDs come from its module's files, not from its build: `make local`
@@ -237,6 +236,20 @@ build_keda_crds() {
 	rm -rf "$bin/keda-crds" && mkdir -p "$bin/keda-crds"
 	cp "$src"/config/crd/bases/*.yaml "$bin/keda-crds/"
 	chmod -R u+w "$bin/keda-crds"
+}
+
+# kubernetes_version_flags: the version stamp Kubernetes' own build sets
+# (a kubelet reports it on its Node), from the pinned k8s.io/kubernetes.
+kubernetes_version_flags() {
+	local kv v="k8s.io/component-base/version"
+	kv="$(cd "$root/tools/cluster" && go list -m -f '{{.Version}}' k8s.io/kubernetes)"
+	echo "-X $v.gitVersion=$kv -X $v.gitMajor=$(cut -d. -f1 <<<"${kv#v}") -X $v.gitMinor=$(cut -d. -f2 <<<"$kv")"
+}
+
+# build_kubelet: the real nodes' kubelet (the e2e's real-node test).
+build_kubelet() {
+	cd "$root/tools/cluster"
+	go build -trimpath -ldflags "-s -w $(kubernetes_version_flags)" -o "$bin/kubelet" ./kubelet
 }
 
 build_keda() {
@@ -392,7 +405,7 @@ cpu_of() {
 
 # Longest first, so two lanes finish close together; keda waits for
 # controlplane (one module), and `local`, when named, runs as a lane too.
-all=(kubernetes-provider controlplane keda pulumi keda-crds actionlint)
+all=(kubernetes-provider controlplane keda kubelet pulumi keda-crds actionlint)
 known=("${all[@]}" local redis node)
 
 if [[ "${1:-}" == resolve ]]; then

@@ -1,7 +1,6 @@
 // Package node runs real Kubernetes nodes beside the loopback control plane:
-// a kubelet built from the control plane's own Kubernetes source (the
-// `kubelet` name of tools/cluster's multi-call binary) over its own
-// containerd, runc and the CNI bridge plugin from the OS packages. Pods on
+// a kubelet built from the control plane's own Kubernetes source
+// (tools/cluster/kubelet, same go.mod) over its own containerd, runc and the CNI bridge plugin from the OS packages. Pods on
 // these nodes run for real: the apps' own images (package images) in
 // containers, with the restricted security context, probes and limits the
 // kubelet enforces.
@@ -112,7 +111,7 @@ func Start(ctx context.Context, cp *controlplane.ControlPlane, binDir string, o 
 		return fmt.Errorf("node: missing %s: tools/build.sh node installs them on Debian as root", strings.Join(missing, ", "))
 	}
 	if _, err := os.Stat(filepath.Join(binDir, "kubelet")); err != nil {
-		return fmt.Errorf("node: kubelet not found in %s: run tools/build.sh controlplane", binDir)
+		return fmt.Errorf("node: kubelet not found in %s: run tools/build.sh kubelet", binDir)
 	}
 	d := dirsOf(cp.Dir, o.Name)
 	for _, p := range []string{d.containerdRoot, d.containerdState, d.cniConf, d.ipam, d.kubelet} {

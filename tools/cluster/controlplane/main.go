@@ -1,13 +1,10 @@
-// Command controlplane is one binary for a loopback Kubernetes cluster:
-// etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl
-// and the real nodes' kubelet, chosen by the name it is run as
-// (tools/build.sh makes a symlink per name). Linking them once saves most
-// of five separate link steps, and the kubelet is the control plane's own
-// version by construction.
+// Command controlplane is one binary for a loopback Kubernetes control
+// plane: etcd, kube-apiserver, kube-controller-manager, kube-scheduler and
+// kubectl, chosen by the name it is run as (tools/build.sh makes a symlink
+// per name). Linking them once saves most of four separate link steps.
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -18,7 +15,6 @@ import (
 	apiserver "k8s.io/kubernetes/cmd/kube-apiserver/app"
 	controllermanager "k8s.io/kubernetes/cmd/kube-controller-manager/app"
 	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
-	kubelet "k8s.io/kubernetes/cmd/kubelet/app"
 )
 
 func main() {
@@ -31,15 +27,13 @@ func main() {
 		os.Exit(cli.Run(controllermanager.NewControllerManagerCommand()))
 	case "kube-scheduler":
 		os.Exit(cli.Run(scheduler.NewSchedulerCommand()))
-	case "kubelet":
-		os.Exit(cli.Run(kubelet.NewKubeletCommand(context.Background())))
 	case "kubectl":
 		if err := cli.RunNoErrOutput(kubectl.NewDefaultKubectlCommand()); err != nil {
 			fmt.Fprintln(os.Stderr, "error:", err)
 			os.Exit(1)
 		}
 	default:
-		fmt.Fprintf(os.Stderr, "controlplane: run me as etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubelet or kubectl, not %q\n", name)
+		fmt.Fprintf(os.Stderr, "controlplane: run me as etcd, kube-apiserver, kube-controller-manager, kube-scheduler or kubectl, not %q\n", name)
 		os.Exit(2)
 	}
 }
