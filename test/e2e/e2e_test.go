@@ -170,6 +170,13 @@ type pod struct {
 	} `json:"spec"`
 	Status struct {
 		Phase string `json:"phase"`
+		PodIP string `json:"podIP"`
+		// ContainerStatuses are a real kubelet's (kwok's pods have none).
+		ContainerStatuses []struct {
+			Name    string `json:"name"`
+			Ready   bool   `json:"ready"`
+			ImageID string `json:"imageID"`
+		} `json:"containerStatuses"`
 	} `json:"status"`
 }
 

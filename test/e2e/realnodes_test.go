@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -128,7 +127,7 @@ func TestRealNodes(t *testing.T) {
 
 	// Every pod runs in a real container on a real node, as the restricted
 	// security context asks, and is Ready (its probes pass).
-	for _, p := range e.realPods(t) {
+	for _, p := range e.pods(t) {
 		assert.Equal(t, "Running", p.Status.Phase, p.Metadata.Name)
 		assert.Equal(t, "cpu-0", p.Spec.NodeName, p.Metadata.Name)
 		assert.NotEmpty(t, p.Status.PodIP)
@@ -139,7 +138,7 @@ func TestRealNodes(t *testing.T) {
 	}
 	// The load balancer's health check: HTTP 200 on each routed app's health path, on its pod IP.
 	for app, path := range map[string]string{"frontend": "/healthz", "backend": "/healthz"} {
-		for _, p := range e.realPods(t) {
+		for _, p := range e.pods(t) {
 			if p.Metadata.Labels["app.kubernetes.io/name"] != app {
 				continue
 			}
@@ -173,7 +172,7 @@ func (e *env) realDemandLoop(t *testing.T) {
 	start := time.Now()
 	require.NoError(t, e.queue.Push(ctx, "gpu-jobs", jobs...))
 	firstRunning := eventually(t, 3*time.Minute, "a gpu-worker container running on gpu-0", func() bool {
-		for _, p := range e.realPods(t) {
+		for _, p := range e.pods(t) {
 			if p.Metadata.Labels["app.kubernetes.io/name"] == "gpu-worker" && p.Spec.NodeName == "gpu-0" && p.Status.Phase == "Running" {
 				return true
 			}
@@ -199,9 +198,9 @@ func (e *env) realDemandLoop(t *testing.T) {
 		n, firstRunning.Round(100*time.Millisecond), allDone.Round(100*time.Millisecond), time.Since(emptied).Round(100*time.Millisecond))
 }
 
-func (e *env) gpuPods(t *testing.T) []realPod {
-	var out []realPod
-	for _, p := range e.realPods(t) {
+func (e *env) gpuPods(t *testing.T) []pod {
+	var out []pod
+	for _, p := range e.pods(t) {
 		if p.Metadata.Labels["app.kubernetes.io/name"] == "gpu-worker" {
 			out = append(out, p)
 		}
@@ -216,34 +215,6 @@ func refs(built map[string]images.Image) []string {
 		out = append(out, img.Ref)
 	}
 	return out
-}
-
-type realPod struct {
-	Metadata struct {
-		Name   string            `json:"name"`
-		Labels map[string]string `json:"labels"`
-	} `json:"metadata"`
-	Spec struct {
-		NodeName string `json:"nodeName"`
-	} `json:"spec"`
-	Status struct {
-		Phase             string `json:"phase"`
-		PodIP             string `json:"podIP"`
-		ContainerStatuses []struct {
-			Name    string `json:"name"`
-			Ready   bool   `json:"ready"`
-			ImageID string `json:"imageID"`
-		} `json:"containerStatuses"`
-	} `json:"status"`
-}
-
-func (e *env) realPods(t *testing.T) []realPod {
-	t.Helper()
-	var list struct {
-		Items []realPod `json:"items"`
-	}
-	require.NoError(t, json.Unmarshal([]byte(e.kubectl(t, "get", "pods", "-n", namespace, "-o", "json")), &list))
-	return list.Items
 }
 
 // testWriter sends the engine's output to the test log.
