@@ -6,10 +6,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -150,7 +152,42 @@ func TestRealNodes(t *testing.T) {
 		}
 	}
 
+	t.Logf("memory with the stack up (RSS, MB): %s", rssByKind(dir))
+
 	e.realDemandLoop(t)
+}
+
+// rssByKind sums the resident memory of the processes the harness runs under
+// dir (their command lines name it: kubelets, containerds, shims, the
+// control plane, Redis, KEDA), grouped by program, in MB.
+func rssByKind(dir string) string {
+	sums := map[string]int{}
+	total := 0
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, p := range procs {
+		cmdline, err := os.ReadFile(filepath.Join(p, "cmdline"))
+		if err != nil || !strings.Contains(string(cmdline), dir) {
+			continue
+		}
+		status, err := os.ReadFile(filepath.Join(p, "status"))
+		if err != nil {
+			continue
+		}
+		var kb int
+		for _, line := range strings.Split(string(status), "\n") {
+			if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+				fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kb)
+			}
+		}
+		name := filepath.Base(strings.SplitN(string(cmdline), "\x00", 2)[0])
+		sums[name] += kb / 1024
+		total += kb / 1024
+	}
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(sums)) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, sums[k]))
+	}
+	return fmt.Sprintf("%d in all: %s", total, strings.Join(parts, ", "))
 }
 
 // realDemandLoop: jobs on the real Redis; KEDA scales the real gpu-worker
