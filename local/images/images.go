@@ -68,12 +68,19 @@ type Image struct {
 	Archive string
 }
 
+// buildEnv makes the binaries the same bytes wherever they are built with
+// the same Go: static (as the Dockerfiles build them), and GOFLAGS fixed,
+// since the caller's (CI sets -mod=readonly) would land in the binary's
+// embedded build settings and change the digest. The build flags add
+// -trimpath and an empty build ID.
+var buildEnv = []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64", "GOFLAGS=-mod=readonly -buildvcs=false"}
+
 // Build compiles s.Dir's binary and writes its image archive into outDir.
 func Build(ctx context.Context, s Spec, outDir string) (Image, error) {
 	bin := filepath.Join(outDir, s.Name+".bin")
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, ".")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w -buildid=", "-o", bin, ".")
 	cmd.Dir = s.Dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+	cmd.Env = append(os.Environ(), buildEnv...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return Image{}, fmt.Errorf("images: go build %s: %w: %s", s.Dir, err, out)
 	}
@@ -287,9 +294,9 @@ func BuildApps(ctx context.Context, project, outDir string) (map[string]Image, e
 		return nil, err
 	}
 	smiPath := filepath.Join(outDir, "nvidia-smi")
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", smiPath, ".")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w -buildid=", "-o", smiPath, ".")
 	cmd.Dir = filepath.Join(project, "cmd", "nvidia-smi")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+	cmd.Env = append(os.Environ(), buildEnv...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("images: go build cmd/nvidia-smi: %w: %s", err, out)
 	}

@@ -128,3 +128,21 @@ func TestWriteNamesTheImageByDigest(t *testing.T) {
 	assert.Equal(t, digest.String(), index.Manifests[0].Digest)
 	assert.Equal(t, out.Ref, index.Manifests[0].Annotations["io.containerd.image.name"])
 }
+
+// The same source gives the same image whatever the caller's Go settings
+// (CI sets GOFLAGS=-mod=readonly; a laptop does not): the real build of the
+// frontend, twice, in two output directories.
+func TestBuildIsReproducible(t *testing.T) {
+	project, err := filepath.Abs("../..")
+	require.NoError(t, err)
+	spec := Apps(project)[1]
+	require.Equal(t, "frontend", spec.Name)
+	var digests []string
+	for _, goflags := range []string{"", "-mod=readonly"} {
+		t.Setenv("GOFLAGS", goflags)
+		img, err := Build(t.Context(), spec, t.TempDir())
+		require.NoError(t, err)
+		digests = append(digests, img.Digest)
+	}
+	assert.Equal(t, digests[0], digests[1])
+}
