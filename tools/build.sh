@@ -331,7 +331,7 @@ plan() {
 				stamp "$t" >"$bin/.$t.stamp"
 			fi
 		else
-			log "  $t: to build ($(why_not "$t")); cold $(cold_estimate "$t") on 2 cores"
+			log "  $t: to build ($(why_not "$t")); cold $(cold_estimate "$t") on 2 cores, seconds when Go's build cache has it"
 			todo+=("$t")
 		fi
 	done

@@ -162,7 +162,7 @@ func run(ctx context.Context, verb string) error {
 			}
 		}
 		fmt.Printf("\nLook around:\n  export KUBECONFIG=%s\n  %s/kubectl get pods -n platform -o wide\n", opts.Kubeconfig, p.bin)
-		fmt.Printf("Queue work for the GPU worker (KEDA scales it from zero):\n  bin/local enqueue 3 && %s/kubectl get pods -n platform -w\n", p.bin)
+		fmt.Printf("Queue work for the GPU worker (KEDA scales it from zero):\n  bin/local enqueue 3 && %s/kubectl get pods -n platform -o wide -w\n", p.bin)
 		fmt.Printf("Stop it all: make local-down\n")
 		fmt.Println("\n" + kedaStatus(ctx, p))
 		return nil
