@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"cloud.google.com/go/pubsub/v2"
@@ -121,8 +122,44 @@ func newPubSubSource(client *pubsub.Client, subscription string, maxJob time.Dur
 	return &pubSubSource{sub: sub}
 }
 
+// Receive pulls until ctx is done. The client's own Receive context is a
+// different one, kept open until the job in hand has been acked or nacked:
+// the client's maintainers advise separate contexts for shutdown
+// (googleapis/google-cloud-go#895), and since pubsub/v2 2.1 a cancelled
+// Receive does not nack what it already pulled (#13114), which then waits
+// out its ack deadline instead of coming back at once. Seen once here as a
+// TestPubSubShutdownHandsTheJobBack failure on a loaded machine (not
+// reproduced in 25 runs under load either way). A message that arrives
+// after ctx is done goes straight back.
 func (p *pubSubSource) Receive(ctx context.Context, handle func(message)) error {
-	return p.sub.Receive(ctx, func(_ context.Context, m *pubsub.Message) { handle(pubSubMessage{m}) })
+	pull, stop := context.WithCancel(context.WithoutCancel(ctx))
+	defer stop()
+	var mu sync.Mutex
+	busy := false
+	defer context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !busy {
+			stop()
+		}
+	})()
+	return p.sub.Receive(pull, func(_ context.Context, m *pubsub.Message) {
+		mu.Lock()
+		if ctx.Err() != nil {
+			mu.Unlock()
+			m.Nack()
+			return
+		}
+		busy = true
+		mu.Unlock()
+		handle(pubSubMessage{m})
+		mu.Lock()
+		busy = false
+		if ctx.Err() != nil {
+			stop()
+		}
+		mu.Unlock()
+	})
 }
 
 type pubSubMessage struct{ m *pubsub.Message }
