@@ -6,7 +6,9 @@
 #   etcd kube-apiserver kube-controller-manager kube-scheduler kubectl, kwok
 #                               the loopback control plane (one multi-call
 #                               binary) and simulated kubelets   tools/cluster
-#   kubelet                     the real nodes' kubelet          tools/cluster
+#   nodeagents                  the real nodes' host agents: kubelet,
+#                               kube-proxy, kube-network-policies (one
+#                               multi-call binary)               tools/cluster
 #   keda-crds                   KEDA's CRDs, copied from its module (seconds)
 #   keda-operator keda-adapter  KEDA, run as host processes      tools/cluster
 #   actionlint                  GitHub workflow linter    tools/actionlint
@@ -56,7 +58,7 @@ cold_estimate() {
 	controlplane) echo "~14 min" ;;
 	keda) echo "~7 min after controlplane" ;;
 	keda-crds) echo "~5 s" ;;
-	kubelet) echo "~5 min after controlplane" ;;
+	nodeagents) echo "~6 min after controlplane" ;;
 	actionlint) echo "~10 s" ;;
 	local) echo "~16 min beside controlplane" ;;
 	esac
@@ -79,7 +81,7 @@ module_dir() {
 # moddir TOOL: the module a tool builds from.
 moddir() {
 	case "$1" in
-	controlplane | keda | keda-crds | kubelet) echo "$root/tools/cluster" ;;
+	controlplane | keda | keda-crds | nodeagents) echo "$root/tools/cluster" ;;
 	local) echo "$root" ;;
 	*) echo "$root/tools/$1" ;;
 	esac
@@ -94,7 +96,7 @@ stamp() {
 	case "$1" in
 	keda | keda-crds) src=() ;;
 	controlplane) src=("$d"/controlplane/*.go) ;;
-	kubelet) src=("$d"/kubelet/*.go) ;;
+	nodeagents) src=("$d"/nodeagents/*.go) ;;
 	*) src=("$d"/*.go "$d"/*/*.go) ;;
 	esac
 	{ echo "$1"; cat "$d"/go.mod "$d"/go.sum "${src[@]}" 2>/dev/null || true; echo "$PULUMI_VERSION $KUBERNETES_PROVIDER_VERSION"; } | sha256sum | cut -c1-16
@@ -106,7 +108,7 @@ outputs() {
 	pulumi) echo pulumi ;;
 	kubernetes-provider) echo pulumi-resource-kubernetes ;;
 	controlplane) echo controlplane etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok kwok-stages ;;
-	kubelet) echo kubelet ;;
+	nodeagents) echo nodeagents ;;
 	keda) echo keda-operator keda-adapter ;;
 	keda-crds) echo keda-crds ;;
 	actionlint) echo actionlint ;;
@@ -126,7 +128,7 @@ fresh() {
 # at once would compile their shared packages twice).
 after() {
 	case "$1" in
-	keda | kubelet) echo controlplane ;;
+	keda | nodeagents) echo controlplane ;;
 	esac
 }
 
@@ -246,10 +248,11 @@ kubernetes_version_flags() {
 	echo "-X $v.gitVersion=$kv -X $v.gitMajor=$(cut -d. -f1 <<<"${kv#v}") -X $v.gitMinor=$(cut -d. -f2 <<<"$kv")"
 }
 
-# build_kubelet: the real nodes' kubelet (the e2e's real-node test).
-build_kubelet() {
+# build_nodeagents: the real nodes' kubelet, kube-proxy and network policy
+# enforcer, one binary (the e2e's real-node test).
+build_nodeagents() {
 	cd "$root/tools/cluster"
-	go build -trimpath -ldflags "-s -w $(kubernetes_version_flags)" -o "$bin/kubelet" ./kubelet
+	go build -trimpath -ldflags "-s -w $(kubernetes_version_flags)" -o "$bin/nodeagents" ./nodeagents
 }
 
 build_keda() {
@@ -405,7 +408,7 @@ cpu_of() {
 
 # Longest first, so two lanes finish close together; keda waits for
 # controlplane (one module), and `local`, when named, runs as a lane too.
-all=(kubernetes-provider controlplane keda kubelet pulumi keda-crds actionlint)
+all=(kubernetes-provider controlplane keda nodeagents pulumi keda-crds actionlint)
 known=("${all[@]}" local redis node)
 
 if [[ "${1:-}" == resolve ]]; then

@@ -92,7 +92,7 @@ func readPKI(dir string) (*pki, error) {
 	return p, nil
 }
 
-func writePKI(dir string) (*pki, error) {
+func writePKI(dir string, extraIPs ...string) (*pki, error) {
 	p := pkiIn(dir)
 	now := time.Now()
 	caKey, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -123,7 +123,7 @@ func writePKI(dir string) (*pki, error) {
 	if err := p.issue(p.serverCert, p.serverKey, &x509.Certificate{
 		Subject:     pkix.Name{CommonName: "kube-apiserver"},
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP(serviceIP)},
+		IPAddresses: serverIPs(extraIPs),
 		DNSNames:    []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"},
 	}); err != nil {
 		return nil, err
@@ -172,4 +172,15 @@ func writeKey(path string, key *rsa.PrivateKey) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// serverIPs are the API server certificate's IP SANs: loopback, the
+// `kubernetes` Service's ClusterIP (what in-cluster clients dial) and any
+// address it advertises to pods.
+func serverIPs(extra []string) []net.IP {
+	ips := []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP(serviceIP)}
+	for _, ip := range extra {
+		ips = append(ips, net.ParseIP(ip))
+	}
+	return ips
 }

@@ -30,6 +30,9 @@ import (
 const (
 	serviceCIDR = "10.0.0.0/24"
 	serviceIP   = "10.0.0.1"
+	// ClusterDNSIP is the kube-dns Service's ClusterIP, in the service
+	// range, that real nodes' kubelets give pods as their nameserver.
+	ClusterDNSIP = "10.0.0.10"
 	// IngressAddress is what the simulated load balancer reports for every Ingress.
 	IngressAddress = "127.0.0.1"
 )
@@ -84,6 +87,13 @@ type Options struct {
 	// NoSimulatedNodes starts no simulated node at all: the caller starts
 	// real ones (package node). kwok still runs, for nodes added later.
 	NoSimulatedNodes bool
+	// AdvertiseAddress, when set, is an address of this host that pods
+	// reach the API server on (HostIP()): the API server listens on every
+	// address and advertises this one, so the `kubernetes` Service's
+	// endpoint is real and in-cluster clients (cluster DNS) work through
+	// kube-proxy. Empty: the API server listens on 127.0.0.1 only, for
+	// simulated nodes.
+	AdvertiseAddress string
 	// Timeout bounds the start; 2 minutes if zero.
 	Timeout time.Duration
 }
@@ -140,7 +150,11 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 	if err := writePIDs(filepath.Join(opts.Dir, "pids"), nil); err != nil {
 		return nil, err
 	}
-	certs, err := writePKI(opts.Dir)
+	var advertised []string
+	if opts.AdvertiseAddress != "" {
+		advertised = append(advertised, opts.AdvertiseAddress)
+	}
+	certs, err := writePKI(opts.Dir, advertised...)
 	if err != nil {
 		return nil, fmt.Errorf("controlplane: certificates: %w", err)
 	}
@@ -185,9 +199,8 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 		"--quota-backend-bytes", strconv.Itoa(256<<20)); err != nil {
 		return nil, err
 	}
-	if err := cp.run("kube-apiserver",
+	if err := cp.run("kube-apiserver", append(apiServerAddressFlags(opts.AdvertiseAddress),
 		"--etcd-servers", etcdURL,
-		"--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1",
 		"--secure-port", strconv.Itoa(apiPort),
 		"--tls-cert-file", certs.serverCert, "--tls-private-key-file", certs.serverKey,
 		"--client-ca-file", certs.caCert,
@@ -196,8 +209,6 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 		"--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
 		"--service-cluster-ip-range", serviceCIDR,
 		"--authorization-mode", "Node,RBAC",
-		// The `kubernetes` Service's endpoint would be in the loopback range.
-		"--endpoint-reconciler-type", "none",
 		"--enable-priority-and-fairness=false",
 		// The aggregation layer, so extension API servers (KEDA's metrics
 		// adapter, serving external.metrics.k8s.io to the HPA controller)
@@ -212,7 +223,7 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 		// cluster CA: the API server is one, as the admin.
 		"--kubelet-client-certificate", certs.adminCert, "--kubelet-client-key", certs.adminKey,
 		// By the node's IP: its name (cpu-0) resolves nowhere.
-		"--kubelet-preferred-address-types", "InternalIP"); err != nil {
+		"--kubelet-preferred-address-types", "InternalIP")...); err != nil {
 		return nil, err
 	}
 	if err := cp.waitFor(ctx, "the API server", func() error {
@@ -307,6 +318,39 @@ func Open(dir, binDir string) (*ControlPlane, error) {
 	return &ControlPlane{Dir: dir, Kubeconfig: kubeconfig, Server: server, binDir: binDir, pki: certs}, nil
 }
 
+// apiServerAddressFlags say where the API server listens and what it
+// advertises as the `kubernetes` Service's endpoint.
+func apiServerAddressFlags(advertise string) []string {
+	if advertise == "" {
+		// The endpoint would be in the loopback range, which the endpoint
+		// reconciler refuses: no endpoint at all.
+		return []string{"--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1", "--endpoint-reconciler-type", "none"}
+	}
+	return []string{"--bind-address", "0.0.0.0", "--advertise-address", advertise}
+}
+
+// HostIP is the host's first non-loopback IPv4 address, skipping the real
+// nodes' bridges: the address real nodes report as their InternalIP and
+// pods reach the host's API server on.
+func HostIP() (string, error) {
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return "", err
+	}
+	for _, i := range ifaces {
+		if i.Flags&net.FlagUp == 0 || i.Flags&net.FlagLoopback != 0 || strings.HasPrefix(i.Name, "ggp") {
+			continue
+		}
+		addrs, _ := i.Addrs()
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil {
+				return n.IP.String(), nil
+			}
+		}
+	}
+	return "", errors.New("controlplane: no non-loopback IPv4 address on this host")
+}
+
 // CACert is the path of the cluster CA's certificate.
 func (cp *ControlPlane) CACert() string { return cp.pki.caCert }
 
@@ -335,12 +379,19 @@ func (cp *ControlPlane) IssueCertificate(certPath, keyPath, commonName string, h
 // identity Kubernetes' Node authorizer expects (user system:node:<node> in
 // group system:nodes), and returns its path.
 func (cp *ControlPlane) NodeKubeconfig(node, path string) (string, error) {
+	return cp.ClientKubeconfig("system:node:"+node, []string{"system:nodes"}, path)
+}
+
+// ClientKubeconfig writes a kubeconfig with a client certificate of the
+// cluster CA for user in groups (system:kube-proxy, which Kubernetes'
+// bootstrap RBAC binds to system:node-proxier, say), and returns its path.
+func (cp *ControlPlane) ClientKubeconfig(user string, groups []string, path string) (string, error) {
 	if cp.pki == nil {
 		return "", errors.New("controlplane: no certificate authority loaded (use Start or Open)")
 	}
 	cert, key := strings.TrimSuffix(path, filepath.Ext(path))+".crt", strings.TrimSuffix(path, filepath.Ext(path))+".key"
 	if err := cp.pki.issue(cert, key, &x509.Certificate{
-		Subject:     pkix.Name{CommonName: "system:node:" + node, Organization: []string{"system:nodes"}},
+		Subject:     pkix.Name{CommonName: user, Organization: groups},
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}); err != nil {
 		return "", err

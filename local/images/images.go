@@ -274,13 +274,15 @@ func tarDir(dir, path string) error {
 	return f.Close()
 }
 
-// Apps are the images of the loopback platform: its sandbox (cmd/pause)
-// and the project's three apps, as their Dockerfiles lay them out. The
-// gpu-worker image also carries cmd/nvidia-smi, a stand-in that says there
-// is no GPU, where GKE's driver installer would mount the real one.
+// Apps are the images of the loopback platform: its sandbox (cmd/pause),
+// cluster DNS (tools/cluster/coredns, package dns) and the project's three
+// apps, as their Dockerfiles lay them out. The gpu-worker image also
+// carries cmd/nvidia-smi, a stand-in that says there is no GPU, where
+// GKE's driver installer would mount the real one.
 func Apps(project string) []Spec {
 	return []Spec{
 		{Name: "pause", Dir: filepath.Join(project, "cmd", "pause"), Entrypoint: "/pause"},
+		{Name: "coredns", Dir: filepath.Join(project, "tools", "cluster", "coredns"), Entrypoint: "/coredns", Port: 53},
 		{Name: "frontend", Dir: filepath.Join(project, "apps", "frontend"), Entrypoint: "/app", Port: 8080},
 		{Name: "backend", Dir: filepath.Join(project, "apps", "backend"), Entrypoint: "/app", Port: 8080},
 		{Name: "gpu-worker", Dir: filepath.Join(project, "apps", "gpu-worker"), Entrypoint: "/worker",

@@ -2,6 +2,8 @@ package node
 
 import (
 	"fmt"
+
+	"github.com/gke-gpu-platform/gke-gpu-platform/local/controlplane"
 	"sort"
 	"strings"
 )
@@ -68,6 +70,11 @@ func cniConfig(network, bridge, podCIDR, ipamDir string) string {
 // the ports are what a kubelet needs inside these machines (a privileged
 // container on a VM, cgroup v1): cgroupfs, no per-QoS cgroups, no
 // node-allocatable enforcement, swap tolerated (shared/toolchain.md).
+// Pods resolve names with cluster DNS (package dns) on the kube-dns
+// Service's ClusterIP, in the cluster.local domain, as on GKE.
+// Each kubelet keeps its pods' logs in its own directory: a kubelet
+// removes the log directories of pods it does not run, so two sharing
+// /var/log/pods delete each other's.
 // Image garbage collection is off: nothing can be pulled back here. Only
 // clients with a certificate of the cluster's CA are served (the API server
 // presents one for logs and exec).
@@ -95,8 +102,11 @@ imageGCLowThresholdPercent: 99
 evictionHard: {"memory.available": "100Mi", "nodefs.available": "1%%", "imagefs.available": "1%%"}
 serializeImagePulls: false
 resolvConf: %[5]q
+podLogsDir: %[8]q
+clusterDNS: [%[7]s]
+clusterDomain: cluster.local
 staticPodPath: ""
-`, port, healthzPort, d.socket, clientCA, d.resolvConf, address)
+`, port, healthzPort, d.socket, clientCA, d.resolvConf, address, controlplane.ClusterDNSIP, d.podLogs)
 }
 
 // labelsFlag renders --node-labels: key=value,... sorted.

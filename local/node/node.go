@@ -1,7 +1,9 @@
 // Package node runs real Kubernetes nodes beside the loopback control plane:
 // a kubelet built from the control plane's own Kubernetes source
-// (tools/cluster/kubelet, same go.mod) over its own containerd, runc and the CNI bridge plugin from the OS packages. Pods on
-// these nodes run for real: the apps' own images (package images) in
+// (tools/cluster/nodeagents, same go.mod) over its own containerd, runc and
+// the CNI bridge plugin from the OS packages, with kube-proxy for Services
+// and kube-network-policies enforcing NetworkPolicies. Pods on these nodes
+// run for real: the apps' own images (package images) in
 // containers, with the restricted security context, probes and limits the
 // kubelet enforces.
 //
@@ -19,9 +21,7 @@ package node
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -80,7 +80,7 @@ func Missing() []string {
 
 // dirs is where one node keeps its state, under <cluster>/nodes/<name>.
 type dirs struct {
-	home, containerdRoot, containerdState, socket, cniConf, ipam, kubelet, resolvConf string
+	home, containerdRoot, containerdState, socket, cniConf, ipam, kubelet, podLogs, resolvConf string
 }
 
 func dirsOf(clusterDir, name string) dirs {
@@ -88,7 +88,7 @@ func dirsOf(clusterDir, name string) dirs {
 	return dirs{
 		home: h, containerdRoot: filepath.Join(h, "containerd"), containerdState: filepath.Join(h, "containerd-state"),
 		socket: filepath.Join(h, "containerd.sock"), cniConf: filepath.Join(h, "cni"), ipam: filepath.Join(h, "ipam"),
-		kubelet: filepath.Join(h, "kubelet"), resolvConf: filepath.Join(h, "resolv.conf"),
+		kubelet: filepath.Join(h, "kubelet"), podLogs: filepath.Join(h, "pod-logs"), resolvConf: filepath.Join(h, "resolv.conf"),
 	}
 }
 
@@ -110,11 +110,11 @@ func Start(ctx context.Context, cp *controlplane.ControlPlane, binDir string, o 
 	if missing := Missing(); len(missing) > 0 {
 		return fmt.Errorf("node: missing %s: tools/build.sh node installs them on Debian as root", strings.Join(missing, ", "))
 	}
-	if _, err := os.Stat(filepath.Join(binDir, "kubelet")); err != nil {
-		return fmt.Errorf("node: kubelet not found in %s: run tools/build.sh kubelet", binDir)
+	if _, err := os.Stat(filepath.Join(binDir, agents)); err != nil {
+		return fmt.Errorf("node: %s not found in %s: run tools/build.sh %s", agents, binDir, agents)
 	}
 	d := dirsOf(cp.Dir, o.Name)
-	for _, p := range []string{d.containerdRoot, d.containerdState, d.cniConf, d.ipam, d.kubelet} {
+	for _, p := range []string{d.containerdRoot, d.containerdState, d.cniConf, d.ipam, d.kubelet, d.podLogs} {
 		if err := os.MkdirAll(p, 0o700); err != nil {
 			return err
 		}
@@ -162,7 +162,7 @@ func Start(ctx context.Context, cp *controlplane.ControlPlane, binDir string, o 
 	if err != nil {
 		return err
 	}
-	ip, err := hostIP()
+	ip, err := controlplane.HostIP()
 	if err != nil {
 		return err
 	}
@@ -170,13 +170,13 @@ func Start(ctx context.Context, cp *controlplane.ControlPlane, binDir string, o 
 	if err := os.WriteFile(cfg, []byte(kubeletConfig(d, ip, ports[0], ports[1], cp.CACert())), 0o600); err != nil {
 		return err
 	}
-	args := []string{"--config", cfg, "--kubeconfig", kubeconfig, "--root-dir", d.kubelet,
+	args := []string{"kubelet", "--config", cfg, "--kubeconfig", kubeconfig, "--root-dir", d.kubelet,
 		"--cert-dir", filepath.Join(d.home, "pki"), "--hostname-override", o.Name, "--node-ip", ip,
 		"--node-labels", labelsFlag(o.Labels), "-v", "1"}
 	if len(o.Taints) > 0 {
 		args = append(args, "--register-with-taints", strings.Join(o.Taints, ","))
 	}
-	if err := cp.StartProcess("kubelet-"+o.Name, filepath.Join(binDir, "kubelet"), nil, args...); err != nil {
+	if err := cp.StartProcess("kubelet-"+o.Name, filepath.Join(binDir, agents), nil, args...); err != nil {
 		return err
 	}
 	if err := wait(ctx, 90*time.Second, "node "+o.Name+" Ready", func() error {
@@ -237,27 +237,6 @@ func wait(ctx context.Context, timeout time.Duration, what string, ready func() 
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
-}
-
-// hostIP is the host's first non-loopback IPv4 address: the node's
-// InternalIP, which the kubelet reports and the API server reaches it on.
-func hostIP() (string, error) {
-	ifaces, err := net.Interfaces()
-	if err != nil {
-		return "", err
-	}
-	for _, i := range ifaces {
-		if i.Flags&net.FlagUp == 0 || i.Flags&net.FlagLoopback != 0 || strings.HasPrefix(i.Name, "ggp") {
-			continue
-		}
-		addrs, _ := i.Addrs()
-		for _, a := range addrs {
-			if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil {
-				return n.IP.String(), nil
-			}
-		}
-	}
-	return "", errors.New("node: no non-loopback IPv4 address on this host")
 }
 
 func copyFile(src, dst string) error {

@@ -62,9 +62,13 @@ func Drain(ctx context.Context, kubectl func(ctx context.Context, args ...string
 // Cleanup removes what the nodes leave on the host once their processes
 // (kubelets, containerds) are stopped: container processes and their shims
 // (they outlive containerd by design), mounts under the nodes' directories,
-// the bridges, and any iptables rule of the nodes' CNI networks.
-func Cleanup(clusterDir string) error {
+// the bridges, any iptables rule of the nodes' CNI networks, and kube-proxy's
+// and the network policy enforcers' rules. binDir holds nodeagents.
+func Cleanup(clusterDir, binDir string) error {
 	var errs []error
+	if err := cleanupNetwork(clusterDir, binDir); err != nil {
+		errs = append(errs, err)
+	}
 	for _, n := range Names(clusterDir) {
 		d := dirsOf(clusterDir, n)
 		// Each task's bundle holds the container's init.pid and its shim's shim.pid.

@@ -25,35 +25,104 @@ import (
 // later `make local` finds the running queue.
 const addressFile = "redis-address"
 
-// Start runs redis-server beside cp and waits until it answers PING. It
-// listens on 127.0.0.1 (the harness, KEDA) and on each of also: the real
-// nodes' bridge addresses, which pods reach the host by. The address it
-// returns and records is the first of also, or 127.0.0.1.
-func Start(ctx context.Context, cp *controlplane.ControlPlane, also ...string) (string, error) {
-	path, err := exec.LookPath("redis-server")
+// Start runs redis-server beside cp on 127.0.0.1 (the harness, KEDA and
+// the simulated nodes' pods, which never connect) and waits until it
+// answers PING. It returns and records its address.
+func Start(ctx context.Context, cp *controlplane.ControlPlane) (string, error) {
+	path, err := redisServer()
 	if err != nil {
-		return "", errors.New("queue: redis-server not found: install it (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis); tools/build.sh does on Debian as root")
+		return "", err
 	}
 	ports, err := controlplane.FreePorts(1)
 	if err != nil {
 		return "", err
 	}
-	host := "127.0.0.1"
-	if len(also) > 0 {
-		host = also[0]
-	}
-	addr := fmt.Sprintf("%s:%d", host, ports[0])
-	// In memory only: nothing is saved, nothing outlives the process.
-	args := []string{"--port", strconv.Itoa(ports[0]), "--bind"}
-	args = append(append(args, "127.0.0.1"), also...)
-	if len(also) > 0 {
-		// Protected mode refuses every client off loopback when no password
-		// is set; the bridges' addresses are the host's own, reached only by
-		// its pods (nothing routes 10.88.0.0/16 to this host from outside).
-		args = append(args, "--protected-mode", "no")
-	}
-	if err := cp.StartProcess("redis", path, nil, append(args, "--save", "", "--appendonly", "no", "--dir", cp.Dir)...); err != nil {
+	addr := fmt.Sprintf("127.0.0.1:%d", ports[0])
+	return addr, run(ctx, cp, addr, path, "--port", strconv.Itoa(ports[0]), "--bind", "127.0.0.1")
+}
+
+// The isolated queue's link: the host's end and the queue's end.
+const (
+	// Netns is the isolated queue's network namespace.
+	Netns      = "ggpq"
+	hostLink   = "ggpq0"
+	hostAddr   = "10.89.0.1"
+	queueAddr  = "10.89.0.2"
+	linkPrefix = "/24"
+	// IsolatedPort is the isolated queue's port: its address is its own.
+	IsolatedPort = 6379
+)
+
+// StartIsolated runs redis-server in a network namespace of its own
+// (Netns, as root), on 10.89.0.2, linked to the host by a veth pair: the
+// real nodes' pods reach it the way GKE's pods reach a managed queue, on
+// an address outside the cluster through the host's forwarding path, where
+// NetworkPolicy is enforced (a process on the host itself is reached on
+// the input path, which no policy enforcer sees: Kubernetes leaves traffic
+// between a pod and its node to the implementation). The harness and KEDA
+// reach it the same way. CleanupIsolated removes the namespace.
+func StartIsolated(ctx context.Context, cp *controlplane.ControlPlane) (string, error) {
+	path, err := redisServer()
+	if err != nil {
 		return "", err
+	}
+	if err := CleanupIsolated(); err != nil {
+		return "", err
+	}
+	for _, args := range [][]string{
+		{"netns", "add", Netns},
+		{"link", "add", hostLink, "type", "veth", "peer", "name", "eth0", "netns", Netns},
+		{"addr", "add", hostAddr + linkPrefix, "dev", hostLink},
+		{"link", "set", hostLink, "up"},
+		{"-n", Netns, "addr", "add", queueAddr + linkPrefix, "dev", "eth0"},
+		{"-n", Netns, "link", "set", "eth0", "up"},
+		{"-n", Netns, "link", "set", "lo", "up"},
+		{"-n", Netns, "route", "add", "default", "via", hostAddr},
+	} {
+		if out, err := exec.CommandContext(ctx, "ip", args...).CombinedOutput(); err != nil {
+			_ = CleanupIsolated()
+			return "", fmt.Errorf("queue: ip %s: %w: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	addr := net.JoinHostPort(queueAddr, strconv.Itoa(IsolatedPort))
+	// Protected mode refuses every client off loopback when no password is
+	// set; this address is reached only from this host and its pods.
+	ip, _ := exec.LookPath("ip")
+	return addr, run(ctx, cp, addr, ip, "netns", "exec", Netns, path,
+		"--port", strconv.Itoa(IsolatedPort), "--bind", queueAddr, "--protected-mode", "no")
+}
+
+// CleanupIsolated deletes StartIsolated's namespace and link, if any (its
+// Redis must be stopped first).
+func CleanupIsolated() error {
+	if _, err := os.Stat("/run/netns/" + Netns); err == nil {
+		if out, err := exec.Command("ip", "netns", "del", Netns).CombinedOutput(); err != nil {
+			return fmt.Errorf("queue: ip netns del %s: %w: %s", Netns, err, out)
+		}
+	}
+	// Deleting the namespace deletes the pair, a moment later.
+	if _, err := os.Stat("/sys/class/net/" + hostLink); err == nil {
+		if out, err := exec.Command("ip", "link", "del", hostLink).CombinedOutput(); err != nil && !strings.Contains(string(out), "Cannot find device") {
+			return fmt.Errorf("queue: ip link del %s: %w: %s", hostLink, err, out)
+		}
+	}
+	return nil
+}
+
+func redisServer() (string, error) {
+	path, err := exec.LookPath("redis-server")
+	if err != nil {
+		return "", errors.New("queue: redis-server not found: install it (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis); tools/build.sh does on Debian as root")
+	}
+	return path, nil
+}
+
+// run starts the queue's process (args after exe), in memory only, waits
+// until addr answers PING, and records addr.
+func run(ctx context.Context, cp *controlplane.ControlPlane, addr, exe string, args ...string) error {
+	// In memory only: nothing is saved, nothing outlives the process.
+	if err := cp.StartProcess("redis", exe, nil, append(args, "--save", "", "--appendonly", "no", "--dir", cp.Dir)...); err != nil {
+		return err
 	}
 	c := Client{Addr: addr}
 	deadline := time.Now().Add(15 * time.Second)
@@ -63,11 +132,11 @@ func Start(ctx context.Context, cp *controlplane.ControlPlane, also ...string) (
 			break
 		}
 		if time.Now().After(deadline) {
-			return "", fmt.Errorf("queue: redis at %s did not answer: %w (see %s)", addr, err, filepath.Join(cp.Dir, "logs", "redis.log"))
+			return fmt.Errorf("queue: redis at %s did not answer: %w (see %s)", addr, err, filepath.Join(cp.Dir, "logs", "redis.log"))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return addr, os.WriteFile(filepath.Join(cp.Dir, addressFile), []byte(addr), 0o600)
+	return os.WriteFile(filepath.Join(cp.Dir, addressFile), []byte(addr), 0o600)
 }
 
 // Address is the queue recorded in a control plane directory.

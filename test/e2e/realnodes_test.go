@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -17,11 +18,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gke-gpu-platform/gke-gpu-platform/local/controlplane"
+	"github.com/gke-gpu-platform/gke-gpu-platform/local/dns"
 	"github.com/gke-gpu-platform/gke-gpu-platform/local/engine"
 	"github.com/gke-gpu-platform/gke-gpu-platform/local/images"
 	"github.com/gke-gpu-platform/gke-gpu-platform/local/keda"
@@ -31,13 +34,17 @@ import (
 
 // TestRealNodes runs the project's own apps, built into OCI images without
 // Docker, in real containers: two real kubelets (one CPU node, one GPU node
-// with GKE's label and taint) over containerd and runc, the local stack
-// deployed through the real engine. Every container starts under the
-// restricted security context and passes its probes; each routed app
-// answers its health path with HTTP 200 on its pod IP (the GKE load
-// balancer's health-check rule); queued jobs make the real KEDA scale the
-// real gpu-worker from zero onto the GPU node, where it does them against
-// the real Redis and acknowledges them, and KEDA takes it back to zero.
+// with GKE's label and taint) over containerd and runc, with kube-proxy,
+// cluster DNS (CoreDNS in kube-system) and kube-network-policies enforcing
+// NetworkPolicies; the local stack deployed through the real engine. Every
+// container starts under the restricted security context and passes its
+// probes; each routed app answers its health path with HTTP 200 on its pod
+// IP (the GKE load balancer's health-check rule); the policies act (an
+// allowed call by Service name works, a call no policy allows is refused,
+// a pod with no allowance cannot reach the queue); requests to the
+// backend's Service enqueue jobs, the real KEDA scales the real gpu-worker
+// from zero onto the GPU node, where it does them against the real Redis
+// and acknowledges them, and KEDA takes it back to zero.
 func TestRealNodes(t *testing.T) {
 	require.Zero(t, os.Getuid(), "real nodes need root: containerd, network namespaces, bridges, iptables")
 	require.Empty(t, node.Missing(), "tools/build.sh node installs them (make e2e does)")
@@ -53,6 +60,9 @@ func TestRealNodes(t *testing.T) {
 	start := time.Now()
 	built, err := images.BuildApps(ctx, project, filepath.Join(dir, "images"))
 	require.NoError(t, err)
+	built["netcheck"], err = images.Build(ctx, images.Spec{Name: "netcheck", Dir: filepath.Join(project, "test", "e2e", "netcheck"), Entrypoint: "/netcheck"},
+		filepath.Join(dir, "images"))
+	require.NoError(t, err)
 	var archives []string
 	for _, img := range built {
 		archives = append(archives, img.Archive)
@@ -60,13 +70,16 @@ func TestRealNodes(t *testing.T) {
 	t.Logf("images built in %s: %v", time.Since(start).Round(100*time.Millisecond), refs(built))
 
 	start = time.Now()
-	cp, err := controlplane.Start(ctx, controlplane.Options{BinDir: bin, Dir: filepath.Join(dir, "cluster"), NoSimulatedNodes: true})
+	hostIP, err := controlplane.HostIP()
+	require.NoError(t, err)
+	cp, err := controlplane.Start(ctx, controlplane.Options{BinDir: bin, Dir: filepath.Join(dir, "cluster"), NoSimulatedNodes: true, AdvertiseAddress: hostIP})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		assert.NoError(t, node.Drain(context.Background(), cp.Kubectl, cp.Dir))
 		raw, _ := os.ReadFile(filepath.Join(cp.Dir, "pids"))
 		assert.NoError(t, cp.Stop())
-		assert.NoError(t, node.Cleanup(cp.Dir))
+		assert.NoError(t, node.Cleanup(cp.Dir, bin))
+		assert.NoError(t, queue.CleanupIsolated())
 		for _, f := range strings.Fields(string(raw)) {
 			var pid int
 			fmt.Sscan(f, &pid)
@@ -75,9 +88,17 @@ func TestRealNodes(t *testing.T) {
 		for i := range 2 {
 			assert.NoDirExists(t, "/sys/class/net/"+node.Bridge(i), "bridge removed")
 		}
-		nat, err := exec.Command("iptables-save", "-t", "nat").Output()
+		for _, save := range []string{"iptables-save", "ip6tables-save"} {
+			rules, err := exec.Command(save).Output()
+			assert.NoError(t, err)
+			assert.NotContains(t, string(rules), `name: \"ggp-`, "%s: no masquerade rule of the nodes' networks left", save)
+			assert.NotContains(t, string(rules), "KUBE-", "%s: no chain of kube-proxy or the kubelets left", save)
+			assert.NotContains(t, string(rules), "GGP-NETPOL", "%s: no chain of the enforcer left", save)
+		}
+		assert.NoFileExists(t, "/run/netns/"+queue.Netns, "the queue's network namespace removed")
+		queues, err := os.ReadFile("/proc/net/netfilter/nfnetlink_queue")
 		assert.NoError(t, err)
-		assert.NotContains(t, string(nat), `name: \"ggp-`, "no masquerade rule of the nodes' networks left")
+		assert.Empty(t, strings.TrimSpace(string(queues)), "no enforcer still bound to an NFQUEUE")
 		mounts, err := os.ReadFile("/proc/self/mountinfo")
 		assert.NoError(t, err)
 		assert.NotContains(t, string(mounts), " "+dir, "no mount left under the test's directory")
@@ -101,8 +122,13 @@ func TestRealNodes(t *testing.T) {
 		require.NoError(t, node.Start(ctx, cp, bin, n), n.Name)
 	}
 	t.Logf("control plane and 2 real nodes Ready in %s", time.Since(start).Round(100*time.Millisecond))
+	start = time.Now()
+	require.NoError(t, node.StartProxy(ctx, cp, bin, "cpu-0"))
+	require.NoError(t, node.StartNetworkPolicies(ctx, cp, bin))
+	require.NoError(t, dns.Start(ctx, cp, built["coredns"].Ref))
+	t.Logf("kube-proxy, the network policy enforcer and cluster DNS ready in %s", time.Since(start).Round(100*time.Millisecond))
 
-	redis, err := queue.Start(ctx, cp, node.Gateway(0))
+	redis, err := queue.StartIsolated(ctx, cp)
 	require.NoError(t, err)
 	require.NoError(t, keda.Start(ctx, cp, bin))
 
@@ -120,7 +146,10 @@ func TestRealNodes(t *testing.T) {
 	e.editStackFile(t, "image: nvidia/cuda:12.4.1-base-ubuntu22.04\n      command: [\"sh\", \"-c\", \"nvidia-smi -L && sleep infinity\"]",
 		"image: "+built["gpu-worker"].Ref)
 	e.editStackFile(t, "      healthPath: /\n      connectsTo", "      healthPath: /healthz\n      connectsTo")
-	e.editStackFile(t, "      healthPath: /\n      maxUnavailable", "      healthPath: /healthz\n      maxUnavailable")
+	e.editStackFile(t, "      healthPath: /\n      maxUnavailable", "      healthPath: /healthz\n      secretEnv: {ENQUEUE_TOKEN: enqueueToken}\n      maxUnavailable")
+	const token = "e2e-enqueue-token"
+	require.NoError(t, stack.SetConfigWithOptions(ctx, "gke-gpu-platform:secrets.enqueueToken",
+		auto.ConfigValue{Value: token, Secret: true}, &auto.ConfigOptions{Path: true}))
 
 	start = time.Now()
 	_, err = stack.Up(ctx, optup.ProgressStreams(testWriter{t}))
@@ -154,7 +183,72 @@ func TestRealNodes(t *testing.T) {
 
 	t.Logf("memory with the stack up (RSS, MB): %s", rssByKind(dir))
 
-	e.realDemandLoop(t)
+	e.networkPolicies(t, built["netcheck"].Ref, redis)
+	e.realDemandLoop(t, token)
+}
+
+// networkPolicies runs the netcheck probe as pods under chosen apps'
+// labels, so those apps' NetworkPolicies (enforced by kube-network-policies)
+// apply to them. Every refused target is reached by another probe that is
+// allowed to, so a refusal is the policy's, not a broken network's.
+func (e *env) networkPolicies(t *testing.T, image, redis string) {
+	backend := "backend." + namespace + ".svc.cluster.local"
+	cases := []struct {
+		as     string
+		checks []string
+	}{
+		// frontend -> backend is declared (connectsTo): allowed, by Service name.
+		{"frontend", []string{"dns:" + backend, "http:http://" + backend + "/healthz", "refused:" + redis}},
+		// The worker may reach the queue, and nothing else of the namespace's.
+		{"gpu-worker", []string{"open:" + redis, "refused:" + backend + ":80"}},
+		// An app with no allowance at all: DNS only.
+		{"intruder", []string{"dns:kubernetes.default.svc.cluster.local", "refused:" + redis, "refused:" + backend + ":80"}},
+	}
+	for _, c := range cases {
+		start := time.Now()
+		phase, logs := e.runProbe(t, image, c.as, c.checks)
+		if !assert.Equal(t, "Succeeded", phase, "netcheck as %s:\n%s", c.as, logs) {
+			logTails(t, filepath.Join(e.cp.Dir, "logs", "network-policies.log"), 60)
+		}
+		t.Logf("netcheck as %s (%s):\n%s", c.as, time.Since(start).Round(100*time.Millisecond), strings.TrimSpace(logs))
+	}
+}
+
+// logTails logs the last n lines of each file matching pattern.
+func logTails(t *testing.T, pattern string, n int) {
+	files, _ := filepath.Glob(pattern)
+	for _, f := range files {
+		raw, _ := os.ReadFile(f)
+		lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+		t.Logf("%s (last %d lines):\n%s", f, n, strings.Join(lines[max(0, len(lines)-n):], "\n"))
+	}
+}
+
+// runProbe runs one netcheck pod labelled as app, under the namespace's
+// restricted pod security, until it ends; its phase and log.
+func (e *env) runProbe(t *testing.T, image, app string, checks []string) (string, string) {
+	name := "netcheck-" + app
+	// Without NRI the enforcer learns a pod's IP from the API server, after
+	// the pod started (kubernetes#85966): the probe waits for it first.
+	args, _ := json.Marshal(append([]string{"sleep:3s"}, checks...))
+	manifest := fmt.Sprintf(`{"apiVersion": "v1", "kind": "Pod",
+  "metadata": {"name": %q, "namespace": %q, "labels": {"app.kubernetes.io/name": %q}},
+  "spec": {"restartPolicy": "Never", "automountServiceAccountToken": false,
+    "securityContext": {"runAsNonRoot": true, "runAsUser": 65532, "seccompProfile": {"type": "RuntimeDefault"}},
+    "containers": [{"name": "netcheck", "image": %q, "args": %s,
+      "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "32Mi"}},
+      "securityContext": {"allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true, "capabilities": {"drop": ["ALL"]}}}]}}`,
+		name, namespace, app, image, args)
+	_, err := e.cp.KubectlStdin(context.Background(), manifest, "apply", "-f", "-")
+	require.NoError(t, err)
+	var phase string
+	eventually(t, 2*time.Minute, name+" ended", func() bool {
+		phase = e.kubectl(t, "get", "pod", name, "-n", namespace, "-o", "jsonpath={.status.phase}")
+		return phase == "Succeeded" || phase == "Failed"
+	})
+	logs := e.kubectl(t, "logs", "-n", namespace, name)
+	e.kubectl(t, "delete", "pod", name, "-n", namespace, "--wait=true")
+	return phase, logs
 }
 
 // rssByKind sums the resident memory of the processes the harness runs under
@@ -190,24 +284,32 @@ func rssByKind(dir string) string {
 	return fmt.Sprintf("%d in all: %s", total, strings.Join(parts, ", "))
 }
 
-// realDemandLoop: jobs on the real Redis; KEDA scales the real gpu-worker
-// from zero; its pod starts on the GPU node (one GPU: the second replica
-// waits, Insufficient nvidia.com/gpu), takes the jobs from Redis over the
-// pod network, does them (the stand-in nvidia-smi says there is no GPU)
-// and acknowledges them; the queue empties and KEDA returns it to zero.
-func (e *env) realDemandLoop(t *testing.T) {
+// realDemandLoop: requests to the backend's Service (POST /api/jobs, with
+// the enqueue token) put jobs on the real Redis; KEDA scales the real
+// gpu-worker from zero; its pod starts on the GPU node, takes the jobs from
+// Redis over the pod network, does them (the stand-in nvidia-smi says there
+// is no GPU) and acknowledges them; the queue empties and KEDA returns it
+// to zero.
+func (e *env) realDemandLoop(t *testing.T, token string) {
 	ctx := context.Background()
 	const n = 3
 	replicas := func() string {
 		return e.kubectl(t, "get", "deployment", "gpu-worker", "-n", namespace, "-o", "jsonpath={.spec.replicas}")
 	}
 	require.Equal(t, "0", replicas())
-	var jobs []string
-	for i := range n {
-		jobs = append(jobs, fmt.Sprintf(`{"id":"real-%d"}`, i))
-	}
+	// Through kube-proxy: the Service's ClusterIP, as the Ingress's backend would be.
+	url := "http://" + e.kubectl(t, "get", "service", "backend", "-n", namespace, "-o", "jsonpath={.spec.clusterIP}") + "/api/jobs"
 	start := time.Now()
-	require.NoError(t, e.queue.Push(ctx, "gpu-jobs", jobs...))
+	for i := range n {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(fmt.Sprintf(`{"n":%d}`, i)))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, http.StatusAccepted, resp.StatusCode, "POST %s: %s", url, body)
+	}
 	firstRunning := eventually(t, 3*time.Minute, "a gpu-worker container running on gpu-0", func() bool {
 		for _, p := range e.pods(t) {
 			if p.Metadata.Labels["app.kubernetes.io/name"] == "gpu-worker" && p.Spec.NodeName == "gpu-0" && p.Status.Phase == "Running" {
@@ -231,7 +333,7 @@ func (e *env) realDemandLoop(t *testing.T) {
 	eventually(t, 3*time.Minute, "the gpu-worker back at zero", func() bool {
 		return replicas() == "0" && len(e.gpuPods(t)) == 0
 	})
-	t.Logf("enqueue %d -> first real gpu-worker Running on gpu-0 in %s; all done and acknowledged in %s; queue empty -> 0 replicas, no pod, in %s",
+	t.Logf("POST %d jobs to the backend -> first real gpu-worker Running on gpu-0 in %s; all done and acknowledged in %s; queue empty -> 0 replicas, no pod, in %s",
 		n, firstRunning.Round(100*time.Millisecond), allDone.Round(100*time.Millisecond), time.Since(emptied).Round(100*time.Millisecond))
 }
 
