@@ -18,6 +18,10 @@ PULUMI_VERSION := v3.274.1
 PROGRAM_BUILD := go build -buildvcs=false -trimpath -ldflags "-w -s"
 # What `make local` needs: the tools and the program's local driver.
 LOCAL_TOOLS := kubernetes-provider controlplane keda-crds pulumi local redis
+# The loopback cluster's nodes: simulated (kwok; no root) or real (root:
+# kubelets over containerd, kube-proxy, cluster DNS, NetworkPolicy
+# enforcement, the apps' own images). `make local NODES=real`.
+NODES ?= simulated
 
 APPS := apps/backend apps/frontend apps/gpu-worker
 
@@ -85,8 +89,8 @@ destroy: check-pulumi
 # The tools and the program's local driver build side by side (tools/build.sh
 # prints its plan first: what it found installed, what it builds, and why).
 local:
-	@bash tools/build.sh $(LOCAL_TOOLS)
-	@bin/local up
+	@bash tools/build.sh $(LOCAL_TOOLS) $(if $(filter real,$(NODES)),nodeagents node)
+	@bin/local -nodes $(NODES) up
 
 local-down: local-driver
 	@bin/local down

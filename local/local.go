@@ -2,7 +2,10 @@
 // the local stack on: a real Kubernetes control plane with simulated nodes
 // (controlplane), a real Redis as the queue (queue) and the real KEDA
 // (keda), each a host process on 127.0.0.1, started together and stopped by
-// PID. engine drives the Pulumi engine against it; display shows its steps.
+// PID (StartCluster); or, as root, the same on real nodes that run the apps'
+// own images, with kube-proxy, cluster DNS and NetworkPolicy enforcement
+// (StartReal; packages node, dns, images). engine drives the Pulumi engine
+// against it; display shows its steps.
 package local
 
 import (
@@ -23,6 +26,9 @@ type Cluster struct {
 	ControlPlane *controlplane.ControlPlane
 	// RedisAddress is the queue's host:port.
 	RedisAddress string
+	// Images are the apps' own images by app name (digest references), on
+	// real nodes (StartReal); nil on simulated nodes.
+	Images map[string]string
 }
 
 // StartCluster starts the control plane, then Redis beside it, then KEDA:

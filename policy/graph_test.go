@@ -39,10 +39,9 @@ func violationsWith(t *testing.T, stack string, edits map[string]string, policyC
 	t.Helper()
 	values, err := stacks.StackFileConfig("..", stack)
 	require.NoError(t, err)
-	if stack != "local" {
-		// The enqueue token a user sets once, encrypted, per GKE stack.
-		values["gke-gpu-platform:secrets"] = `{"enqueueToken": "[secret]"}`
-	}
+	// The enqueue token a user sets once, encrypted, per stack (make local
+	// sets the local stack's).
+	values["gke-gpu-platform:secrets"] = `{"enqueueToken": "[secret]"}`
 	for k, v := range edits {
 		values[k] = v
 	}

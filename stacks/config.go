@@ -380,6 +380,25 @@ type LocalConfig struct {
 	// RedisAddress is the local queue (host:port) as KEDA and the pods reach
 	// it; `make local` starts a Redis and sets it.
 	RedisAddress string `json:"redisAddress"`
+	// Images maps an app's name to its own image, built from the app's
+	// directory (package local/images) and imported into real nodes:
+	// `make local NODES=real` and the e2e set it to digest references
+	// (gke-gpu-platform.local/<app>@sha256:...). A named app runs that
+	// image instead of its apps[].image, without the stack file's command
+	// and args, which belong to the prebuilt image.
+	Images map[string]string `json:"images"`
+}
+
+// useLocalImages gives each app that local.images names that image.
+func (c *Config) useLocalImages() {
+	if c.Platform != PlatformLocal {
+		return
+	}
+	for i := range c.Apps {
+		if ref := c.Local.Images[c.Apps[i].Name]; ref != "" {
+			c.Apps[i].Image, c.Apps[i].Command, c.Apps[i].Args = ref, nil, nil
+		}
+	}
 }
 
 // Region is the zone's region (us-central1 for us-central1-a).

@@ -481,6 +481,23 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 			edits: map[string]string{"gke-gpu-platform:local": `{"redisAddress": "redis"}`},
 			want:  "gke-gpu-platform:local.redisAddress = redis: must be host:port, e.g. 127.0.0.1:6379",
 		},
+		{
+			name:  "a local image for an app the stack does not have",
+			stack: "local",
+			edits: map[string]string{"gke-gpu-platform:local": `{"redisAddress": "127.0.0.1:6379", "images": {"frontnd": "x@sha256:00"}}`},
+			want:  "gke-gpu-platform:local.images.frontnd = x@sha256:00: names no app of this stack (apps: frontend, backend, gpu-worker)",
+		},
+		{
+			name:  "an empty local image",
+			stack: "local",
+			edits: map[string]string{"gke-gpu-platform:local": `{"redisAddress": "127.0.0.1:6379", "images": {"backend": ""}}`},
+			want:  `gke-gpu-platform:local.images.backend = "": must be an image reference`,
+		},
+		{
+			name:  "local images on GKE",
+			edits: map[string]string{"gke-gpu-platform:local": `{"images": {"backend": "b:1"}}`},
+			want:  "gke-gpu-platform:local.images = [backend]: only the local platform takes its apps' images from here",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -509,6 +526,24 @@ func TestConfigReportsEveryViolation(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `gcp:zone = "europe-west4"`)
 	assert.Contains(t, err.Error(), "gke-gpu-platform:cpuPool.maxNodes = 2")
+}
+
+// local.images replaces an app's prebuilt image, and the command and args
+// that belong to it; apps it does not name keep theirs.
+func TestLocalImagesReplaceThePrebuiltOnes(t *testing.T) {
+	cfg, err := LoadStackFileWith(t, "local", map[string]string{
+		"gke-gpu-platform:local": `{"redisAddress": "10.89.0.2:6379", "images": {"backend": "gke-gpu-platform.local/backend@sha256:ab", "gpu-worker": "gke-gpu-platform.local/gpu-worker@sha256:cd"}}`,
+	})
+	require.NoError(t, err)
+	byName := map[string]AppConfig{}
+	for _, a := range cfg.Apps {
+		byName[a.Name] = a
+	}
+	assert.Equal(t, "gke-gpu-platform.local/backend@sha256:ab", byName["backend"].Image)
+	assert.Empty(t, byName["backend"].Args, "http-echo's args do not belong to the backend's own image")
+	assert.Equal(t, "gke-gpu-platform.local/gpu-worker@sha256:cd", byName["gpu-worker"].Image)
+	assert.Empty(t, byName["gpu-worker"].Command)
+	assert.Equal(t, "nginxinc/nginx-unprivileged:1.27-alpine", byName["frontend"].Image, "not named: the stack file's image")
 }
 
 func TestRealStackFilesAreValid(t *testing.T) {

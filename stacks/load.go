@@ -128,6 +128,7 @@ func loadConfig(src configSource, stack string, setKeys []string, deploy bool) (
 	for i := range cfg.Apps {
 		appDefaults(&cfg.Apps[i])
 	}
+	cfg.useLocalImages()
 
 	if len(errs) == 0 {
 		errs = cfg.validate()

@@ -26,7 +26,8 @@ const (
 	addressType      = "gcp:compute/globalAddress:GlobalAddress"
 )
 
-// userSecrets is what a user sets once per GKE stack with
+// userSecrets is what a user sets once per stack (make local sets the local
+// stack's) with
 // `pulumi config set --secret --path 'gke-gpu-platform:secrets.enqueueToken' ...`,
 // as the engine passes it (a stack file holds it encrypted).
 const userSecrets = `{"enqueueToken": "[secret]"}`
@@ -37,7 +38,7 @@ func stackConfig(t *testing.T, stack string, edits map[string]string) map[string
 	t.Helper()
 	cfg, err := StackFileConfig("..", stack)
 	require.NoError(t, err)
-	if _, set := cfg["gke-gpu-platform:secrets"]; !set && stack != "local" {
+	if _, set := cfg["gke-gpu-platform:secrets"]; !set {
 		cfg["gke-gpu-platform:secrets"] = userSecrets
 	}
 	for k, v := range edits {

@@ -91,6 +91,7 @@ func (c Config) validate() []error {
 		c.validateGPUPool(fail, gke)
 	}
 	c.validateApps(fail)
+	c.validateLocalImages(fail)
 	c.validatePodFit(fail)
 	c.validateIngress(fail)
 	c.validateCost(fail)
@@ -135,6 +136,27 @@ func (c Config) validateAppSecrets(fail failFunc, key string, a AppConfig) {
 		if _, ok := c.Secrets[secret]; !ok && c.deploy {
 			fail(key+".secretEnv."+name, secret, "no such secret in %s:secrets; set it with `pulumi config set --secret --path '%s:secrets.%s' \"$(openssl rand -hex 32)\"` (or the value it must have)",
 				ConfigNamespace, ConfigNamespace, secret)
+		}
+	}
+}
+
+// validateLocalImages: local.images names apps of this stack, each with a
+// reference, and only on the local platform.
+func (c Config) validateLocalImages(fail failFunc) {
+	if len(c.Local.Images) > 0 && c.Platform != PlatformLocal {
+		fail("local.images", fmt.Sprint(slices.Sorted(maps.Keys(c.Local.Images))), "only the local platform takes its apps' images from here; use apps[].build or apps[].image")
+		return
+	}
+	var names []string
+	for _, a := range c.Apps {
+		names = append(names, a.Name)
+	}
+	for _, app := range slices.Sorted(maps.Keys(c.Local.Images)) {
+		switch {
+		case !slices.Contains(names, app):
+			fail("local.images."+app, c.Local.Images[app], "names no app of this stack (apps: %s)", strings.Join(names, ", "))
+		case c.Local.Images[app] == "":
+			fail("local.images."+app, `""`, "must be an image reference (name@sha256:<digest>, or name:tag)")
 		}
 	}
 }

@@ -1,11 +1,19 @@
 // Command local runs the platform's apps on a loopback Kubernetes control
 // plane through the real Pulumi engine, with no Google account and no Docker:
 //
-//	bin/local up          # start the cluster (if needed) and `pulumi up` the local stack
-//	bin/local enqueue 3   # put 3 jobs on the gpu-jobs queue; KEDA scales the GPU worker
-//	bin/local drain       # empty the queue (kwok pods run nothing to consume it)
-//	bin/local down        # destroy the stack and stop every process
-//	bin/local status      # is the cluster up, and KEDA with it?
+//	bin/local up             # start the cluster (if needed) and `pulumi up` the local stack
+//	bin/local -nodes real up # the same on real nodes (root): the apps' own images in real containers
+//	bin/local enqueue 3      # 3 jobs for the GPU worker (real nodes: POSTed to the backend); KEDA scales it
+//	bin/local drain          # empty the queue (simulated pods run nothing to consume it)
+//	bin/local token          # the backend's enqueue token (POST /api/jobs)
+//	bin/local down           # destroy the stack and stop every process
+//	bin/local status         # is the cluster up, on which nodes, and KEDA with it?
+//
+// On real nodes (package local's StartReal) the apps run their own images,
+// built without Docker, in containers under kubelets over containerd, with
+// kube-proxy, cluster DNS and NetworkPolicies enforced: jobs POSTed to the
+// backend's Service scale the real GPU worker from zero, which does them
+// and acknowledges them, and KEDA takes it back to zero.
 //
 // On a machine where KEDA's operator is not built yet, `up` does not wait
 // for it: KEDA's CRDs come from its module's files, so the stack (its
@@ -44,11 +52,19 @@ import (
 	"github.com/gke-gpu-platform/gke-gpu-platform/local/queue"
 )
 
+// nodes chooses the nodes a new cluster gets: simulated (kwok, no root)
+// or real (kubelets over containerd running the apps' own images; root).
+var nodes = flag.String("nodes", "simulated", "the nodes a new cluster gets: simulated or real (root)")
+
 func main() {
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: local up|down|status|enqueue [N]|drain")
+		fmt.Fprintln(os.Stderr, "usage: local [-nodes simulated|real] up|down|status|enqueue [N]|drain|token")
 	}
 	flag.Parse()
+	if *nodes != "simulated" && *nodes != "real" {
+		fmt.Fprintf(os.Stderr, "local: -nodes %q: must be simulated or real\n", *nodes)
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if err := run(ctx, flag.Arg(0)); err != nil {
@@ -109,17 +125,39 @@ func run(ctx context.Context, verb string) error {
 	switch verb {
 	case "up":
 		redis := ""
+		var images map[string]string
 		if controlplane.Running(ctx, p.bin, p.cluster) {
+			if realNodes(p) != (*nodes == "real") {
+				return fmt.Errorf("a cluster on %s nodes is running: make local-down first to switch to -nodes %s", nodesOf(p), *nodes)
+			}
 			if redis, err = queue.Address(p.cluster); err != nil {
 				return err
 			}
 			if err := ensureKEDA(ctx, p); err != nil {
 				return err
 			}
+			if realNodes(p) {
+				fmt.Println("rebuilding the apps' images (seconds when unchanged) and importing them into the nodes")
+				all, err := local.RefreshImages(ctx, p.project, p.cluster)
+				if err != nil {
+					return err
+				}
+				images = appImages(all)
+			}
 		} else {
-			fmt.Println("starting the loopback cluster:")
 			built := kedaBuilt(ctx, p)
-			c, err := local.StartCluster(ctx, p.bin, p.cluster, built, func(s string) { fmt.Println("  " + s) })
+			var c *local.Cluster
+			if *nodes == "real" {
+				fmt.Println("starting the loopback cluster on real nodes:")
+				c, err = local.StartReal(ctx, local.RealOptions{BinDir: p.bin, Dir: p.cluster, Project: p.project, WithKEDA: built,
+					Progress: func(s string) { fmt.Println("  " + s) }})
+				if err == nil {
+					images = appImages(c.Images)
+				}
+			} else {
+				fmt.Println("starting the loopback cluster:")
+				c, err = local.StartCluster(ctx, p.bin, p.cluster, built, func(s string) { fmt.Println("  " + s) })
+			}
 			if err != nil {
 				return err
 			}
@@ -134,7 +172,7 @@ func run(ctx context.Context, verb string) error {
 		if err != nil {
 			return err
 		}
-		if err := engine.Configure(ctx, stack, opts.Kubeconfig, redis); err != nil {
+		if err := engine.Configure(ctx, stack, opts.Kubeconfig, redis, images); err != nil {
 			return err
 		}
 		logPath, engineLog, err := openLog(p.logs, "up")
@@ -162,9 +200,23 @@ func run(ctx context.Context, verb string) error {
 			}
 		}
 		fmt.Printf("\nLook around:\n  export KUBECONFIG=%s\n  %s/kubectl get pods -n platform -o wide\n", opts.Kubeconfig, p.bin)
+		if realNodes(p) {
+			printCurls(ctx, p, stack)
+		}
 		fmt.Printf("Queue work for the GPU worker (KEDA scales it from zero):\n  bin/local enqueue 3 && %s/kubectl get pods -n platform -o wide -w\n", p.bin)
 		fmt.Printf("Stop it all: make local-down\n")
 		fmt.Println("\n" + kedaStatus(ctx, p))
+		return nil
+	case "token":
+		stack, err := engine.Open(ctx, opts)
+		if err != nil {
+			return err
+		}
+		token, err := engine.EnqueueToken(ctx, stack)
+		if err != nil {
+			return fmt.Errorf("the local stack has no enqueue token yet (make local sets it): %w", err)
+		}
+		fmt.Println(token)
 		return nil
 	case "keda-join":
 		return joinKEDA(ctx, p)
@@ -193,6 +245,14 @@ func run(ctx context.Context, verb string) error {
 		redis, err := queue.Address(p.cluster)
 		if err != nil {
 			return fmt.Errorf("no local cluster is running (make local): %w", err)
+		}
+		if realNodes(p) {
+			// Real pods: the way a user's request enqueues, through the backend.
+			stack, err := engine.Open(ctx, opts)
+			if err != nil {
+				return err
+			}
+			return enqueueThroughBackend(ctx, p, stack, n)
 		}
 		var jobs []string
 		for i := range n {
@@ -236,6 +296,17 @@ func run(ctx context.Context, verb string) error {
 				return err
 			}
 		}
+		if realNodes(p) {
+			cp, err := controlplane.Open(p.cluster, p.bin)
+			if err != nil {
+				return err
+			}
+			if err := local.StopReal(ctx, cp, p.bin); err != nil {
+				return err
+			}
+			fmt.Println("control plane, real nodes, queue and KEDA stopped; their bridges, rules and namespaces removed")
+			return nil
+		}
 		if err := controlplane.StopDir(p.cluster); err != nil {
 			return err
 		}
@@ -243,7 +314,7 @@ func run(ctx context.Context, verb string) error {
 		return nil
 	case "status":
 		if controlplane.Running(ctx, p.bin, p.cluster) {
-			fmt.Printf("running; KUBECONFIG=%s\n", opts.Kubeconfig)
+			fmt.Printf("running on %s nodes; KUBECONFIG=%s\n", nodesOf(p), opts.Kubeconfig)
 			fmt.Println(kedaStatus(ctx, p))
 		} else {
 			fmt.Println("not running")

@@ -53,15 +53,15 @@ type Node struct {
 	Disk string
 }
 
-// zone labels every node the way GKE labels its nodes: topology spread
+// Zone labels every node (simulated or real) the way GKE labels its nodes: topology spread
 // constraints ignore nodes that lack a constraint's key.
-var zone = map[string]string{"topology.kubernetes.io/zone": "local-a", "topology.kubernetes.io/region": "local"}
+var Zone = map[string]string{"topology.kubernetes.io/zone": "local-a", "topology.kubernetes.io/region": "local"}
 
 // DefaultNodes mirror the platform: two CPU nodes and one GPU node carrying
 // the labels the GKE node pools get.
 func DefaultNodes() []Node {
 	withZone := func(labels map[string]string) map[string]string {
-		maps.Copy(labels, zone)
+		maps.Copy(labels, Zone)
 		return labels
 	}
 	return []Node{

@@ -6,11 +6,15 @@ package engine
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -183,17 +187,54 @@ func processAlive(pid int) bool {
 	return err == nil && p.Signal(syscall.Signal(0)) == nil
 }
 
-// Configure points the stack at the running cluster: the two settings the
-// harness owns (local.kubeconfig and local.redisAddress), written into the
-// engine's copy of the stack file, never the repo's. An explicit kubeconfig
-// also keeps the provider's inputs stable: left empty, the provider would
-// take whatever $KUBECONFIG the caller's shell has, and show it as a diff.
-func Configure(ctx context.Context, stack auto.Stack, kubeconfig, redisAddress string) error {
+// Configure points the stack at the running cluster: the settings the
+// harness owns, written into the engine's copy of the stack file, never the
+// repo's: local.kubeconfig, local.redisAddress, and local.images (the apps'
+// own images on real nodes; removed when images is empty, so a stack that
+// ran on real nodes goes back to the stack file's images). It also sets
+// the secret secrets.enqueueToken once, at random, unless it is set: the
+// backend's POST /api/jobs asks for it. An explicit kubeconfig also keeps
+// the provider's inputs stable: left empty, the provider would take
+// whatever $KUBECONFIG the caller's shell has, and show it as a diff.
+func Configure(ctx context.Context, stack auto.Stack, kubeconfig, redisAddress string, images map[string]string) error {
+	set := func(key, value string, secret bool) error {
+		return stack.SetConfigWithOptions(ctx, "gke-gpu-platform:"+key, auto.ConfigValue{Value: value, Secret: secret}, &auto.ConfigOptions{Path: true})
+	}
 	for key, value := range map[string]string{"local.kubeconfig": kubeconfig, "local.redisAddress": redisAddress} {
-		if err := stack.SetConfigWithOptions(ctx, "gke-gpu-platform:"+key,
-			auto.ConfigValue{Value: value}, &auto.ConfigOptions{Path: true}); err != nil {
+		if err := set(key, value, false); err != nil {
 			return err
 		}
 	}
-	return nil
+	if _, err := stack.GetConfigWithOptions(ctx, "gke-gpu-platform:local.images", &auto.ConfigOptions{Path: true}); err == nil {
+		if err := stack.RemoveConfigWithOptions(ctx, "gke-gpu-platform:local.images", &auto.ConfigOptions{Path: true}); err != nil {
+			return err
+		}
+	}
+	for _, app := range slices.Sorted(maps.Keys(images)) {
+		if err := set("local.images."+app, images[app], false); err != nil {
+			return err
+		}
+	}
+	if _, err := EnqueueToken(ctx, stack); err == nil {
+		return nil
+	}
+	token := make([]byte, 32)
+	if _, err := rand.Read(token); err != nil {
+		return err
+	}
+	return set("secrets."+enqueueTokenSecret, hex.EncodeToString(token), true)
+}
+
+// enqueueTokenSecret is the secret the local stack's backend takes its
+// ENQUEUE_TOKEN from (Pulumi.local.yaml's secretEnv).
+const enqueueTokenSecret = "enqueueToken"
+
+// EnqueueToken is the stack's enqueue token (its secrets.enqueueToken):
+// the bearer token POST /api/jobs on the backend asks for.
+func EnqueueToken(ctx context.Context, stack auto.Stack) (string, error) {
+	v, err := stack.GetConfigWithOptions(ctx, "gke-gpu-platform:secrets."+enqueueTokenSecret, &auto.ConfigOptions{Path: true})
+	if err != nil {
+		return "", err
+	}
+	return v.Value, nil
 }

@@ -146,10 +146,8 @@ func Start(ctx context.Context, cp *controlplane.ControlPlane, binDir string, o 
 	}); err != nil {
 		return err
 	}
-	for _, archive := range o.Images {
-		if out, err := ctr(ctx, d, "-n", "k8s.io", "images", "import", archive); err != nil {
-			return fmt.Errorf("node %s: import %s: %w: %s", o.Name, archive, err, out)
-		}
+	if err := Import(ctx, cp.Dir, o.Name, o.Images...); err != nil {
+		return err
 	}
 
 	// The node's own identity (system:node:<name>), so the Node authorizer
@@ -211,6 +209,19 @@ func Start(ctx context.Context, cp *controlplane.ControlPlane, binDir string, o 
 			return nil
 		}); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// Import loads OCI image archives (package images) into a node's
+// containerd, in the namespace its kubelet uses; an image already there is
+// replaced by the same bytes.
+func Import(ctx context.Context, clusterDir, name string, archives ...string) error {
+	d := dirsOf(clusterDir, name)
+	for _, archive := range archives {
+		if out, err := ctr(ctx, d, "-n", "k8s.io", "images", "import", archive); err != nil {
+			return fmt.Errorf("node %s: import %s: %w: %s", name, archive, err, out)
 		}
 	}
 	return nil

@@ -18,16 +18,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gke-gpu-platform/gke-gpu-platform/local/controlplane"
-	"github.com/gke-gpu-platform/gke-gpu-platform/local/dns"
+	"github.com/gke-gpu-platform/gke-gpu-platform/local"
 	"github.com/gke-gpu-platform/gke-gpu-platform/local/engine"
 	"github.com/gke-gpu-platform/gke-gpu-platform/local/images"
-	"github.com/gke-gpu-platform/gke-gpu-platform/local/keda"
 	"github.com/gke-gpu-platform/gke-gpu-platform/local/node"
 	"github.com/gke-gpu-platform/gke-gpu-platform/local/queue"
 )
@@ -58,28 +55,16 @@ func TestRealNodes(t *testing.T) {
 	dir := t.TempDir()
 
 	start := time.Now()
-	built, err := images.BuildApps(ctx, project, filepath.Join(dir, "images"))
+	probe := images.Spec{Name: "netcheck", Dir: filepath.Join(project, "test", "e2e", "netcheck"), Entrypoint: "/netcheck"}
+	cluster, err := local.StartReal(ctx, local.RealOptions{
+		BinDir: bin, Dir: filepath.Join(dir, "cluster"), Project: project, Extra: []images.Spec{probe}, WithKEDA: true,
+		Progress: func(s string) { t.Log(s) },
+	})
 	require.NoError(t, err)
-	built["netcheck"], err = images.Build(ctx, images.Spec{Name: "netcheck", Dir: filepath.Join(project, "test", "e2e", "netcheck"), Entrypoint: "/netcheck"},
-		filepath.Join(dir, "images"))
-	require.NoError(t, err)
-	var archives []string
-	for _, img := range built {
-		archives = append(archives, img.Archive)
-	}
-	t.Logf("images built in %s: %v", time.Since(start).Round(100*time.Millisecond), refs(built))
-
-	start = time.Now()
-	hostIP, err := controlplane.HostIP()
-	require.NoError(t, err)
-	cp, err := controlplane.Start(ctx, controlplane.Options{BinDir: bin, Dir: filepath.Join(dir, "cluster"), NoSimulatedNodes: true, AdvertiseAddress: hostIP})
-	require.NoError(t, err)
+	cp, redis := cluster.ControlPlane, cluster.RedisAddress
 	t.Cleanup(func() {
-		assert.NoError(t, node.Drain(context.Background(), cp.Kubectl, cp.Dir))
 		raw, _ := os.ReadFile(filepath.Join(cp.Dir, "pids"))
-		assert.NoError(t, cp.Stop())
-		assert.NoError(t, node.Cleanup(cp.Dir, bin))
-		assert.NoError(t, queue.CleanupIsolated())
+		assert.NoError(t, local.StopReal(context.Background(), cp, bin))
 		for _, f := range strings.Fields(string(raw)) {
 			var pid int
 			fmt.Sscan(f, &pid)
@@ -103,34 +88,7 @@ func TestRealNodes(t *testing.T) {
 		assert.NoError(t, err)
 		assert.NotContains(t, string(mounts), " "+dir, "no mount left under the test's directory")
 	})
-	zone := map[string]string{"topology.kubernetes.io/zone": "local-a", "topology.kubernetes.io/region": "local"}
-	with := func(m map[string]string) map[string]string {
-		for k, v := range zone {
-			m[k] = v
-		}
-		return m
-	}
-	nodes := []node.Options{
-		{Name: "cpu-0", Index: 0, Labels: with(map[string]string{"gke-gpu-platform/pool": "cpu"})},
-		{Name: "gpu-0", Index: 1, GPUs: 1, Taints: []string{"nvidia.com/gpu=present:NoSchedule"}, Labels: with(map[string]string{
-			"gke-gpu-platform/pool": "gpu", "gke-gpu-platform/accelerator": "nvidia-tesla-t4",
-			"cloud.google.com/gke-accelerator": "nvidia-tesla-t4",
-		})},
-	}
-	for _, n := range nodes {
-		n.Images, n.SandboxImage = archives, built["pause"].Ref
-		require.NoError(t, node.Start(ctx, cp, bin, n), n.Name)
-	}
-	t.Logf("control plane and 2 real nodes Ready in %s", time.Since(start).Round(100*time.Millisecond))
-	start = time.Now()
-	require.NoError(t, node.StartProxy(ctx, cp, bin, "cpu-0"))
-	require.NoError(t, node.StartNetworkPolicies(ctx, cp, bin))
-	require.NoError(t, dns.Start(ctx, cp, built["coredns"].Ref))
-	t.Logf("kube-proxy, the network policy enforcer and cluster DNS ready in %s", time.Since(start).Round(100*time.Millisecond))
-
-	redis, err := queue.StartIsolated(ctx, cp)
-	require.NoError(t, err)
-	require.NoError(t, keda.Start(ctx, cp, bin))
+	t.Logf("platform on real nodes started in %s", time.Since(start).Round(100*time.Millisecond))
 
 	work := filepath.Join(dir, "project")
 	require.NoError(t, os.MkdirAll(work, 0o755))
@@ -138,19 +96,15 @@ func TestRealNodes(t *testing.T) {
 	opts := engine.Options{Stack: "local", WorkDir: work, StateDir: filepath.Join(dir, "state"), ToolsBin: bin, Kubeconfig: cp.Kubeconfig}
 	stack, err := engine.Open(ctx, opts)
 	require.NoError(t, err)
-	require.NoError(t, engine.Configure(ctx, stack, cp.Kubeconfig, redis))
+	// The apps' own images, as make local NODES=real sets them.
+	apps := map[string]string{}
+	for _, app := range []string{"frontend", "backend", "gpu-worker"} {
+		apps[app] = cluster.Images[app]
+	}
+	require.NoError(t, engine.Configure(ctx, stack, cp.Kubeconfig, redis, apps))
+	token, err := engine.EnqueueToken(ctx, stack)
+	require.NoError(t, err)
 	e := &env{cp: cp, queue: queue.Client{Addr: redis}, stack: stack, opts: opts, bin: bin, project: project}
-	// The project's own apps instead of the stack file's third-party images.
-	e.editStackFile(t, "image: nginxinc/nginx-unprivileged:1.27-alpine", "image: "+built["frontend"].Ref)
-	e.editStackFile(t, "image: hashicorp/http-echo:1.0\n      args: [\"-listen=:8080\", \"-text=backend\"]", "image: "+built["backend"].Ref)
-	e.editStackFile(t, "image: nvidia/cuda:12.4.1-base-ubuntu22.04\n      command: [\"sh\", \"-c\", \"nvidia-smi -L && sleep infinity\"]",
-		"image: "+built["gpu-worker"].Ref)
-	e.editStackFile(t, "      healthPath: /\n      connectsTo", "      healthPath: /healthz\n      connectsTo")
-	e.editStackFile(t, "      healthPath: /\n      maxUnavailable", "      healthPath: /healthz\n      secretEnv: {ENQUEUE_TOKEN: enqueueToken}\n      maxUnavailable")
-	const token = "e2e-enqueue-token"
-	require.NoError(t, stack.SetConfigWithOptions(ctx, "gke-gpu-platform:secrets.enqueueToken",
-		auto.ConfigValue{Value: token, Secret: true}, &auto.ConfigOptions{Path: true}))
-
 	start = time.Now()
 	_, err = stack.Up(ctx, optup.ProgressStreams(testWriter{t}))
 	require.NoError(t, err, "up on real nodes: every Deployment Available (containers started, readiness probes passing)")
@@ -183,7 +137,7 @@ func TestRealNodes(t *testing.T) {
 
 	t.Logf("memory with the stack up (RSS, MB): %s", rssByKind(dir))
 
-	e.networkPolicies(t, built["netcheck"].Ref, redis)
+	e.networkPolicies(t, cluster.Images["netcheck"], redis)
 	e.realDemandLoop(t, token)
 }
 
@@ -343,15 +297,6 @@ func (e *env) gpuPods(t *testing.T) []pod {
 		if p.Metadata.Labels["app.kubernetes.io/name"] == "gpu-worker" {
 			out = append(out, p)
 		}
-	}
-	return out
-}
-
-// refs lists built images' references.
-func refs(built map[string]images.Image) []string {
-	var out []string
-	for _, img := range built {
-		out = append(out, img.Ref)
 	}
 	return out
 }

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+
+	"github.com/gke-gpu-platform/gke-gpu-platform/local/controlplane"
+	"github.com/gke-gpu-platform/gke-gpu-platform/local/engine"
+	"github.com/gke-gpu-platform/gke-gpu-platform/local/node"
+)
+
+// realNodes reports whether the cluster in p runs on real nodes.
+func realNodes(p paths) bool { return len(node.Names(p.cluster)) > 0 }
+
+func nodesOf(p paths) string {
+	if realNodes(p) {
+		return "real"
+	}
+	return "simulated"
+}
+
+// appImages keeps the images the local stack's apps run (local.images):
+// not the platform's own (pause, coredns).
+func appImages(all map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, app := range []string{"frontend", "backend", "gpu-worker"} {
+		if ref, ok := all[app]; ok {
+			out[app] = ref
+		}
+	}
+	return out
+}
+
+// serviceURL is http://<ClusterIP> of a Service of the platform namespace:
+// this host reaches ClusterIPs through kube-proxy's rules, as pods do.
+func serviceURL(ctx context.Context, p paths, service string) (string, error) {
+	cp, err := controlplane.Open(p.cluster, p.bin)
+	if err != nil {
+		return "", err
+	}
+	ip, err := cp.Kubectl(ctx, "get", "service", service, "-n", "platform", "-o", "jsonpath={.spec.clusterIP}")
+	if err != nil {
+		return "", err
+	}
+	return "http://" + strings.TrimSpace(ip), nil
+}
+
+// printCurls shows what a person can curl on real nodes.
+func printCurls(ctx context.Context, p paths, stack auto.Stack) {
+	frontend, err1 := serviceURL(ctx, p, "frontend")
+	backend, err2 := serviceURL(ctx, p, "backend")
+	if err1 != nil || err2 != nil {
+		return
+	}
+	fmt.Printf("The apps, in real containers (their Services' ClusterIPs, reached through kube-proxy):\n")
+	fmt.Printf("  curl %s/\n  curl %s/api/hello\n", frontend, backend)
+	fmt.Printf("  curl -X POST -H \"Authorization: Bearer $(%s)\" %s/api/jobs   # enqueue one job\n", tokenCommand, backend)
+}
+
+// tokenCommand prints the local stack's enqueue token.
+const tokenCommand = "bin/local token"
+
+// enqueueThroughBackend POSTs n jobs to the backend's /api/jobs with the
+// stack's enqueue token, as a user's request would arrive.
+func enqueueThroughBackend(ctx context.Context, p paths, stack auto.Stack, n int) error {
+	token, err := engine.EnqueueToken(ctx, stack)
+	if err != nil {
+		return fmt.Errorf("the local stack has no enqueue token (make local sets it): %w", err)
+	}
+	base, err := serviceURL(ctx, p, "backend")
+	if err != nil {
+		return err
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	for range n {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/jobs", strings.NewReader(`{}`))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted {
+			return fmt.Errorf("POST %s/api/jobs: HTTP %d: %s", base, resp.StatusCode, body)
+		}
+		fmt.Printf("POST %s/api/jobs -> %d %s", base, resp.StatusCode, body)
+	}
+	fmt.Printf("%d job(s) enqueued by the backend; KEDA scales the GPU worker from zero, it does them, then back to zero\n", n)
+	return nil
+}
