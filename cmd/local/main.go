@@ -172,7 +172,7 @@ func run(ctx context.Context, verb string) error {
 		if err != nil {
 			return err
 		}
-		if err := engine.Configure(ctx, stack, opts.Kubeconfig, redis, images); err != nil {
+		if err := engine.Configure(ctx, stack, opts, redis, images); err != nil {
 			return err
 		}
 		logPath, engineLog, err := openLog(p.logs, "up")
@@ -201,20 +201,16 @@ func run(ctx context.Context, verb string) error {
 		}
 		fmt.Printf("\nLook around:\n  export KUBECONFIG=%s\n  %s/kubectl get pods -n platform -o wide\n", opts.Kubeconfig, p.bin)
 		if realNodes(p) {
-			printCurls(ctx, p, stack)
+			printCurls(ctx, p)
 		}
 		fmt.Printf("Queue work for the GPU worker (KEDA scales it from zero):\n  bin/local enqueue 3 && %s/kubectl get pods -n platform -o wide -w\n", p.bin)
 		fmt.Printf("Stop it all: make local-down\n")
 		fmt.Println("\n" + kedaStatus(ctx, p))
 		return nil
 	case "token":
-		stack, err := engine.Open(ctx, opts)
+		token, err := engine.EnqueueToken(opts)
 		if err != nil {
 			return err
-		}
-		token, err := engine.EnqueueToken(ctx, stack)
-		if err != nil {
-			return fmt.Errorf("the local stack has no enqueue token yet (make local sets it): %w", err)
 		}
 		fmt.Println(token)
 		return nil
@@ -248,11 +244,7 @@ func run(ctx context.Context, verb string) error {
 		}
 		if realNodes(p) {
 			// Real pods: the way a user's request enqueues, through the backend.
-			stack, err := engine.Open(ctx, opts)
-			if err != nil {
-				return err
-			}
-			return enqueueThroughBackend(ctx, p, stack, n)
+			return enqueueThroughBackend(ctx, p, opts, n)
 		}
 		var jobs []string
 		for i := range n {

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/auto"
-
 	"github.com/gke-gpu-platform/gke-gpu-platform/local/controlplane"
 	"github.com/gke-gpu-platform/gke-gpu-platform/local/engine"
 	"github.com/gke-gpu-platform/gke-gpu-platform/local/node"
@@ -52,7 +50,7 @@ func serviceURL(ctx context.Context, p paths, service string) (string, error) {
 }
 
 // printCurls shows what a person can curl on real nodes.
-func printCurls(ctx context.Context, p paths, stack auto.Stack) {
+func printCurls(ctx context.Context, p paths) {
 	frontend, err1 := serviceURL(ctx, p, "frontend")
 	backend, err2 := serviceURL(ctx, p, "backend")
 	if err1 != nil || err2 != nil {
@@ -68,10 +66,10 @@ const tokenCommand = "bin/local token"
 
 // enqueueThroughBackend POSTs n jobs to the backend's /api/jobs with the
 // stack's enqueue token, as a user's request would arrive.
-func enqueueThroughBackend(ctx context.Context, p paths, stack auto.Stack, n int) error {
-	token, err := engine.EnqueueToken(ctx, stack)
+func enqueueThroughBackend(ctx context.Context, p paths, opts engine.Options, n int) error {
+	token, err := engine.EnqueueToken(opts)
 	if err != nil {
-		return fmt.Errorf("the local stack has no enqueue token (make local sets it): %w", err)
+		return err
 	}
 	base, err := serviceURL(ctx, p, "backend")
 	if err != nil {

@@ -189,18 +189,18 @@ func processAlive(pid int) bool {
 
 // Configure points the stack at the running cluster: the settings the
 // harness owns, written into the engine's copy of the stack file, never the
-// repo's: local.kubeconfig, local.redisAddress, and local.images (the apps'
-// own images on real nodes; removed when images is empty, so a stack that
-// ran on real nodes goes back to the stack file's images). It also sets
-// the secret secrets.enqueueToken once, at random, unless it is set: the
-// backend's POST /api/jobs asks for it. An explicit kubeconfig also keeps
-// the provider's inputs stable: left empty, the provider would take
-// whatever $KUBECONFIG the caller's shell has, and show it as a diff.
-func Configure(ctx context.Context, stack auto.Stack, kubeconfig, redisAddress string, images map[string]string) error {
+// repo's: local.kubeconfig (opts.Kubeconfig), local.redisAddress,
+// local.images (the apps' own images on real nodes; none when images is
+// empty, so a stack that ran on real nodes goes back to the stack file's
+// images), and the secret secrets.enqueueToken (EnqueueToken), which the
+// backend's POST /api/jobs asks for. An explicit kubeconfig also keeps the
+// provider's inputs stable: left empty, the provider would take whatever
+// $KUBECONFIG the caller's shell has, and show it as a diff.
+func Configure(ctx context.Context, stack auto.Stack, opts Options, redisAddress string, images map[string]string) error {
 	set := func(key, value string, secret bool) error {
 		return stack.SetConfigWithOptions(ctx, "gke-gpu-platform:"+key, auto.ConfigValue{Value: value, Secret: secret}, &auto.ConfigOptions{Path: true})
 	}
-	for key, value := range map[string]string{"local.kubeconfig": kubeconfig, "local.redisAddress": redisAddress} {
+	for key, value := range map[string]string{"local.kubeconfig": opts.Kubeconfig, "local.redisAddress": redisAddress} {
 		if err := set(key, value, false); err != nil {
 			return err
 		}
@@ -215,26 +215,30 @@ func Configure(ctx context.Context, stack auto.Stack, kubeconfig, redisAddress s
 			return err
 		}
 	}
-	if _, err := EnqueueToken(ctx, stack); err == nil {
-		return nil
-	}
-	token := make([]byte, 32)
-	if _, err := rand.Read(token); err != nil {
+	token, err := EnqueueToken(opts)
+	if err != nil {
 		return err
 	}
-	return set("secrets."+enqueueTokenSecret, hex.EncodeToString(token), true)
+	return set("secrets.enqueueToken", token, true)
 }
 
-// enqueueTokenSecret is the secret the local stack's backend takes its
-// ENQUEUE_TOKEN from (Pulumi.local.yaml's secretEnv).
-const enqueueTokenSecret = "enqueueToken"
-
-// EnqueueToken is the stack's enqueue token (its secrets.enqueueToken):
-// the bearer token POST /api/jobs on the backend asks for.
-func EnqueueToken(ctx context.Context, stack auto.Stack) (string, error) {
-	v, err := stack.GetConfigWithOptions(ctx, "gke-gpu-platform:secrets."+enqueueTokenSecret, &auto.ConfigOptions{Path: true})
-	if err != nil {
+// EnqueueToken is the local stack's enqueue token (its
+// secrets.enqueueToken, the bearer token the backend's POST /api/jobs asks
+// for): 32 random bytes in hex, made on first use and kept beside the
+// stack's state (StateDir/enqueue-token, 0600), so it lasts as long as the
+// stack does. The stack file the engine reads is rewritten on every run.
+func EnqueueToken(opts Options) (string, error) {
+	path := filepath.Join(opts.StateDir, "enqueue-token")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
 		return "", err
 	}
-	return v.Value, nil
+	token := hex.EncodeToString(raw)
+	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
+		return "", err
+	}
+	return token, os.WriteFile(path, []byte(token+"\n"), 0o600)
 }

@@ -82,3 +82,20 @@ func TestClearStaleLocks(t *testing.T) {
 	}
 	assert.ElementsMatch(t, []string{"live.json", "live.json.attrs", "elsewhere.json", "elsewhere.json.attrs"}, names)
 }
+
+// The token is made once, kept private, and the same on every later run.
+func TestEnqueueTokenLastsAsLongAsTheState(t *testing.T) {
+	opts := Options{StateDir: filepath.Join(t.TempDir(), "state")}
+	first, err := EnqueueToken(opts)
+	require.NoError(t, err)
+	assert.Len(t, first, 64)
+	info, err := os.Stat(filepath.Join(opts.StateDir, "enqueue-token"))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+	again, err := EnqueueToken(opts)
+	require.NoError(t, err)
+	assert.Equal(t, first, again)
+	other, err := EnqueueToken(Options{StateDir: t.TempDir()})
+	require.NoError(t, err)
+	assert.NotEqual(t, first, other, "random per stack")
+}

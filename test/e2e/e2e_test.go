@@ -139,7 +139,7 @@ func setup(t *testing.T) *env {
 	}
 	stack, err := engine.Open(ctx, opts)
 	require.NoError(t, err)
-	require.NoError(t, engine.Configure(ctx, stack, cp.Kubeconfig, cluster.RedisAddress, nil))
+	require.NoError(t, engine.Configure(ctx, stack, opts, cluster.RedisAddress, nil))
 	return &env{cp: cp, queue: queue.Client{Addr: cluster.RedisAddress}, stack: stack, opts: opts, bin: bin, pack: pack, project: project}
 }
 

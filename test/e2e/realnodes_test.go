@@ -101,8 +101,8 @@ func TestRealNodes(t *testing.T) {
 	for _, app := range []string{"frontend", "backend", "gpu-worker"} {
 		apps[app] = cluster.Images[app]
 	}
-	require.NoError(t, engine.Configure(ctx, stack, cp.Kubeconfig, redis, apps))
-	token, err := engine.EnqueueToken(ctx, stack)
+	require.NoError(t, engine.Configure(ctx, stack, opts, redis, apps))
+	token, err := engine.EnqueueToken(opts)
 	require.NoError(t, err)
 	e := &env{cp: cp, queue: queue.Client{Addr: redis}, stack: stack, opts: opts, bin: bin, project: project}
 	start = time.Now()
