@@ -82,6 +82,8 @@ func appEnv(t *testing.T, project, redis, app string) []string {
 	values, err := stacks.StackFileConfig(project, "local")
 	require.NoError(t, err)
 	values["gke-gpu-platform:local"] = fmt.Sprintf(`{"redisAddress": %q}`, redis)
+	// The enqueue token make local sets (encrypted, as the engine passes it).
+	values["gke-gpu-platform:secrets"] = `{"enqueueToken": "[secret]"}`
 	g, err := graphtest.Run(t, stacks.Program, "local", values)
 	require.NoError(t, err)
 	d, ok := g.Named("kubernetes:apps/v1:Deployment", app)
