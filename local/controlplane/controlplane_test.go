@@ -176,3 +176,17 @@ func TestForgetDropsOnlyThatPID(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []int{11, 33}, pids)
 }
+
+// Without an advertised address the API server stays on loopback, with no
+// `kubernetes` endpoint (a loopback one is refused); with one, pods reach it
+// there through the `kubernetes` Service, and its certificate names it.
+func TestAPIServerAddress(t *testing.T) {
+	assert.Equal(t, []string{"--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1", "--endpoint-reconciler-type", "none"},
+		apiServerAddressFlags(""))
+	assert.Equal(t, []string{"--bind-address", "0.0.0.0", "--advertise-address", "192.0.2.7"}, apiServerAddressFlags("192.0.2.7"))
+	var ips []string
+	for _, ip := range serverIPs([]string{"192.0.2.7"}) {
+		ips = append(ips, ip.String())
+	}
+	assert.Equal(t, []string{"127.0.0.1", serviceIP, "192.0.2.7"}, ips)
+}
