@@ -60,19 +60,28 @@ func StartCluster(ctx context.Context, binDir, dir string, withKEDA bool, progre
 	}
 	step("queue (redis-server on "+addr+")", start)
 
-	start = time.Now()
-	if !withKEDA {
-		if err := keda.InstallCRDs(ctx, cp, binDir); err != nil {
-			return nil, err
-		}
-		step("KEDA's CRDs (its operator and metrics adapter join when built)", start)
-		return &Cluster{ControlPlane: cp, RedisAddress: addr}, nil
-	}
-	if err := keda.Start(ctx, cp, binDir); err != nil {
+	if err := startKEDA(ctx, cp, binDir, withKEDA, step); err != nil {
 		return nil, err
 	}
-	step("KEDA (operator and metrics adapter)", start)
 	return &Cluster{ControlPlane: cp, RedisAddress: addr}, nil
+}
+
+// startKEDA starts KEDA's operator and adapter when withKEDA (they are
+// built), or only applies its CRDs (JoinKEDA starts them later).
+func startKEDA(ctx context.Context, cp *controlplane.ControlPlane, binDir string, withKEDA bool, step func(string, time.Time)) error {
+	start := time.Now()
+	if !withKEDA {
+		if err := keda.InstallCRDs(ctx, cp, binDir); err != nil {
+			return err
+		}
+		step("KEDA's CRDs (its operator and metrics adapter join when built)", start)
+		return nil
+	}
+	if err := keda.Start(ctx, cp, binDir); err != nil {
+		return err
+	}
+	step("KEDA (operator and metrics adapter)", start)
+	return nil
 }
 
 // JoinKEDA starts KEDA's operator and adapter beside the cluster that

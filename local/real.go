@@ -14,7 +14,6 @@ import (
 	"github.com/gke-gpu-platform/gke-gpu-platform/local/controlplane"
 	"github.com/gke-gpu-platform/gke-gpu-platform/local/dns"
 	"github.com/gke-gpu-platform/gke-gpu-platform/local/images"
-	"github.com/gke-gpu-platform/gke-gpu-platform/local/keda"
 	"github.com/gke-gpu-platform/gke-gpu-platform/local/node"
 	"github.com/gke-gpu-platform/gke-gpu-platform/local/queue"
 )
@@ -133,17 +132,8 @@ func StartReal(ctx context.Context, o RealOptions) (_ *Cluster, err error) {
 	}
 	step("queue (redis-server on "+addr+", its own network namespace)", start)
 
-	start = time.Now()
-	if o.WithKEDA {
-		if err := keda.Start(ctx, cp, o.BinDir); err != nil {
-			return nil, err
-		}
-		step("KEDA (operator and metrics adapter)", start)
-	} else {
-		if err := keda.InstallCRDs(ctx, cp, o.BinDir); err != nil {
-			return nil, err
-		}
-		step("KEDA's CRDs (its operator and metrics adapter join when built)", start)
+	if err := startKEDA(ctx, cp, o.BinDir, o.WithKEDA, step); err != nil {
+		return nil, err
 	}
 	refs := map[string]string{}
 	for name, img := range built {
