@@ -16,6 +16,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
@@ -45,14 +46,35 @@ func listGPUs(ctx context.Context, smi string) ([]string, error) {
 }
 
 // work is one job: here, a look at the GPUs the job would run on.
+// A job's input may ask the sample to hold its GPU for a while
+// ({"input": {"seconds": N}}, at most maxHold), standing in for real work's
+// duration: enough to see the pool's GPUs all busy and the next worker wait
+// for a node.
 func work(ctx context.Context, smi string, body []byte) error {
 	gpus, err := listGPUs(ctx, smi)
 	if err != nil {
 		return fmt.Errorf("no GPU visible: %w", err)
 	}
 	log.Printf("job %s on %d GPU(s): %s", body, len(gpus), strings.Join(gpus, "; "))
-	return nil
+	var j struct {
+		Input struct {
+			Seconds float64 `json:"seconds"`
+		} `json:"input"`
+	}
+	if json.Unmarshal(body, &j) != nil || j.Input.Seconds <= 0 {
+		return nil
+	}
+	hold := min(time.Duration(j.Input.Seconds*float64(time.Second)), maxHold)
+	select {
+	case <-time.After(hold):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
+
+// maxHold bounds how long a sample job holds its GPU.
+const maxHold = 10 * time.Minute
 
 // outcome is how one job ended.
 type outcome int

@@ -32,6 +32,45 @@ func TestListGPUs(t *testing.T) {
 	}
 }
 
+// A job's input.seconds holds the GPU that long; cancelled (SIGTERM past the
+// grace), the job ends at once with the context's error.
+func TestWorkHoldsTheGPU(t *testing.T) {
+	smi := filepath.Join(t.TempDir(), "nvidia-smi")
+	if err := os.WriteFile(smi, []byte("#!/bin/sh\necho 'GPU 0: Tesla T4 (UUID: GPU-1)'\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		body    string
+		cancel  time.Duration
+		min     time.Duration
+		wantErr error
+	}{
+		{"no input: done at once", `{"id":"a"}`, 0, 0, nil},
+		{"not JSON: done at once", `plain`, 0, 0, nil},
+		{"holds 300 ms", `{"id":"b","input":{"seconds":0.3}}`, 0, 300 * time.Millisecond, nil},
+		{"cancelled while holding", `{"id":"c","input":{"seconds":60}}`, 200 * time.Millisecond, 200 * time.Millisecond, context.Canceled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tt.cancel > 0 {
+				time.AfterFunc(tt.cancel, cancel)
+			}
+			start := time.Now()
+			err := work(ctx, smi, []byte(tt.body))
+			took := time.Since(start)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if took < tt.min || took > tt.min+5*time.Second {
+				t.Fatalf("took %s, want about %s", took, tt.min)
+			}
+		})
+	}
+}
+
 // TestMain lets a test run the real main() in a child process, as the
 // container runs it: the exit code is what the Kubernetes Job sees.
 func TestMain(m *testing.M) {

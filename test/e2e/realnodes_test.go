@@ -242,11 +242,13 @@ func rssByKind(dir string) string {
 // the enqueue token) put jobs on the real Redis; KEDA scales the real
 // gpu-worker from zero; its pod starts on the GPU node, takes the jobs from
 // Redis over the pod network, does them (the stand-in nvidia-smi says there
-// is no GPU) and acknowledges them; the queue empties and KEDA returns it
-// to zero.
+// is no GPU; each job holds the GPU a few seconds) and acknowledges them.
+// While the one GPU is busy, the second replica KEDA asks for waits with
+// "Insufficient nvidia.com/gpu", the cluster autoscaler's signal. The queue
+// empties and KEDA returns it to zero.
 func (e *env) realDemandLoop(t *testing.T, token string) {
 	ctx := context.Background()
-	const n = 3
+	const n, maxReplicas, hold = 3, 2, 8 // Pulumi.local.yaml: queue.maxReplicas; seconds per job
 	replicas := func() string {
 		return e.kubectl(t, "get", "deployment", "gpu-worker", "-n", namespace, "-o", "jsonpath={.spec.replicas}")
 	}
@@ -255,7 +257,7 @@ func (e *env) realDemandLoop(t *testing.T, token string) {
 	url := "http://" + e.kubectl(t, "get", "service", "backend", "-n", namespace, "-o", "jsonpath={.spec.clusterIP}") + "/api/jobs"
 	start := time.Now()
 	for i := range n {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(fmt.Sprintf(`{"n":%d}`, i)))
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(fmt.Sprintf(`{"n":%d,"seconds":%d}`, i, hold)))
 		require.NoError(t, err)
 		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := http.DefaultClient.Do(req)
@@ -272,6 +274,17 @@ func (e *env) realDemandLoop(t *testing.T, token string) {
 		}
 		return false
 	})
+	scaled := eventually(t, 2*time.Minute, fmt.Sprintf("%d gpu-worker replicas, one waiting for a GPU", maxReplicas), func() bool {
+		_, pending := e.gpuWorkers(t, "gpu-worker")
+		return replicas() == fmt.Sprint(maxReplicas) && len(pending) == 1
+	})
+	running, pending := e.gpuWorkers(t, "gpu-worker")
+	require.Len(t, running, 1, "one GPU: one worker runs")
+	for _, node := range running {
+		assert.Equal(t, "gpu-0", node)
+	}
+	assert.Contains(t, e.unschedulable(t, pending[0]), "Insufficient nvidia.com/gpu",
+		"the replica beyond the GPU nodes waits for a GPU, on real nodes too")
 	eventually(t, 3*time.Minute, "every job taken and acknowledged", func() bool {
 		waiting, _ := e.queue.Length(ctx, "gpu-jobs")
 		working, _ := e.queue.Length(ctx, "gpu-jobs:processing")
@@ -287,8 +300,9 @@ func (e *env) realDemandLoop(t *testing.T, token string) {
 	eventually(t, 3*time.Minute, "the gpu-worker back at zero", func() bool {
 		return replicas() == "0" && len(e.gpuPods(t)) == 0
 	})
-	t.Logf("POST %d jobs to the backend -> first real gpu-worker Running on gpu-0 in %s; all done and acknowledged in %s; queue empty -> 0 replicas, no pod, in %s",
-		n, firstRunning.Round(100*time.Millisecond), allDone.Round(100*time.Millisecond), time.Since(emptied).Round(100*time.Millisecond))
+	t.Logf("POST %d jobs (%d s each) to the backend -> first real gpu-worker Running on gpu-0 in %s; %d replicas, one Pending (Insufficient nvidia.com/gpu), in %s; all done and acknowledged in %s; queue empty -> 0 replicas, no pod, in %s",
+		n, hold, firstRunning.Round(100*time.Millisecond), maxReplicas, scaled.Round(100*time.Millisecond),
+		allDone.Round(100*time.Millisecond), time.Since(emptied).Round(100*time.Millisecond))
 }
 
 func (e *env) gpuPods(t *testing.T) []pod {
