@@ -248,7 +248,11 @@ func rssByKind(dir string) string {
 // empties and KEDA returns it to zero.
 func (e *env) realDemandLoop(t *testing.T, token string) {
 	ctx := context.Background()
-	const n, maxReplicas, hold = 3, 2, 8 // Pulumi.local.yaml: queue.maxReplicas; seconds per job
+	// Pulumi.local.yaml: queue.maxReplicas 2, targetBacklog 1. The HPA
+	// controller reads KEDA's metric every 15 s (its default sync period),
+	// so the backlog stays at 2 or more for 20 s: 4 jobs of 10 s, one at a
+	// time on the one GPU.
+	const n, maxReplicas, hold = 4, 2, 10
 	replicas := func() string {
 		return e.kubectl(t, "get", "deployment", "gpu-worker", "-n", namespace, "-o", "jsonpath={.spec.replicas}")
 	}
@@ -274,10 +278,11 @@ func (e *env) realDemandLoop(t *testing.T, token string) {
 		}
 		return false
 	})
-	scaled := eventually(t, 2*time.Minute, fmt.Sprintf("%d gpu-worker replicas, one waiting for a GPU", maxReplicas), func() bool {
+	eventually(t, 2*time.Minute, fmt.Sprintf("%d gpu-worker replicas, one waiting for a GPU", maxReplicas), func() bool {
 		_, pending := e.gpuWorkers(t, "gpu-worker")
 		return replicas() == fmt.Sprint(maxReplicas) && len(pending) == 1
 	})
+	scaled := time.Since(start)
 	running, pending := e.gpuWorkers(t, "gpu-worker")
 	require.Len(t, running, 1, "one GPU: one worker runs")
 	for _, node := range running {
@@ -300,7 +305,7 @@ func (e *env) realDemandLoop(t *testing.T, token string) {
 	eventually(t, 3*time.Minute, "the gpu-worker back at zero", func() bool {
 		return replicas() == "0" && len(e.gpuPods(t)) == 0
 	})
-	t.Logf("POST %d jobs (%d s each) to the backend -> first real gpu-worker Running on gpu-0 in %s; %d replicas, one Pending (Insufficient nvidia.com/gpu), in %s; all done and acknowledged in %s; queue empty -> 0 replicas, no pod, in %s",
+	t.Logf("POST %d jobs (%d s each) to the backend -> first real gpu-worker Running on gpu-0 in %s; %d replicas, one Pending (Insufficient nvidia.com/gpu), in %s; all done and acknowledged in %s; then 0 replicas, no pod, in %s (the 15 s cooldown runs from the last job taken)",
 		n, hold, firstRunning.Round(100*time.Millisecond), maxReplicas, scaled.Round(100*time.Millisecond),
 		allDone.Round(100*time.Millisecond), time.Since(emptied).Round(100*time.Millisecond))
 }
