@@ -4,6 +4,7 @@
 //	bin/local up             # start the cluster (if needed) and `pulumi up` the local stack
 //	bin/local -nodes real up # the same on real nodes (root): the apps' own images in real containers
 //	bin/local enqueue 3      # 3 jobs for the GPU worker (real nodes: POSTed to the backend); KEDA scales it
+//	bin/local enqueue 4 10   # real nodes: 4 jobs that each hold the GPU 10 s (the second worker waits for a GPU)
 //	bin/local drain          # empty the queue (simulated pods run nothing to consume it)
 //	bin/local token          # the backend's enqueue token (POST /api/jobs)
 //	bin/local down           # destroy the stack and stop every process
@@ -58,7 +59,7 @@ var nodes = flag.String("nodes", "simulated", "the nodes a new cluster gets: sim
 
 func main() {
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: local [-nodes simulated|real] up|down|status|enqueue [N]|drain|token")
+		fmt.Fprintln(os.Stderr, "usage: local [-nodes simulated|real] up|down|status|enqueue [N [SECONDS]]|drain|token")
 	}
 	flag.Parse()
 	if *nodes != "simulated" && *nodes != "real" {
@@ -238,13 +239,20 @@ func run(ctx context.Context, verb string) error {
 				return fmt.Errorf("enqueue takes a count >= 1, got %q", flag.Arg(1))
 			}
 		}
+		// Real nodes: how long each job holds the GPU (the sample worker's input.seconds).
+		seconds := 0
+		if flag.NArg() > 2 {
+			if seconds, err = strconv.Atoi(flag.Arg(2)); err != nil || seconds < 0 || seconds > 600 {
+				return fmt.Errorf("enqueue's second argument is the seconds each job holds the GPU, 0-600, got %q", flag.Arg(2))
+			}
+		}
 		redis, err := queue.Address(p.cluster)
 		if err != nil {
 			return fmt.Errorf("no local cluster is running (make local): %w", err)
 		}
 		if realNodes(p) {
 			// Real pods: the way a user's request enqueues, through the backend.
-			return enqueueThroughBackend(ctx, p, opts, n)
+			return enqueueThroughBackend(ctx, p, opts, n, seconds)
 		}
 		var jobs []string
 		for i := range n {

@@ -65,8 +65,9 @@ func printCurls(ctx context.Context, p paths) {
 const tokenCommand = "bin/local token"
 
 // enqueueThroughBackend POSTs n jobs to the backend's /api/jobs with the
-// stack's enqueue token, as a user's request would arrive.
-func enqueueThroughBackend(ctx context.Context, p paths, opts engine.Options, n int) error {
+// stack's enqueue token, as a user's request would arrive; each job's input
+// asks the worker to hold the GPU seconds long.
+func enqueueThroughBackend(ctx context.Context, p paths, opts engine.Options, n, seconds int) error {
 	token, err := engine.EnqueueToken(opts)
 	if err != nil {
 		return err
@@ -77,7 +78,7 @@ func enqueueThroughBackend(ctx context.Context, p paths, opts engine.Options, n 
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
 	for range n {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/jobs", strings.NewReader(`{}`))
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/jobs", strings.NewReader(fmt.Sprintf(`{"seconds":%d}`, seconds)))
 		if err != nil {
 			return err
 		}
