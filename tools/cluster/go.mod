@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/coredns/coredns v1.13.1
+	github.com/google/nftables v0.3.0
 	github.com/kedacore/keda/v2 v2.21.0
 	go.etcd.io/etcd/server/v3 v3.7.1
 	k8s.io/client-go v0.36.4
@@ -193,7 +194,6 @@ require (
 	github.com/google/go-cmp v0.7.0 // indirect
 	github.com/google/go-github/v88 v88.0.0 // indirect
 	github.com/google/go-querystring v1.2.0 // indirect
-	github.com/google/nftables v0.3.0 // indirect
 	github.com/google/pprof v0.0.0-20260903180319-d6c3cb2f37ec // indirect
 	github.com/google/s2a-go v0.1.9 // indirect
 	github.com/google/uuid v1.6.0 // indirect
