@@ -74,6 +74,9 @@ func StartReal(ctx context.Context, o RealOptions) (_ *Cluster, err error) {
 	if missing := node.Missing(); len(missing) > 0 {
 		return nil, fmt.Errorf("real nodes need %v: tools/build.sh node installs them on Debian as root", missing)
 	}
+	if busy := hostInUse(); busy != "" {
+		return nil, fmt.Errorf("real nodes: %s: another real-node platform runs on this host (one per host: the nodes' bridges, the queue's namespace and the netfilter chains are the host's); stop it first (make local-down, for make local's)", busy)
+	}
 	start := time.Now()
 	imageDir := filepath.Join(filepath.Dir(o.Dir), "images")
 	built, err := images.BuildApps(ctx, o.Project, imageDir)
@@ -176,4 +179,18 @@ func RefreshImages(ctx context.Context, project, dir string) (map[string]string,
 		}
 	}
 	return refs, nil
+}
+
+// hostInUse names what a running real-node platform holds on this host,
+// or "" when nothing is.
+func hostInUse() string {
+	for _, n := range RealNodes() {
+		if _, err := os.Stat("/sys/class/net/" + node.Bridge(n.Index)); err == nil {
+			return "bridge " + node.Bridge(n.Index) + " exists"
+		}
+	}
+	if _, err := os.Stat("/run/netns/" + queue.Netns); err == nil {
+		return "network namespace " + queue.Netns + " exists"
+	}
+	return ""
 }
