@@ -203,8 +203,12 @@ func run(ctx context.Context, verb string) error {
 		fmt.Printf("\nLook around:\n  export KUBECONFIG=%s\n  %s/kubectl get pods -n platform -o wide\n", opts.Kubeconfig, p.bin)
 		if realNodes(p) {
 			printCurls(ctx, p)
+			fmt.Printf("Queue work for the GPU worker (KEDA scales it from zero; one GPU, so a second worker waits):\n"+
+				"  bin/local enqueue 4 10 && %s/kubectl get pods -n platform -o wide -w   # 4 jobs of 10 s; Ctrl-C ends the watch\n"+
+				"  %s/kubectl logs -n platform deploy/gpu-worker -f                        # the jobs, as the worker does them\n", p.bin, p.bin)
+		} else {
+			fmt.Printf("Queue work for the GPU worker (KEDA scales it from zero):\n  bin/local enqueue 3 && %s/kubectl get pods -n platform -o wide -w\n", p.bin)
 		}
-		fmt.Printf("Queue work for the GPU worker (KEDA scales it from zero):\n  bin/local enqueue 3 && %s/kubectl get pods -n platform -o wide -w\n", p.bin)
 		fmt.Printf("Stop it all: make local-down\n")
 		fmt.Println("\n" + kedaStatus(ctx, p))
 		return nil
@@ -316,6 +320,14 @@ func run(ctx context.Context, verb string) error {
 		if controlplane.Running(ctx, p.bin, p.cluster) {
 			fmt.Printf("running on %s nodes; KUBECONFIG=%s\n", nodesOf(p), opts.Kubeconfig)
 			fmt.Println(kedaStatus(ctx, p))
+			if redis, err := queue.Address(p.cluster); err == nil {
+				q := queue.Client{Addr: redis}
+				waiting, err1 := q.Length(ctx, "gpu-jobs")
+				working, err2 := q.Length(ctx, "gpu-jobs:processing")
+				if err1 == nil && err2 == nil {
+					fmt.Printf("queue gpu-jobs: %d waiting, %d being done\n", waiting, working)
+				}
+			}
 		} else {
 			fmt.Println("not running")
 		}

@@ -56,7 +56,8 @@ func printCurls(ctx context.Context, p paths) {
 	if err1 != nil || err2 != nil {
 		return
 	}
-	fmt.Printf("The apps, in real containers (their Services' ClusterIPs, reached through kube-proxy):\n")
+	fmt.Printf("On real nodes no ingress controller runs: url and ingressAddress above are kwok's simulated load\n" +
+		"balancer. The apps, in real containers, on their Services' ClusterIPs (through kube-proxy):\n")
 	fmt.Printf("  curl %s/\n  curl %s/api/hello\n", frontend, backend)
 	fmt.Printf("  curl -X POST -H \"Authorization: Bearer $(%s)\" %s/api/jobs   # enqueue one job\n", tokenCommand, backend)
 }
