@@ -58,7 +58,7 @@ cold_estimate() {
 	controlplane) echo "~14 min" ;;
 	keda) echo "~7 min after controlplane" ;;
 	keda-crds) echo "~5 s" ;;
-	nodeagents) echo "~6 min after controlplane" ;;
+	nodeagents) echo "~2 min after controlplane" ;;
 	actionlint) echo "~10 s" ;;
 	local) echo "~16 min beside controlplane" ;;
 	esac
