@@ -29,9 +29,28 @@ func Start(ctx context.Context, cp *controlplane.ControlPlane, image string) err
 		return fmt.Errorf("dns: %w", err)
 	}
 	if _, err := cp.Kubectl(ctx, "-n", "kube-system", "rollout", "status", "deployment/coredns", "--timeout", (90 * time.Second).String()); err != nil {
-		return fmt.Errorf("dns: coredns did not become Available: %w", err)
+		return fmt.Errorf("dns: coredns did not become Available: %w%s", err, diagnose(ctx, cp))
 	}
 	return nil
+}
+
+// diagnose is what a person would look at when CoreDNS is not Available:
+// its pods, their events and its log.
+func diagnose(ctx context.Context, cp *controlplane.ControlPlane) string {
+	var b strings.Builder
+	for _, args := range [][]string{
+		{"-n", "kube-system", "get", "pods", "-l", "k8s-app=kube-dns", "-o", "wide"},
+		{"-n", "kube-system", "describe", "pods", "-l", "k8s-app=kube-dns"},
+		{"-n", "kube-system", "logs", "-l", "k8s-app=kube-dns", "--tail", "30"},
+		{"get", "endpointslices", "-n", "default", "-l", "kubernetes.io/service-name=kubernetes", "-o", "wide"},
+	} {
+		out, err := cp.Kubectl(ctx, args...)
+		fmt.Fprintf(&b, "\n$ kubectl %s\n%s", strings.Join(args, " "), out)
+		if err != nil {
+			fmt.Fprintf(&b, "(%v)\n", err)
+		}
+	}
+	return b.String()
 }
 
 // corefile serves the cluster domain and reverse lookups from the API
