@@ -35,10 +35,12 @@ func Start(ctx context.Context, cp *controlplane.ControlPlane, image string) err
 }
 
 // diagnose is what a person would look at when CoreDNS is not Available:
-// its pods, their events and its log.
+// the nodes' taints (a full disk taints them with disk-pressure), its pods,
+// their events and its log.
 func diagnose(ctx context.Context, cp *controlplane.ControlPlane) string {
 	var b strings.Builder
 	for _, args := range [][]string{
+		{"get", "nodes", "-o", "custom-columns=NAME:.metadata.name,TAINTS:.spec.taints[*].key"},
 		{"-n", "kube-system", "get", "pods", "-l", "k8s-app=kube-dns", "-o", "wide"},
 		{"-n", "kube-system", "describe", "pods", "-l", "k8s-app=kube-dns"},
 		{"-n", "kube-system", "logs", "-l", "k8s-app=kube-dns", "--tail", "30"},
