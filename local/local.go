@@ -26,9 +26,12 @@ type Cluster struct {
 	ControlPlane *controlplane.ControlPlane
 	// RedisAddress is the queue's host:port.
 	RedisAddress string
-	// Images are the apps' own images by app name (digest references), on
-	// real nodes (StartReal); nil on simulated nodes.
+	// Images are every image imported into the real nodes, by name (digest
+	// references): the apps', the platform's own and any extra; nil on
+	// simulated nodes.
 	Images map[string]string
+	// AppImages are the apps' own, for the stack's local.images.
+	AppImages map[string]string
 }
 
 // StartCluster starts the control plane, then Redis beside it, then KEDA:

@@ -78,16 +78,16 @@ func StartReal(ctx context.Context, o RealOptions) (_ *Cluster, err error) {
 		return nil, fmt.Errorf("real nodes: %s: another real-node platform runs on this host (one per host: the nodes' bridges, the queue's namespace and the netfilter chains are the host's); stop it first (make local-down, for make local's)", busy)
 	}
 	start := time.Now()
-	imageDir := filepath.Join(filepath.Dir(o.Dir), "images")
-	built, err := images.BuildApps(ctx, o.Project, imageDir)
+	built, err := images.BuildApps(ctx, o.Project, imagesDir(o.Dir))
 	if err != nil {
 		return nil, err
 	}
 	for _, s := range o.Extra {
-		if built[s.Name], err = images.Build(ctx, s, imageDir); err != nil {
+		if built[s.Name], err = images.Build(ctx, s, imagesDir(o.Dir)); err != nil {
 			return nil, err
 		}
 	}
+	refs, appRefs, archives := split(built)
 	step(fmt.Sprintf("images (%s; no Docker)", strings.Join(slices.Sorted(maps.Keys(built)), ", ")), start)
 
 	start = time.Now()
@@ -104,12 +104,8 @@ func StartReal(ctx context.Context, o RealOptions) (_ *Cluster, err error) {
 			_ = StopReal(context.Background(), cp, o.BinDir)
 		}
 	}()
-	var archives []string
-	for _, img := range built {
-		archives = append(archives, img.Archive)
-	}
 	for _, n := range RealNodes() {
-		n.Images, n.SandboxImage = archives, built["pause"].Ref
+		n.Images, n.SandboxImage = archives, refs["pause"]
 		if err := node.Start(ctx, cp, o.BinDir, n); err != nil {
 			return nil, err
 		}
@@ -123,7 +119,7 @@ func StartReal(ctx context.Context, o RealOptions) (_ *Cluster, err error) {
 	if err := node.StartNetworkPolicies(ctx, cp, o.BinDir); err != nil {
 		return nil, err
 	}
-	if err := dns.Start(ctx, cp, built["coredns"].Ref); err != nil {
+	if err := dns.Start(ctx, cp, refs["coredns"]); err != nil {
 		return nil, err
 	}
 	step("kube-proxy, NetworkPolicy enforcement (kube-network-policies) and cluster DNS (CoreDNS)", start)
@@ -138,11 +134,25 @@ func StartReal(ctx context.Context, o RealOptions) (_ *Cluster, err error) {
 	if err := startKEDA(ctx, cp, o.BinDir, o.WithKEDA, step); err != nil {
 		return nil, err
 	}
-	refs := map[string]string{}
+	return &Cluster{ControlPlane: cp, RedisAddress: addr, Images: refs, AppImages: appRefs}, nil
+}
+
+// imagesDir is where the images of the cluster in dir are built: beside
+// it, so a restart (which wipes dir) finds them.
+func imagesDir(dir string) string { return filepath.Join(filepath.Dir(dir), "images") }
+
+// split gives the built images' references by name, the apps' alone, and
+// the archives to import.
+func split(built map[string]images.Image) (refs, apps map[string]string, archives []string) {
+	refs, apps = map[string]string{}, map[string]string{}
 	for name, img := range built {
 		refs[name] = img.Ref
+		if img.App {
+			apps[name] = img.Ref
+		}
+		archives = append(archives, img.Archive)
 	}
-	return &Cluster{ControlPlane: cp, RedisAddress: addr, Images: refs}, nil
+	return refs, apps, archives
 }
 
 // StopReal stops a real-node platform and leaves nothing behind: the
@@ -158,27 +168,23 @@ func StopReal(ctx context.Context, cp *controlplane.ControlPlane, binDir string)
 	return errors.Join(errs...)
 }
 
-// RefreshImages rebuilds the apps' images (seconds when nothing changed:
-// images are reproducible) and imports them into every real node of the
-// running platform in dir, so that a changed app gets a new digest and the
-// next `pulumi up` rolls it out. It returns every image by name.
+// RefreshImages rebuilds the platform's and the apps' images (seconds when
+// nothing changed: images are reproducible) and imports them into every
+// real node of the running platform in dir, so that a changed app gets a
+// new digest and the next `pulumi up` rolls it out. It returns the apps'
+// images by name, for the stack's local.images.
 func RefreshImages(ctx context.Context, project, dir string) (map[string]string, error) {
-	built, err := images.BuildApps(ctx, project, filepath.Join(filepath.Dir(dir), "images"))
+	built, err := images.BuildApps(ctx, project, imagesDir(dir))
 	if err != nil {
 		return nil, err
 	}
-	var archives []string
-	refs := map[string]string{}
-	for name, img := range built {
-		archives = append(archives, img.Archive)
-		refs[name] = img.Ref
-	}
+	_, apps, archives := split(built)
 	for _, n := range node.Names(dir) {
 		if err := node.Import(ctx, dir, n, archives...); err != nil {
 			return nil, err
 		}
 	}
-	return refs, nil
+	return apps, nil
 }
 
 // hostInUse names what a running real-node platform holds on this host,

@@ -139,11 +139,9 @@ func run(ctx context.Context, verb string) error {
 			}
 			if realNodes(p) {
 				fmt.Println("rebuilding the apps' images (seconds when unchanged) and importing them into the nodes")
-				all, err := local.RefreshImages(ctx, p.project, p.cluster)
-				if err != nil {
+				if images, err = local.RefreshImages(ctx, p.project, p.cluster); err != nil {
 					return err
 				}
-				images = appImages(all)
 			}
 		} else {
 			built := kedaBuilt(ctx, p)
@@ -153,7 +151,7 @@ func run(ctx context.Context, verb string) error {
 				c, err = local.StartReal(ctx, local.RealOptions{BinDir: p.bin, Dir: p.cluster, Project: p.project, WithKEDA: built,
 					Progress: func(s string) { fmt.Println("  " + s) }})
 				if err == nil {
-					images = appImages(c.Images)
+					images = c.AppImages
 				}
 			} else {
 				fmt.Println("starting the loopback cluster:")

@@ -23,18 +23,6 @@ func nodesOf(p paths) string {
 	return "simulated"
 }
 
-// appImages keeps the images the local stack's apps run (local.images):
-// not the platform's own (pause, coredns).
-func appImages(all map[string]string) map[string]string {
-	out := map[string]string{}
-	for _, app := range []string{"frontend", "backend", "gpu-worker"} {
-		if ref, ok := all[app]; ok {
-			out[app] = ref
-		}
-	}
-	return out
-}
-
 // serviceURL is http://<ClusterIP> of a Service of the platform namespace:
 // this host reaches ClusterIPs through kube-proxy's rules, as pods do.
 func serviceURL(ctx context.Context, p paths, service string) (string, error) {

@@ -56,6 +56,10 @@ type Spec struct {
 	// Extra executables to add, by absolute path in the image (a stand-in
 	// nvidia-smi where the loopback platform has no GPU driver to mount).
 	Extra map[string][]byte
+	// App is true for the project's apps (apps/*), which the local stack
+	// runs through local.images; false for the platform's own images (the
+	// pod sandbox, cluster DNS) and a test's.
+	App bool
 }
 
 // Image is a built image.
@@ -66,6 +70,8 @@ type Image struct {
 	Digest string
 	// Archive is the OCI image layout archive (a tar) for `ctr images import`.
 	Archive string
+	// App is its Spec's App.
+	App bool
 }
 
 // buildEnv makes the binaries the same bytes wherever they are built with
@@ -92,7 +98,9 @@ func Build(ctx context.Context, s Spec, outDir string) (Image, error) {
 	if err != nil {
 		return Image{}, err
 	}
-	return Write(img, s.Name, filepath.Join(outDir, s.Name+".oci.tar"))
+	out, err := Write(img, s.Name, filepath.Join(outDir, s.Name+".oci.tar"))
+	out.App = s.App
+	return out, err
 }
 
 // FromBinary is the image of a static binary: one layer with the binary at
@@ -283,10 +291,10 @@ func Apps(project string) []Spec {
 	return []Spec{
 		{Name: "pause", Dir: filepath.Join(project, "cmd", "pause"), Entrypoint: "/pause"},
 		{Name: "coredns", Dir: filepath.Join(project, "tools", "cluster", "coredns"), Entrypoint: "/coredns", Port: 53},
-		{Name: "frontend", Dir: filepath.Join(project, "apps", "frontend"), Entrypoint: "/app", Port: 8080},
-		{Name: "backend", Dir: filepath.Join(project, "apps", "backend"), Entrypoint: "/app", Port: 8080},
+		{Name: "frontend", Dir: filepath.Join(project, "apps", "frontend"), Entrypoint: "/app", Port: 8080, App: true},
+		{Name: "backend", Dir: filepath.Join(project, "apps", "backend"), Entrypoint: "/app", Port: 8080, App: true},
 		{Name: "gpu-worker", Dir: filepath.Join(project, "apps", "gpu-worker"), Entrypoint: "/worker",
-			Env: []string{"NVIDIA_SMI=/usr/local/nvidia/bin/nvidia-smi"}},
+			Env: []string{"NVIDIA_SMI=/usr/local/nvidia/bin/nvidia-smi"}, App: true},
 	}
 }
 

@@ -148,3 +148,13 @@ func TestBuildIsReproducible(t *testing.T) {
 	}
 	assert.Equal(t, digests[0], digests[1])
 }
+
+// The local stack runs exactly the project's apps through local.images; the
+// sandbox and cluster DNS are the platform's own.
+func TestAppsMarksTheProjectsApps(t *testing.T) {
+	apps := map[string]bool{}
+	for _, s := range Apps("/p") {
+		apps[s.Name] = s.App
+	}
+	assert.Equal(t, map[string]bool{"pause": false, "coredns": false, "frontend": true, "backend": true, "gpu-worker": true}, apps)
+}

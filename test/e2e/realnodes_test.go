@@ -97,11 +97,8 @@ func TestRealNodes(t *testing.T) {
 	stack, err := engine.Open(ctx, opts)
 	require.NoError(t, err)
 	// The apps' own images, as make local NODES=real sets them.
-	apps := map[string]string{}
-	for _, app := range []string{"frontend", "backend", "gpu-worker"} {
-		apps[app] = cluster.Images[app]
-	}
-	require.NoError(t, engine.Configure(ctx, stack, opts, redis, apps))
+	require.Equal(t, []string{"backend", "frontend", "gpu-worker"}, slices.Sorted(maps.Keys(cluster.AppImages)))
+	require.NoError(t, engine.Configure(ctx, stack, opts, redis, cluster.AppImages))
 	token, err := engine.EnqueueToken(opts)
 	require.NoError(t, err)
 	e := &env{cp: cp, queue: queue.Client{Addr: redis}, stack: stack, opts: opts, bin: bin, project: project}
