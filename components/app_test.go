@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gke-gpu-platform/gke-gpu-platform/test/graphtest"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/graphtest"
 )
 
 var testGPUScheduling = GPUSchedulingArgs{

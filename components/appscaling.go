@@ -10,18 +10,21 @@ import (
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/keda"
 )
 
 // KEDAAPIVersion is the API of KEDA's ScaledObject, ScaledJob and
 // TriggerAuthentication (KEDA v2).
 const KEDAAPIVersion = "keda.sh/v1alpha1"
 
-// Queue modes: how queued work becomes pods.
+// Queue modes: how queued work becomes pods (defined in internal/keda, which
+// the config's validation reads without compiling this package).
 const (
 	// QueueModeWorker: a long-running Deployment that KEDA scales (ScaledObject).
-	QueueModeWorker = "worker"
+	QueueModeWorker = keda.QueueModeWorker
 	// QueueModeJob: one run-to-completion Job per queued message (ScaledJob).
-	QueueModeJob = "job"
+	QueueModeJob = keda.QueueModeJob
 )
 
 // QueueScalingArgs hand an app's scale to KEDA, driven by a queue's backlog.

@@ -95,6 +95,10 @@ type Cluster struct {
 	Kubeconfig pulumi.StringOutput `pulumi:"kubeconfig"`
 	// NodeServiceAccountEmail is the email of the nodes' service account.
 	NodeServiceAccountEmail pulumi.StringOutput `pulumi:"nodeServiceAccountEmail"`
+	// WorkloadPool is the cluster's Workload Identity pool, <project>.svc.id.goog,
+	// as the cluster reports it: members built on it (WorkloadIdentityMember)
+	// depend on the cluster, which is what creates the pool.
+	WorkloadPool pulumi.StringOutput `pulumi:"workloadPool"`
 	// Provider is a Kubernetes provider for this cluster.
 	Provider *kubernetes.Provider `pulumi:"-"`
 }
@@ -207,6 +211,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	c.Endpoint = cluster.Endpoint
 	c.CACertificate = cluster.MasterAuth.ClusterCaCertificate().Elem().ToStringOutput()
 	c.NodeServiceAccountEmail = nodeSA.Email
+	c.WorkloadPool = cluster.WorkloadIdentityConfig.WorkloadPool().Elem()
 	c.Kubeconfig = pulumi.ToSecret(pulumi.All(cluster.Project, cluster.Location, cluster.Name, cluster.Endpoint, c.CACertificate).
 		ApplyT(func(v []any) string {
 			// The context name gcloud itself would write.
@@ -230,6 +235,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		"caCertificate":           c.CACertificate,
 		"kubeconfig":              c.Kubeconfig,
 		"nodeServiceAccountEmail": c.NodeServiceAccountEmail,
+		"workloadPool":            c.WorkloadPool,
 	})
 }
 

@@ -6,7 +6,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gke-gpu-platform/gke-gpu-platform/test/graphtest"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/graphtest"
 )
 
 // run runs one component's constructor under mocks and returns what it registered.

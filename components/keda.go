@@ -3,6 +3,8 @@ package components
 import (
 	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/keda"
 )
 
 // KEDA's chart, pinned: the CRDs it installs are the API every ScaledObject
@@ -10,7 +12,8 @@ import (
 const (
 	// KEDAChartRepo is KEDA's official Helm repository.
 	KEDAChartRepo = "https://kedacore.github.io/charts"
-	// KEDAChartVersion is the chart version; KEDA's charts track app versions (app v2.21.0).
+	// KEDAChartVersion is the chart version; KEDA's charts track app versions.
+	// The same as KEDA_VERSION in tools/versions.env (test/toolchain checks).
 	KEDAChartVersion = "2.21.0"
 	// KEDAOperatorServiceAccount is the chart's service account of the operator,
 	// the process that reads queue backlogs (and so needs the Google identity).
@@ -19,25 +22,11 @@ const (
 
 // KEDAControlPlanePorts are the pod ports the Kubernetes control plane
 // calls on KEDA: the metrics API server (6443, an aggregated APIService)
-// and the admission webhooks (9443), per KEDA v2.21.0's manifests
+// and the admission webhooks (9443), per the pinned KEDA's manifests
 // (config/metrics-server/deployment.yaml, config/webhooks/webhooks.yaml).
 // Private GKE nodes need a firewall rule for them; KEDA's docs say 6443 is
 // "only required for Google Cloud" (keda.sh/docs/2.16/operate/cluster).
 var KEDAControlPlanePorts = []int{6443, 9443}
-
-// KEDAPodResources are one KEDA pod's requests and limits.
-type KEDAPodResources struct {
-	// CPURequest, MemoryRequest, CPULimit and MemoryLimit are Kubernetes quantities.
-	CPURequest, MemoryRequest, CPULimit, MemoryLimit string
-}
-
-// KEDAResources are what the chart's three Deployments request: small,
-// so KEDA fits a 3 x n1-standard-1 pool beside the apps (a test sums them).
-var KEDAResources = map[string]KEDAPodResources{
-	"operator":     {CPURequest: "100m", MemoryRequest: "128Mi", CPULimit: "1", MemoryLimit: "512Mi"},
-	"metricServer": {CPURequest: "50m", MemoryRequest: "128Mi", CPULimit: "1", MemoryLimit: "512Mi"},
-	"webhooks":     {CPURequest: "10m", MemoryRequest: "64Mi", CPULimit: "200m", MemoryLimit: "128Mi"},
-}
 
 // KEDAArgs install KEDA from its Helm chart.
 type KEDAArgs struct {
@@ -73,7 +62,7 @@ func NewKEDA(ctx *pulumi.Context, name string, args *KEDAArgs, opts ...pulumi.Re
 		return nil, err
 	}
 	resources := pulumi.Map{}
-	for pod, r := range KEDAResources {
+	for pod, r := range keda.Resources {
 		resources[pod] = pulumi.Map{
 			"requests": pulumi.Map{"cpu": pulumi.String(r.CPURequest), "memory": pulumi.String(r.MemoryRequest)},
 			"limits":   pulumi.Map{"cpu": pulumi.String(r.CPULimit), "memory": pulumi.String(r.MemoryLimit)},

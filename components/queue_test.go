@@ -5,6 +5,8 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/assert"
+
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/keda"
 )
 
 func TestQueue(t *testing.T) {
@@ -45,7 +47,7 @@ func TestQueue(t *testing.T) {
 func TestWorkloadIdentity(t *testing.T) {
 	g := run(t, func(ctx *pulumi.Context) error {
 		_, err := NewWorkloadIdentity(ctx, "worker", &WorkloadIdentityArgs{
-			Project: "acme", AccountID: "worker-abc123", Namespace: "dev", ServiceAccount: "worker",
+			Project: "acme", WorkloadPool: pulumi.String("acme.svc.id.goog"), AccountID: "worker-abc123", Namespace: "dev", ServiceAccount: "worker",
 			ProjectRoles: []string{"roles/monitoring.viewer"},
 		})
 		return err
@@ -77,7 +79,7 @@ func TestKEDA(t *testing.T) {
 	assert.Equal(t, true, r.Plain("atomic"))
 	assert.Equal(t, map[string]any{PoolLabel: "cpu"}, r.Plain("values.nodeSelector"))
 	assert.Equal(t, "keda@p.iam.gserviceaccount.com", r.Plain("values.podIdentity.gcp.gcpIAMServiceAccount"))
-	for pod := range KEDAResources {
+	for pod := range keda.Resources {
 		assert.NotNil(t, r.Plain("values.resources."+pod+".requests.cpu"), pod)
 	}
 }

@@ -10,8 +10,16 @@ import (
 
 // WorkloadIdentityArgs give one Kubernetes service account a Google identity.
 type WorkloadIdentityArgs struct {
-	// Project is the Google Cloud project ID (its workload pool is <project>.svc.id.goog).
+	// Project is the Google Cloud project ID the account is created in.
 	Project string
+	// WorkloadPool is the cluster's Workload Identity pool, <project>.svc.id.goog:
+	// pass Cluster.WorkloadPool, the cluster's output, never a string built
+	// from the project. The pool exists only once a cluster with Workload
+	// Identity does, and IAM refuses a binding to it before that ("Error 400:
+	// Identity Pool does not exist",
+	// https://github.com/terraform-google-modules/terraform-google-kubernetes-engine/issues/916):
+	// the output puts the binding after the cluster in the graph.
+	WorkloadPool pulumi.StringInput
 	// AccountID is the Google service account's ID: 6-30 lowercase letters,
 	// digits or '-', unique in the project.
 	AccountID string
@@ -40,9 +48,12 @@ type WorkloadIdentity struct {
 }
 
 // WorkloadIdentityMember is the IAM member a Kubernetes service account is
-// known as to Google: serviceAccount:<project>.svc.id.goog[<namespace>/<ksa>].
-func WorkloadIdentityMember(project, namespace, serviceAccount string) string {
-	return fmt.Sprintf("serviceAccount:%s.svc.id.goog[%s/%s]", project, namespace, serviceAccount)
+// known as to Google: serviceAccount:<pool>[<namespace>/<ksa>], where pool is
+// the cluster's Workload Identity pool output (Cluster.WorkloadPool), so that
+// whatever grants to the member waits for the cluster.
+// https://cloud.google.com/kubernetes-engine/docs/how-to/workload-identity
+func WorkloadIdentityMember(pool pulumi.StringInput, namespace, serviceAccount string) pulumi.StringOutput {
+	return pulumi.Sprintf("serviceAccount:%s[%s/%s]", pool, namespace, serviceAccount)
 }
 
 // NewWorkloadIdentity creates the account, the binding and the grants.
@@ -64,7 +75,7 @@ func NewWorkloadIdentity(ctx *pulumi.Context, name string, args *WorkloadIdentit
 	if _, err := serviceaccount.NewIAMMember(ctx, name+"-workload-identity", &serviceaccount.IAMMemberArgs{
 		ServiceAccountId: account.Name,
 		Role:             pulumi.String("roles/iam.workloadIdentityUser"),
-		Member:           pulumi.String(WorkloadIdentityMember(args.Project, args.Namespace, args.ServiceAccount)),
+		Member:           WorkloadIdentityMember(args.WorkloadPool, args.Namespace, args.ServiceAccount),
 	}, parent); err != nil {
 		return nil, err
 	}

@@ -10,8 +10,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/config"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/graphtest"
 	"github.com/gke-gpu-platform/gke-gpu-platform/stacks"
-	"github.com/gke-gpu-platform/gke-gpu-platform/test/graphtest"
 )
 
 // policyConfig reads policy/config/<stack>.json, the file every deploy path
@@ -37,7 +38,7 @@ func violations(t *testing.T, stack string, edits map[string]string, extra ...Re
 
 func violationsWith(t *testing.T, stack string, edits map[string]string, policyCfg map[string]map[string]any, extra ...Resource) []string {
 	t.Helper()
-	values, err := stacks.StackFileConfig("..", stack)
+	values, err := config.StackFileConfig("..", stack)
 	require.NoError(t, err)
 	// The enqueue token a user sets once, encrypted, per stack (make local
 	// sets the local stack's).
@@ -49,7 +50,7 @@ func violationsWith(t *testing.T, stack string, edits map[string]string, policyC
 	require.NoError(t, err)
 
 	s := Stack{Name: stack}
-	if cfg, err := stacks.LoadStackFile("..", stack); err == nil && len(edits) == 0 {
+	if cfg, err := config.LoadStackFile("..", stack); err == nil && len(edits) == 0 {
 		s.Config = &cfg
 	}
 	state := &runState{}
@@ -131,9 +132,9 @@ func TestBudgetComesFromThePolicyConfig(t *testing.T) {
 func TestBudgetUsesTheReportsFigures(t *testing.T) {
 	for _, stack := range []string{"dev", "prod", "pr"} {
 		t.Run(stack, func(t *testing.T) {
-			cfg, err := stacks.LoadStackFile("..", stack)
+			cfg, err := config.LoadStackFile("..", stack)
 			require.NoError(t, err)
-			e, err := stacks.EstimateCost(cfg)
+			e, err := config.EstimateCost(cfg)
 			require.NoError(t, err)
 			budget := policyConfig(t, stack)["monthly-budget"]
 			require.NotNil(t, budget)

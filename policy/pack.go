@@ -7,7 +7,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
 
-	"github.com/gke-gpu-platform/gke-gpu-platform/stacks"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/config"
 )
 
 // PackName is the pack's name in `pulumi preview` output and policy config.
@@ -20,7 +20,7 @@ const PackVersion = "0.1.0"
 // the program does.
 func loadStack(ctx *pulumi.Context) Stack {
 	s := Stack{Name: ctx.Stack()}
-	cfg, err := stacks.LoadConfig(ctx)
+	cfg, err := config.FromEngine(ctx)
 	if err != nil {
 		// The program reports the reason; rules that need the config pass.
 		return s

@@ -3,8 +3,8 @@ package main
 import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
 
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/config"
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/cost"
-	"github.com/gke-gpu-platform/gke-gpu-platform/stacks"
 )
 
 // Resource types the rules read.
@@ -37,7 +37,7 @@ type Stack struct {
 	Name string
 	// Config is the stack's validated config; nil if it did not load (the
 	// program itself then fails with the reason).
-	Config *stacks.Config
+	Config *config.Config
 }
 
 // costTypes are the resource types that cost money, as internal/cost reads them.

@@ -6,7 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gke-gpu-platform/gke-gpu-platform/stacks"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/config"
 )
 
 func rule(t *testing.T, name string) Rule {
@@ -104,7 +104,7 @@ func deployment(pod map[string]any) Resource {
 
 func devStack(t *testing.T) Stack {
 	t.Helper()
-	cfg, err := stacks.LoadStackFile("..", "dev")
+	cfg, err := config.LoadStackFile("..", "dev")
 	require.NoError(t, err)
 	return Stack{Name: "dev", Config: &cfg}
 }

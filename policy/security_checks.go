@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/gke-gpu-platform/gke-gpu-platform/stacks"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/config"
 )
 
 func checkClusterHardened(r Resource, _ Stack, _ map[string]any, _ *runState) []string {
@@ -262,7 +262,7 @@ func checkNoSecretsInEnv(r Resource, _ Stack, _ map[string]any, _ *runState) []s
 		for _, e := range asList(c["env"]) {
 			m := asMap(e)
 			name := asString(m["name"])
-			if m["value"] == nil || !stacks.LooksSecret(name) {
+			if m["value"] == nil || !config.LooksSecret(name) {
 				continue
 			}
 			v = append(v, fmt.Sprintf("container %q of %s %q sets %s in clear: put the value in the stack's secrets "+

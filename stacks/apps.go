@@ -8,6 +8,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/gke-gpu-platform/gke-gpu-platform/components"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/config"
 )
 
 // negAnnotation makes GKE load-balance straight to pod IPs (container-native
@@ -16,7 +17,7 @@ var negAnnotation = map[string]string{"cloud.google.com/neg": `{"ingress": true}
 
 // deployApps creates the stack's namespace, one App per config entry, and
 // the single Ingress in front of them.
-func deployApps(ctx *pulumi.Context, cfg Config, t *target) error {
+func deployApps(ctx *pulumi.Context, cfg config.Config, t *target) error {
 	k8s := pulumi.Provider(t.provider)
 	queues := newLocalQueueing(cfg)
 	if t.gke {
@@ -43,7 +44,7 @@ func deployApps(ctx *pulumi.Context, cfg Config, t *target) error {
 	namespace := ns.Metadata.Name().Elem()
 	ctx.Export("namespace", namespace)
 	if _, err := components.NewNetworkPolicies(ctx, "network", &components.NetworkPolicyArgs{
-		Namespace: namespace, IngressFrom: cfg.ingressSource(t.gke), Apps: cfg.appTraffic(t.gke, queues),
+		Namespace: namespace, IngressFrom: ingressSource(cfg, t.gke), Apps: appTraffic(cfg, t.gke, queues),
 	}, k8s); err != nil {
 		return err
 	}
@@ -57,7 +58,7 @@ func deployApps(ctx *pulumi.Context, cfg Config, t *target) error {
 			Port:                          a.Port,
 			Replicas:                      a.ReplicaCount(),
 			Env:                           mergeEnv(queues.env[a.Name], a.Env),
-			SecretEnv:                     cfg.secretEnv(a),
+			SecretEnv:                     secretEnv(cfg, a),
 			Command:                       a.Command,
 			Args:                          a.Args,
 			GPU:                           a.GPU,
@@ -74,7 +75,7 @@ func deployApps(ctx *pulumi.Context, cfg Config, t *target) error {
 				CPULimit: a.Resources.CPULimit, MemoryLimit: a.Resources.MemoryLimit,
 				EphemeralStorageRequest: a.Resources.EphemeralStorageRequest, EphemeralStorageLimit: a.Resources.EphemeralStorageLimit,
 			},
-			Labels: map[string]string{"gke-gpu-platform/stack": labelValue(cfg.Stack)},
+			Labels: map[string]string{"gke-gpu-platform/stack": config.LabelValue(cfg.Stack)},
 		}
 		if as := a.Autoscaling; as != nil {
 			args.Autoscaling = &components.AutoscalingArgs{
@@ -166,7 +167,7 @@ func deployApps(ctx *pulumi.Context, cfg Config, t *target) error {
 // secretEnv resolves an app's secretEnv to the stack's secret values; the
 // App component marks them secret, so the engine encrypts them and no
 // preview shows them.
-func (c Config) secretEnv(a AppConfig) map[string]pulumi.StringInput {
+func secretEnv(c config.Config, a config.AppConfig) map[string]pulumi.StringInput {
 	out := map[string]pulumi.StringInput{}
 	for env, secret := range a.SecretEnv {
 		out[env] = pulumi.String(c.Secrets[secret])

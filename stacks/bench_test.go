@@ -3,7 +3,8 @@ package stacks
 import (
 	"testing"
 
-	"github.com/gke-gpu-platform/gke-gpu-platform/test/graphtest"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/config"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/graphtest"
 )
 
 // BenchmarkProgram is the program's own share of a preview: load and
@@ -12,7 +13,7 @@ import (
 func BenchmarkProgram(b *testing.B) {
 	for _, stack := range []string{"dev", "prod", "local"} {
 		b.Run(stack, func(b *testing.B) {
-			cfg, err := StackFileConfig("..", stack)
+			cfg, err := config.StackFileConfig("..", stack)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -34,7 +35,7 @@ func BenchmarkProgram(b *testing.B) {
 func BenchmarkLoadConfig(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := LoadStackFile("..", "prod"); err != nil {
+		if _, err := config.LoadStackFile("..", "prod"); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -8,7 +8,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
-	"github.com/gke-gpu-platform/gke-gpu-platform/test/graphtest"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/config"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/graphtest"
 )
 
 // Each bad value fails the program with a message naming the key, the value
@@ -535,7 +536,7 @@ func TestLocalImagesReplaceThePrebuiltOnes(t *testing.T) {
 		"gke-gpu-platform:local": `{"redisAddress": "10.89.0.2:6379", "images": {"backend": "gke-gpu-platform.local/backend@sha256:ab", "gpu-worker": "gke-gpu-platform.local/gpu-worker@sha256:cd"}}`,
 	})
 	require.NoError(t, err)
-	byName := map[string]AppConfig{}
+	byName := map[string]config.AppConfig{}
 	for _, a := range cfg.Apps {
 		byName[a.Name] = a
 	}
@@ -549,7 +550,7 @@ func TestLocalImagesReplaceThePrebuiltOnes(t *testing.T) {
 func TestRealStackFilesAreValid(t *testing.T) {
 	for _, stack := range []string{"dev", "prod", "local", "pr"} {
 		t.Run(stack, func(t *testing.T) {
-			cfg, err := LoadStackFile("..", stack)
+			cfg, err := config.LoadStackFile("..", stack)
 			require.NoError(t, err)
 			assert.Equal(t, stack, cfg.Stack)
 		})
@@ -562,29 +563,29 @@ func TestDefaultsFillWhatTheStackLeavesOut(t *testing.T) {
 		"gke-gpu-platform:apps":    `[{"name": "web", "image": "nginx:1", "port": 80}]`,
 	})
 	require.NoError(t, err)
-	d := Defaults("dev")
+	d := config.Defaults("dev")
 	assert.Equal(t, 3, cfg.GPUPool.MaxNodes)
 	assert.Equal(t, d.GPUPool.AcceleratorType, cfg.GPUPool.AcceleratorType)
 	assert.Equal(t, 0, cfg.GPUPool.MinNodes)
 	assert.Equal(t, "ANY", cfg.GPUPool.LocationPolicy)
 	assert.Equal(t, "dev", cfg.Namespace)
-	assert.Equal(t, PlatformGKE, cfg.Platform)
+	assert.Equal(t, config.PlatformGKE, cfg.Platform)
 	web := cfg.Apps[0]
 	assert.Equal(t, 1, web.ReplicaCount())
 	assert.Equal(t, "/healthz", web.HealthPath)
-	assert.Equal(t, ResourcesConfig{CPURequest: "100m", MemoryRequest: "128Mi", CPULimit: "500m", MemoryLimit: "256Mi",
+	assert.Equal(t, config.ResourcesConfig{CPURequest: "100m", MemoryRequest: "128Mi", CPULimit: "500m", MemoryLimit: "256Mi",
 		EphemeralStorageRequest: "128Mi", EphemeralStorageLimit: "1Gi"}, web.Resources)
 }
 
 // LoadStackFileWith loads a real stack file with edits, without the engine.
-func LoadStackFileWith(t *testing.T, stack string, edits map[string]string) (Config, error) {
+func LoadStackFileWith(t *testing.T, stack string, edits map[string]string) (config.Config, error) {
 	t.Helper()
 	values := stackConfig(t, stack, edits)
 	keys := make([]string, 0, len(values))
 	for k := range values {
 		keys = append(keys, k)
 	}
-	return loadConfig(mapConfig(values), stack, keys, forReport)
+	return config.Load(config.Values(values), stack, keys, config.ForReport)
 }
 
 // Pulumi.yaml declares exactly the keys the program reads, so the CLI
@@ -602,7 +603,7 @@ func TestPulumiYAMLDeclaresEveryKey(t *testing.T) {
 		Config map[string]map[string]any `yaml:"config"`
 	}
 	require.NoError(t, yaml.Unmarshal(raw, &project))
-	assert.Equal(t, ConfigNamespace, project.Name)
+	assert.Equal(t, config.ConfigNamespace, project.Name)
 	assert.NotEmpty(t, project.Runtime.Options.BuildTarget, "buildTarget lets pulumi up reuse the compiled binary")
 	var declared []string
 	for key, decl := range project.Config {
@@ -610,12 +611,12 @@ func TestPulumiYAMLDeclaresEveryKey(t *testing.T) {
 		assert.NotEmpty(t, decl["type"], key)
 		assert.NotEmpty(t, decl["description"], key)
 	}
-	assert.ElementsMatch(t, KnownKeys(), declared)
+	assert.ElementsMatch(t, config.KnownKeys(), declared)
 }
 
 // Review stacks come and go per pull request: they must stay cheap.
 func TestPRStackIsCheap(t *testing.T) {
-	cfg, err := LoadStackFile("..", "pr")
+	cfg, err := config.LoadStackFile("..", "pr")
 	require.NoError(t, err)
 	assert.LessOrEqual(t, cfg.GPUPool.MaxNodes, 1, "no GPU max above 1")
 	assert.Zero(t, cfg.GPUPool.MinNodes)
@@ -626,11 +627,11 @@ func TestPRStackIsCheap(t *testing.T) {
 	assert.False(t, cfg.Cluster.DeletionProtection, "review stacks must be destroyable")
 	assert.False(t, cfg.Cluster.Protect)
 	assert.False(t, cfg.Cluster.Regional)
-	e, err := EstimateCost(cfg)
+	e, err := config.EstimateCost(cfg)
 	require.NoError(t, err)
-	dev, err := LoadStackFile("..", "dev")
+	dev, err := config.LoadStackFile("..", "dev")
 	require.NoError(t, err)
-	devCost, err := EstimateCost(dev)
+	devCost, err := config.EstimateCost(dev)
 	require.NoError(t, err)
 	// Paying its own control plane ($73/month: dev holds the free tier), a
 	// review stack still idles for little more than dev.

@@ -11,8 +11,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/config"
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/cost"
-	"github.com/gke-gpu-platform/gke-gpu-platform/test/graphtest"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/graphtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden cost reports in testdata/")
@@ -22,12 +23,12 @@ var update = flag.Bool("update", false, "rewrite the golden cost reports in test
 func TestCostReportGolden(t *testing.T) {
 	for _, stack := range []string{"dev", "prod", "pr"} {
 		t.Run(stack, func(t *testing.T) {
-			cfg, err := LoadStackFile("..", stack)
+			cfg, err := config.LoadStackFile("..", stack)
 			require.NoError(t, err)
-			e, err := EstimateCost(cfg)
+			e, err := config.EstimateCost(cfg)
 			require.NoError(t, err)
 			var b strings.Builder
-			require.NoError(t, e.WriteTable(&b, CostTitle(cfg)))
+			require.NoError(t, e.WriteTable(&b, config.CostTitle(cfg)))
 
 			golden := filepath.Join("testdata", "cost-"+stack+".golden")
 			if *update {
@@ -41,9 +42,9 @@ func TestCostReportGolden(t *testing.T) {
 }
 
 func TestDevIdlesNearTheSeed(t *testing.T) {
-	cfg, err := LoadStackFile("..", "dev")
+	cfg, err := config.LoadStackFile("..", "dev")
 	require.NoError(t, err)
-	e, err := EstimateCost(cfg)
+	e, err := config.EstimateCost(cfg)
 	require.NoError(t, err)
 	// The seed's capacity (3 x n1-standard-1, always on, so N1's full 30%
 	// sustained use discount) with the control plane free and the GPU pool
@@ -63,9 +64,9 @@ func TestCostIsAStackOutput(t *testing.T) {
 	g := runStack(t, "dev", nil)
 	out, ok := g.Exports["estimatedMonthlyCost"].(map[string]any)
 	require.True(t, ok, "estimatedMonthlyCost must be exported: %v", g.Exports["estimatedMonthlyCost"])
-	cfg, err := LoadStackFile("..", "dev")
+	cfg, err := config.LoadStackFile("..", "dev")
 	require.NoError(t, err)
-	e, err := EstimateCost(cfg)
+	e, err := config.EstimateCost(cfg)
 	require.NoError(t, err)
 	assert.Equal(t, e.IdleMonthly, out["idleMonthly"])
 	assert.Equal(t, e.BusyMonthly, out["busyMonthly"])
@@ -81,9 +82,9 @@ func TestRegionalClusterCostsTheControlPlane(t *testing.T) {
 	require.NoError(t, err)
 	regional, err := LoadStackFileWith(t, "dev", map[string]string{"gke-gpu-platform:cluster": `{"name": "platform-dev", "regional": true, "privateNodes": true, "autoscalingProfile": "OPTIMIZE_UTILIZATION"}`})
 	require.NoError(t, err)
-	ez, err := EstimateCost(zonal)
+	ez, err := config.EstimateCost(zonal)
 	require.NoError(t, err)
-	er, err := EstimateCost(regional)
+	er, err := config.EstimateCost(regional)
 	require.NoError(t, err)
 	assert.InDelta(t, 73.0, er.IdleMonthly-ez.IdleMonthly, 0.001)
 	assert.Equal(t, "us-central1", regional.ClusterLocation())
@@ -114,13 +115,13 @@ func graphCost(t *testing.T, g *graphtest.Graph, u cost.Usage) cost.Estimate {
 func TestCostInputMatchesTheGraph(t *testing.T) {
 	for _, stack := range []string{"dev", "prod", "pr"} {
 		t.Run(stack, func(t *testing.T) {
-			cfg, err := LoadStackFile("..", stack)
+			cfg, err := config.LoadStackFile("..", stack)
 			require.NoError(t, err)
-			fromConfig, err := EstimateCost(cfg)
+			fromConfig, err := config.EstimateCost(cfg)
 			require.NoError(t, err)
 			fromGraph := graphCost(t, runStack(t, stack, nil), cost.Usage{
 				FreeTier: cfg.Cost.FreeTier, GPUBusyHours: cfg.Cost.GPUBusyHoursPerMonth, RegistryStorageGB: cfg.Cost.RegistryStorageGb,
-				Bursts: CostInput(cfg).Bursts, NATDataGB: CostInput(cfg).NATDataGB,
+				Bursts: config.CostInput(cfg).Bursts, NATDataGB: config.CostInput(cfg).NATDataGB,
 			})
 			assert.Equal(t, fromConfig.Lines, fromGraph.Lines)
 			assert.Equal(t, fromConfig.BusyMonthly, fromGraph.BusyMonthly)
@@ -152,7 +153,7 @@ func TestBudgetIsNotAStackKey(t *testing.T) {
 func TestUnknownRegionFails(t *testing.T) {
 	cfg, err := LoadStackFileWith(t, "prod", map[string]string{"gcp:zone": "europe-west4-a"})
 	require.NoError(t, err)
-	_, err = EstimateCost(cfg)
+	_, err = config.EstimateCost(cfg)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `gcp:zone = "europe-west4-a": no prices for region "europe-west4": internal/cost/prices.json holds us-central1 only`)
 }
@@ -180,9 +181,9 @@ func TestCostSuggestsASmallerGPUMachine(t *testing.T) {
 				edits["gke-gpu-platform:apps"] = tt.apps
 			}
 			values := stackConfig(t, "dev", edits)
-			cfg, err := loadConfig(mapConfig(values), "dev", nil, forReport)
+			cfg, err := config.Load(config.Values(values), "dev", nil, config.ForReport)
 			require.NoError(t, err)
-			e, err := EstimateCost(cfg)
+			e, err := config.EstimateCost(cfg)
 			require.NoError(t, err)
 			if tt.want == "" {
 				assert.Empty(t, e.Suggestions)
@@ -194,11 +195,11 @@ func TestCostSuggestsASmallerGPUMachine(t *testing.T) {
 	}
 }
 
-// README shows dev's report as `make cost` prints it today.
-func TestReadmeShowsTodaysDevReport(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+// The cost page shows dev's report as `make cost` prints it today.
+func TestCostPageShowsTodaysDevReport(t *testing.T) {
+	page, err := os.ReadFile(filepath.Join("..", "docs", "cost.md"))
 	require.NoError(t, err)
 	golden, err := os.ReadFile(filepath.Join("testdata", "cost-dev.golden"))
 	require.NoError(t, err)
-	assert.Contains(t, string(readme), string(golden), "README's cost block is stale: paste `make cost STACK=dev`")
+	assert.Contains(t, string(page), string(golden), "docs/cost.md's report is stale: paste `make cost STACK=dev`")
 }

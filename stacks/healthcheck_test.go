@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/config"
 )
 
 const backendConfigType = "kubernetes:cloud.google.com/v1:BackendConfig"
@@ -17,7 +19,7 @@ const backendConfigType = "kubernetes:cloud.google.com/v1:BackendConfig"
 func TestRoutedAppsDeclareTheirLoadBalancerHealthCheck(t *testing.T) {
 	for _, stack := range []string{"dev", "prod", "pr", "local"} {
 		t.Run(stack, func(t *testing.T) {
-			cfg, err := LoadStackFile("..", stack)
+			cfg, err := config.LoadStackFile("..", stack)
 			if !assert.NoError(t, err) {
 				return
 			}

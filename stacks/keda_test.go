@@ -7,6 +7,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gke-gpu-platform/gke-gpu-platform/components"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/config"
 )
 
 // Node allocatable on GKE for n1-standard-1 (1 vCPU, 3.75 GB): GKE reserves
@@ -58,7 +61,7 @@ func TestKEDAFitsTheDevCPUPool(t *testing.T) {
 	g := runStack(t, "dev", nil)
 	release := g.One(t, "kubernetes:helm.sh/v3:Release")
 	assert.Equal(t, "keda", release.Plain("chart"))
-	assert.Equal(t, "2.21.0", release.Plain("version"))
+	assert.Equal(t, components.KEDAChartVersion, release.Plain("version"))
 	assert.Equal(t, "https://kedacore.github.io/charts", release.Plain("repositoryOpts.repo"))
 	assert.Equal(t, map[string]any{"gke-gpu-platform/pool": "cpu"}, release.Plain("values.nodeSelector"),
 		"KEDA must never run on (and keep up) a GPU node")
@@ -89,7 +92,7 @@ func TestKEDAFitsTheDevCPUPool(t *testing.T) {
 		}
 	}
 
-	cfg, err := LoadStackFile("..", "dev")
+	cfg, err := config.LoadStackFile("..", "dev")
 	require.NoError(t, err)
 	nodes := cfg.CPUPool.MinNodes
 	require.Equal(t, "n1-standard-1", cfg.CPUPool.MachineType, "the numbers above are for n1-standard-1")

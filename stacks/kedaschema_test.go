@@ -6,7 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gke-gpu-platform/gke-gpu-platform/test/kedaschema"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/kedaschema"
 )
 
 // Every trigger the program renders, on GKE (gcp-pubsub) and locally

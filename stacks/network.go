@@ -6,11 +6,12 @@ import (
 	"strconv"
 
 	"github.com/gke-gpu-platform/gke-gpu-platform/components"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/config"
 )
 
 // ingressSource is where the Ingress's traffic enters pods from: GKE's load
 // balancers and health checks, or an in-cluster controller's namespace.
-func (c Config) ingressSource(gke bool) components.IngressSourceArgs {
+func ingressSource(c config.Config, gke bool) components.IngressSourceArgs {
 	if gke {
 		return components.IngressSourceArgs{CIDRs: components.GKELoadBalancerRanges}
 	}
@@ -20,7 +21,7 @@ func (c Config) ingressSource(gke bool) components.IngressSourceArgs {
 // appTraffic is what each app may send and receive, from what the config
 // says: its route, the apps it connects to (and that connect to it), a
 // Google identity (Google APIs), and the local queue.
-func (c Config) appTraffic(gke bool, q *queueing) []components.AppTrafficArgs {
+func appTraffic(c config.Config, gke bool, q *queueing) []components.AppTrafficArgs {
 	ports := map[string]int{}
 	for _, a := range c.Apps {
 		ports[a.Name] = a.Port
@@ -38,7 +39,7 @@ func (c Config) appTraffic(gke bool, q *queueing) []components.AppTrafficArgs {
 		}
 		_, hasIdentity := q.identity[a.Name]
 		t.GoogleAPIs = gke && hasIdentity
-		if !gke && a.usesQueue() {
+		if !gke && a.UsesQueue() {
 			if host, port, err := net.SplitHostPort(c.Local.RedisAddress); err == nil && net.ParseIP(host) != nil {
 				p, _ := strconv.Atoi(port)
 				t.Egress = append(t.Egress, components.EgressArgs{CIDR: host + "/32", Ports: []int{p}})

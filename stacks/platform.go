@@ -5,6 +5,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/gke-gpu-platform/gke-gpu-platform/components"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/config"
 )
 
 // target is the Kubernetes cluster the apps land on, and what it offers them.
@@ -19,6 +20,9 @@ type target struct {
 	registry *components.Registry
 	// gke switches the Ingress to GKE's controller and the Services to NEGs.
 	gke bool
+	// workloadPool is the GKE cluster's Workload Identity pool (its output,
+	// so IAM members built on it wait for the cluster); nil off GKE.
+	workloadPool pulumi.StringInput
 }
 
 // gpuScheduling is how GPU pods find, and are let onto, the GPU pool. The
@@ -31,8 +35,8 @@ var gpuScheduling = components.GPUSchedulingArgs{
 }
 
 // newGKETarget creates the free zonal cluster, its CPU and GPU pools and the image registry.
-func newGKETarget(ctx *pulumi.Context, cfg Config) (*target, error) {
-	labels := map[string]string{"platform": "gke-gpu-platform", "stack": labelValue(cfg.Stack)}
+func newGKETarget(ctx *pulumi.Context, cfg config.Config) (*target, error) {
+	labels := map[string]string{"platform": "gke-gpu-platform", "stack": config.LabelValue(cfg.Stack)}
 
 	cluster, err := components.NewCluster(ctx, "cluster", &components.ClusterArgs{
 		Project:            cfg.Project,
@@ -48,7 +52,7 @@ func newGKETarget(ctx *pulumi.Context, cfg Config) (*target, error) {
 		AutoscalingProfile: cfg.Cluster.AutoscalingProfile,
 		ImageStreaming:     cfg.GPUPool.Enabled && cfg.GPUPool.ImageStreaming,
 		PrivateNodes:       cfg.Cluster.PrivateNodes,
-		ControlPlanePorts:  cfg.controlPlanePorts(),
+		ControlPlanePorts:  controlPlanePorts(cfg),
 		ResourceLabels:     labels,
 	})
 	if err != nil {
@@ -126,13 +130,13 @@ func newGKETarget(ctx *pulumi.Context, cfg Config) (*target, error) {
 	}
 	ctx.Export("registryUrl", registry.URL)
 
-	return &target{provider: cluster.Provider, pools: pools, registry: registry, gke: true}, nil
+	return &target{provider: cluster.Provider, pools: pools, registry: registry, gke: true, workloadPool: cluster.WorkloadPool}, nil
 }
 
 // controlPlanePorts are the node ports the control plane calls beyond
 // GKE's own (443, 10250): KEDA's, when a queue needs KEDA.
-func (c Config) controlPlanePorts() []int {
-	if c.queueApps() {
+func controlPlanePorts(c config.Config) []int {
+	if c.UsesQueues() {
 		return components.KEDAControlPlanePorts
 	}
 	return nil
@@ -140,7 +144,7 @@ func (c Config) controlPlanePorts() []int {
 
 // newLocalTarget points the apps at an existing cluster from a kubeconfig:
 // no Google account, no registry, prebuilt images only.
-func newLocalTarget(ctx *pulumi.Context, cfg Config) (*target, error) {
+func newLocalTarget(ctx *pulumi.Context, cfg config.Config) (*target, error) {
 	args := &kubernetes.ProviderArgs{}
 	if cfg.Local.Kubeconfig != "" {
 		// A path or the file's contents; the provider accepts either.

@@ -6,26 +6,28 @@ package stacks
 
 import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/config"
 )
 
 // Program is the whole platform for one stack.
 func Program(ctx *pulumi.Context) error {
 	// Everything that can be wrong with the config fails here, before any
 	// resource is registered.
-	cfg, err := LoadConfig(ctx)
+	cfg, err := config.FromEngine(ctx)
 	if err != nil {
 		return err
 	}
-	estimate, err := EstimateCost(cfg)
+	estimate, err := config.EstimateCost(cfg)
 	if err != nil {
 		return err
 	}
 
 	var t *target
 	switch cfg.Platform {
-	case PlatformGKE:
+	case config.PlatformGKE:
 		t, err = newGKETarget(ctx, cfg)
-	case PlatformLocal:
+	case config.PlatformLocal:
 		t, err = newLocalTarget(ctx, cfg)
 	}
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/gke-gpu-platform/gke-gpu-platform/components"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/config"
 )
 
 // Environment the platform gives queue-driven apps and the apps that feed them.
@@ -49,7 +50,7 @@ const (
 // ScaledObject must wait for. Only the trigger differs between platforms.
 type queueing struct {
 	// trigger reads the backlog of one app's queue.
-	trigger func(a AppConfig) components.TriggerArgs
+	trigger func(a config.AppConfig) components.TriggerArgs
 	// env is the queue environment of every app that consumes or publishes.
 	env map[string]map[string]string
 	// identity is the Google service account of each app that has one.
@@ -58,19 +59,9 @@ type queueing struct {
 	keda []pulumi.Resource
 }
 
-// queueApps reports whether any app consumes or publishes to a queue.
-func (c Config) queueApps() bool {
-	for _, a := range c.Apps {
-		if a.usesQueue() {
-			return true
-		}
-	}
-	return false
-}
-
 // queueEnv adds the queue environment: the source a consumer reads, and the
 // target(s) a producer writes (QUEUE_TOPIC_<NAME> each, QUEUE_TOPIC when only one).
-func (c Config) queueEnv(backend string, name func(queue string, consumer bool) string) map[string]map[string]string {
+func queueEnv(c config.Config, backend string, name func(queue string, consumer bool) string) map[string]map[string]string {
 	env := map[string]map[string]string{}
 	add := func(app, k, v string) {
 		if env[app] == nil {
@@ -107,9 +98,9 @@ func DeadLetterList(queue string) string { return queue + ":dead" }
 
 // newLocalQueueing uses the Redis the local harness runs: KEDA's redis
 // scaler reads the list's length, workers pop from it.
-func newLocalQueueing(cfg Config) *queueing {
+func newLocalQueueing(cfg config.Config) *queueing {
 	return &queueing{
-		trigger: func(a AppConfig) components.TriggerArgs {
+		trigger: func(a config.AppConfig) components.TriggerArgs {
 			return components.TriggerArgs{Type: "redis", Metadata: map[string]pulumi.StringInput{
 				"address":              pulumi.String(cfg.Local.RedisAddress),
 				"listName":             pulumi.String(a.Queue.Name),
@@ -117,7 +108,7 @@ func newLocalQueueing(cfg Config) *queueing {
 				"activationListLength": pulumi.String("0"),
 			}}
 		},
-		env:      cfg.queueEnv("redis", func(q string, _ bool) string { return q }),
+		env:      queueEnv(cfg, "redis", func(q string, _ bool) string { return q }),
 		identity: map[string]pulumi.StringInput{},
 	}
 }
@@ -128,7 +119,7 @@ func newLocalQueueing(cfg Config) *queueing {
 // its chart (on the CPU pool, acting as its own Google identity), one
 // Pub/Sub topic and subscription per queue, and a Workload Identity per app
 // that consumes or publishes, granted exactly its subscription or topic.
-func newGKEQueueing(ctx *pulumi.Context, cfg Config, t *target) (*queueing, error) {
+func newGKEQueueing(ctx *pulumi.Context, cfg config.Config, t *target) (*queueing, error) {
 	q := &queueing{identity: map[string]pulumi.StringInput{}}
 	for _, a := range cfg.Apps {
 		if a.GCPServiceAccount == "" {
@@ -139,18 +130,18 @@ func newGKEQueueing(ctx *pulumi.Context, cfg Config, t *target) (*queueing, erro
 		if _, err := serviceaccount.NewIAMMember(ctx, a.Name+"-workload-identity", &serviceaccount.IAMMemberArgs{
 			ServiceAccountId: pulumi.Sprintf("projects/%s/serviceAccounts/%s", cfg.Project, a.GCPServiceAccount),
 			Role:             pulumi.String("roles/iam.workloadIdentityUser"),
-			Member:           pulumi.String(components.WorkloadIdentityMember(cfg.Project, cfg.Namespace, a.Name)),
+			Member:           components.WorkloadIdentityMember(t.workloadPool, cfg.Namespace, a.Name),
 		}); err != nil {
 			return nil, err
 		}
 		q.identity[a.Name] = pulumi.String(a.GCPServiceAccount)
 	}
-	if !cfg.queueApps() {
+	if !cfg.UsesQueues() {
 		return q, nil
 	}
-	labels := map[string]string{"platform": "gke-gpu-platform", "stack": labelValue(cfg.Stack)}
+	labels := map[string]string{"platform": "gke-gpu-platform", "stack": config.LabelValue(cfg.Stack)}
 	topicID := func(queue string) string { return cfg.Cluster.Name + "-" + queue }
-	q.env = cfg.queueEnv("pubsub", func(queue string, consumer bool) string {
+	q.env = queueEnv(cfg, "pubsub", func(queue string, consumer bool) string {
 		if consumer {
 			return fmt.Sprintf("projects/%s/subscriptions/%s", cfg.Project, topicID(queue))
 		}
@@ -160,6 +151,7 @@ func newGKEQueueing(ctx *pulumi.Context, cfg Config, t *target) (*queueing, erro
 	// KEDA's operator reads Pub/Sub backlogs from Cloud Monitoring.
 	kedaID, err := components.NewWorkloadIdentity(ctx, "keda", &components.WorkloadIdentityArgs{
 		Project:        cfg.Project,
+		WorkloadPool:   t.workloadPool,
 		AccountID:      cfg.Cluster.Name + "-keda",
 		DisplayName:    fmt.Sprintf("KEDA of %s (reads queue backlogs)", cfg.Cluster.Name),
 		Namespace:      kedaNamespace,
@@ -181,7 +173,7 @@ func newGKEQueueing(ctx *pulumi.Context, cfg Config, t *target) (*queueing, erro
 
 	members := map[string]pulumi.StringInput{}
 	for _, a := range cfg.Apps {
-		if !a.usesQueue() {
+		if !a.UsesQueue() {
 			continue
 		}
 		if a.GCPServiceAccount != "" {
@@ -190,6 +182,7 @@ func newGKEQueueing(ctx *pulumi.Context, cfg Config, t *target) (*queueing, erro
 		}
 		id, err := components.NewWorkloadIdentity(ctx, a.Name, &components.WorkloadIdentityArgs{
 			Project:        cfg.Project,
+			WorkloadPool:   t.workloadPool,
 			AccountID:      appAccountID(cfg.Cluster.Name, a.Name),
 			DisplayName:    fmt.Sprintf("%s on %s", a.Name, cfg.Cluster.Name),
 			Namespace:      cfg.Namespace,
@@ -230,7 +223,7 @@ func newGKEQueueing(ctx *pulumi.Context, cfg Config, t *target) (*queueing, erro
 		}
 		subscriptions[a.Name] = queue.Subscription
 	}
-	q.trigger = func(a AppConfig) components.TriggerArgs {
+	q.trigger = func(a config.AppConfig) components.TriggerArgs {
 		// The subscription's output, not its name as a string: the
 		// ScaledObject then waits for the subscription to exist.
 		return components.TriggerArgs{Type: "gcp-pubsub", PodIdentity: "gcp", Metadata: map[string]pulumi.StringInput{

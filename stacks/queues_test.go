@@ -1,14 +1,16 @@
 package stacks
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gke-gpu-platform/gke-gpu-platform/test/graphtest"
-	"github.com/gke-gpu-platform/gke-gpu-platform/test/kedaschema"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/config"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/graphtest"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/kedaschema"
 )
 
 const (
@@ -237,10 +239,10 @@ func TestWarmWindows(t *testing.T) {
 	warm, err := LoadStackFileWith(t, "dev", map[string]string{"gke-gpu-platform:apps": apps})
 	require.NoError(t, err)
 	// 22 weekdays of 10 h and 2 h of a 23rd in the 730-hour reference month.
-	assert.InDelta(t, 222.0, warm.warmGPUNodeHours(730), 0.01)
-	before, err := EstimateCost(cold)
+	assert.InDelta(t, 222.0, config.CostInput(warm).WarmGPUNodeHours, 0.01)
+	before, err := config.EstimateCost(cold)
 	require.NoError(t, err)
-	after, err := EstimateCost(warm)
+	after, err := config.EstimateCost(warm)
 	require.NoError(t, err)
 	assert.Greater(t, after.IdleMonthly, before.IdleMonthly, "a warm window costs money with no work at all")
 	for _, l := range after.Lines {
@@ -255,4 +257,35 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// The Workload Identity pool <project>.svc.id.goog exists only once a
+// cluster with Workload Identity does; IAM refuses a binding to it before
+// that ("Error 400: Identity Pool does not exist",
+// https://github.com/terraform-google-modules/terraform-google-kubernetes-engine/issues/916).
+// So every IAM member built on the pool depends on the cluster, on every GKE
+// stack, in a new project's first `pulumi up` as in later ones.
+func TestWorkloadIdentityBindingsWaitForTheCluster(t *testing.T) {
+	for _, stack := range []string{"dev", "prod", "pr"} {
+		t.Run(stack, func(t *testing.T) {
+			g := runStack(t, stack, map[string]string{"gke-gpu-platform:apps": `[
+				{"name": "api", "image": "api:1.0", "port": 8080, "gcpServiceAccount": "api@p.iam.gserviceaccount.com"},
+				{"name": "backend", "image": "b:1", "port": 8080, "publishes": ["jobs"]},
+				{"name": "worker", "image": "w:1", "gpu": 1, "queue": {"name": "jobs"}}]`})
+			require.Len(t, g.OfType("gcp:container/cluster:Cluster"), 1)
+			bindings := 0
+			for _, r := range g.Resources {
+				member, ok := r.Plain("member").(string)
+				if !ok || !strings.Contains(member, ".svc.id.goog[") {
+					continue
+				}
+				bindings++
+				onCluster := slices.ContainsFunc(r.Dependencies, func(urn string) bool {
+					return strings.HasSuffix(urn, "gcp:container/cluster:Cluster::cluster")
+				})
+				assert.True(t, onCluster, "%s %s (member %s) must wait for the cluster; depends on %v", r.Type, r.Name, member, r.Dependencies)
+			}
+			assert.Equal(t, 4, bindings, "KEDA, api, backend and worker are each bound once")
+		})
+	}
 }

@@ -5,7 +5,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/gke-gpu-platform/gke-gpu-platform/test/graphtest"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/config"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/graphtest"
 )
 
 // Resource types the tests look up.
@@ -36,7 +37,7 @@ const userSecrets = `{"enqueueToken": "[secret]"}`
 // sets, then applies edits (key -> value; "" deletes the key).
 func stackConfig(t *testing.T, stack string, edits map[string]string) map[string]string {
 	t.Helper()
-	cfg, err := StackFileConfig("..", stack)
+	cfg, err := config.StackFileConfig("..", stack)
 	require.NoError(t, err)
 	if _, set := cfg["gke-gpu-platform:secrets"]; !set {
 		cfg["gke-gpu-platform:secrets"] = userSecrets

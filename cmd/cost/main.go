@@ -11,7 +11,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/gke-gpu-platform/gke-gpu-platform/stacks"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/config"
 )
 
 func main() {
@@ -26,11 +26,11 @@ func main() {
 }
 
 func run(dir, stack string, asJSON bool) error {
-	cfg, err := stacks.LoadStackFile(dir, stack)
+	cfg, err := config.LoadStackFile(dir, stack)
 	if err != nil {
 		return err
 	}
-	e, err := stacks.EstimateCost(cfg)
+	e, err := config.EstimateCost(cfg)
 	if err != nil {
 		return err
 	}
@@ -43,7 +43,7 @@ func run(dir, stack string, asJSON bool) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(e)
 	}
-	if err := e.WriteTable(os.Stdout, stacks.CostTitle(cfg)); err != nil {
+	if err := e.WriteTable(os.Stdout, config.CostTitle(cfg)); err != nil {
 		return err
 	}
 	return printBudget(dir, stack, e.BusyMonthly)

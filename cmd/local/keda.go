@@ -12,13 +12,13 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gke-gpu-platform/gke-gpu-platform/local"
-	"github.com/gke-gpu-platform/gke-gpu-platform/local/controlplane"
-	"github.com/gke-gpu-platform/gke-gpu-platform/local/keda"
+	"github.com/gke-gpu-platform/gke-gpu-platform/loopback"
+	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/controlplane"
+	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/keda"
 )
 
-// The KEDA lane: on a first run its operator and adapter (about 8 min of
-// compiling on 2 cores, cold) build after the stack is up, not before.
+// The KEDA lane: on a first run its operator and adapter (minutes of
+// compiling, cold: docs/timings.md) build after the stack is up, not before.
 
 // laneFile holds the PID of a running KEDA lane, in the cluster's directory.
 const laneFile = "keda-join.pid"
@@ -46,7 +46,7 @@ func startKEDALane(p paths, cp *controlplane.ControlPlane) error {
 		return err
 	}
 	fmt.Printf("  KEDA's operator and adapter are not built yet: building them in the background\n"+
-		"  (cold: about 8 min on 2 cores; log: %s)\n", filepath.Join(p.cluster, "logs", "keda-join.log"))
+		"  (cold: minutes, see docs/timings.md; log: %s)\n", filepath.Join(p.cluster, "logs", "keda-join.log"))
 	return nil
 }
 
@@ -75,7 +75,7 @@ func ensureKEDA(ctx context.Context, p paths) error {
 	}
 	if kedaBuilt(ctx, p) {
 		fmt.Println("starting KEDA beside the running cluster")
-		return local.JoinKEDA(ctx, p.bin, p.cluster)
+		return loopback.JoinKEDA(ctx, p.bin, p.cluster)
 	}
 	return startKEDALane(p, cp)
 }
@@ -91,7 +91,7 @@ func joinKEDA(ctx context.Context, p paths) error {
 		return fmt.Errorf("building KEDA: %w", err)
 	}
 	fmt.Printf("built in %.0f s; starting the operator and adapter beside the cluster\n", time.Since(start).Seconds())
-	if err := local.JoinKEDA(ctx, p.bin, p.cluster); err != nil {
+	if err := loopback.JoinKEDA(ctx, p.bin, p.cluster); err != nil {
 		return err
 	}
 	fmt.Printf("KEDA is running (%.0f s after the lane started)\n", time.Since(start).Seconds())

@@ -5,12 +5,14 @@
 //	bin/local -nodes real up # the same on real nodes (root): the apps' own images in real containers
 //	bin/local enqueue 3      # 3 jobs for the GPU worker (real nodes: POSTed to the backend); KEDA scales it
 //	bin/local enqueue 4 10   # real nodes: 4 jobs that each hold the GPU 10 s (the second worker waits for a GPU)
-//	bin/local drain          # empty the queue (simulated pods run nothing to consume it)
+//	bin/local enqueue -queue other 2  # jobs on another queue of the stack
+//	bin/local drain          # empty a queue (-queue NAME; simulated pods run nothing to consume it)
 //	bin/local token          # the backend's enqueue token (POST /api/jobs)
+//	bin/local secret NAME    # set a secret of the local stack from standard input (no NAME: list them)
 //	bin/local down           # destroy the stack and stop every process
-//	bin/local status         # is the cluster up, on which nodes, and KEDA with it?
+//	bin/local status         # is the cluster up, on which nodes, KEDA with it, and every queue
 //
-// On real nodes (package local's StartReal) the apps run their own images,
+// On real nodes (package loopback's StartReal) the apps run their own images,
 // built without Docker, in containers under kubelets over containerd, with
 // kube-proxy, cluster DNS and NetworkPolicies enforced: jobs POSTed to the
 // backend's Service scale the real GPU worker from zero, which does them
@@ -32,12 +34,13 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"slices"
-	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
@@ -45,12 +48,11 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 
-	"github.com/gke-gpu-platform/gke-gpu-platform/local"
-	"github.com/gke-gpu-platform/gke-gpu-platform/local/controlplane"
-	"github.com/gke-gpu-platform/gke-gpu-platform/local/display"
-	"github.com/gke-gpu-platform/gke-gpu-platform/local/engine"
-	"github.com/gke-gpu-platform/gke-gpu-platform/local/keda"
-	"github.com/gke-gpu-platform/gke-gpu-platform/local/queue"
+	"github.com/gke-gpu-platform/gke-gpu-platform/loopback"
+	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/controlplane"
+	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/display"
+	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/engine"
+	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/queue"
 )
 
 // nodes chooses the nodes a new cluster gets: simulated (kwok, no root)
@@ -59,7 +61,9 @@ var nodes = flag.String("nodes", "simulated", "the nodes a new cluster gets: sim
 
 func main() {
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: local [-nodes simulated|real] up|down|status|enqueue [N [SECONDS]]|drain|token")
+		fmt.Fprintln(os.Stderr, "usage: local [-nodes simulated|real] up|down|status|token\n"+
+			"       local enqueue [-queue NAME] [N [SECONDS]] | drain [-queue NAME]\n"+
+			"       local secret [NAME]   (NAME's value on standard input; no NAME lists them)")
 	}
 	flag.Parse()
 	if *nodes != "simulated" && *nodes != "real" {
@@ -68,7 +72,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, flag.Arg(0)); err != nil {
+	if err := run(ctx, flag.Arg(0), flag.Args()[min(1, flag.NArg()):]); err != nil {
 		fmt.Fprintln(os.Stderr, "local:", err)
 		os.Exit(1)
 	}
@@ -101,7 +105,7 @@ func locate() (paths, error) {
 	}, nil
 }
 
-func run(ctx context.Context, verb string) error {
+func run(ctx context.Context, verb string, args []string) error {
 	p, err := locate()
 	if err != nil {
 		return err
@@ -125,91 +129,7 @@ func run(ctx context.Context, verb string) error {
 	}
 	switch verb {
 	case "up":
-		redis := ""
-		var images map[string]string
-		if controlplane.Running(ctx, p.bin, p.cluster) {
-			if realNodes(p) != (*nodes == "real") {
-				return fmt.Errorf("a cluster on %s nodes is running: make local-down first to switch to -nodes %s", nodesOf(p), *nodes)
-			}
-			if redis, err = queue.Address(p.cluster); err != nil {
-				return err
-			}
-			if err := ensureKEDA(ctx, p); err != nil {
-				return err
-			}
-			if realNodes(p) {
-				fmt.Println("rebuilding the apps' images (seconds when unchanged) and importing them into the nodes")
-				if images, err = local.RefreshImages(ctx, p.project, p.cluster); err != nil {
-					return err
-				}
-			}
-		} else {
-			built := kedaBuilt(ctx, p)
-			var c *local.Cluster
-			if *nodes == "real" {
-				fmt.Println("starting the loopback cluster on real nodes:")
-				c, err = local.StartReal(ctx, local.RealOptions{BinDir: p.bin, Dir: p.cluster, Project: p.project, WithKEDA: built,
-					Progress: func(s string) { fmt.Println("  " + s) }})
-				if err == nil {
-					images = c.AppImages
-				}
-			} else {
-				fmt.Println("starting the loopback cluster:")
-				c, err = local.StartCluster(ctx, p.bin, p.cluster, built, func(s string) { fmt.Println("  " + s) })
-			}
-			if err != nil {
-				return err
-			}
-			redis = c.RedisAddress
-			if !built {
-				if err := startKEDALane(p, c.ControlPlane); err != nil {
-					return err
-				}
-			}
-		}
-		stack, err := engine.Open(ctx, opts)
-		if err != nil {
-			return err
-		}
-		if err := engine.Configure(ctx, stack, opts, redis, images); err != nil {
-			return err
-		}
-		logPath, engineLog, err := openLog(p.logs, "up")
-		if err != nil {
-			return err
-		}
-		defer engineLog.Close()
-		fmt.Printf("\npulumi up (stack local; full engine log: %s)\n", logPath)
-		start := time.Now()
-		ch := make(chan events.EngineEvent)
-		done := make(chan struct{})
-		go func() { display.New(os.Stdout).Run(ch); close(done) }()
-		res, err := stack.Up(ctx, optup.ProgressStreams(engineLog), optup.EventStreams(ch))
-		<-done
-		if err != nil {
-			return fmt.Errorf("pulumi up failed; the full engine log is %s: %w", logPath, err)
-		}
-		fmt.Printf("\nResources: %s in %.1f s\n", engine.Summary(*res.Summary.ResourceChanges), time.Since(start).Seconds())
-		fmt.Println("\nOutputs:")
-		for _, k := range slices.Sorted(maps.Keys(res.Outputs)) {
-			if o := res.Outputs[k]; o.Secret {
-				fmt.Printf("  %-22s [secret]\n", k)
-			} else {
-				fmt.Printf("  %-22s %v\n", k, o.Value)
-			}
-		}
-		fmt.Printf("\nLook around:\n  export KUBECONFIG=%s\n  %s/kubectl get pods -n platform -o wide\n", opts.Kubeconfig, p.bin)
-		if realNodes(p) {
-			printCurls(ctx, p)
-			fmt.Printf("Queue work for the GPU worker (KEDA scales it from zero; one GPU, so a second worker waits):\n"+
-				"  bin/local enqueue 4 10 && %s/kubectl get pods -n platform -o wide -w   # 4 jobs of 10 s; Ctrl-C ends the watch\n"+
-				"  %s/kubectl logs -n platform deploy/gpu-worker -f                        # the jobs, as the worker does them\n", p.bin, p.bin)
-		} else {
-			fmt.Printf("Queue work for the GPU worker (KEDA scales it from zero):\n  bin/local enqueue 3 && %s/kubectl get pods -n platform -o wide -w\n", p.bin)
-		}
-		fmt.Printf("Stop it all: make local-down\n")
-		fmt.Println("\n" + kedaStatus(ctx, p))
-		return nil
+		return up(ctx, p, opts)
 	case "token":
 		token, err := engine.EnqueueToken(opts)
 		if err != nil {
@@ -217,123 +137,201 @@ func run(ctx context.Context, verb string) error {
 		}
 		fmt.Println(token)
 		return nil
+	case "secret":
+		return secret(p, opts, args)
 	case "keda-join":
 		return joinKEDA(ctx, p)
 	case "drain":
-		redis, err := queue.Address(p.cluster)
-		if err != nil {
-			return fmt.Errorf("no local cluster is running (make local): %w", err)
-		}
-		q := queue.Client{Addr: redis}
-		n, err := q.Length(ctx, "gpu-jobs")
-		if err != nil {
-			return err
-		}
-		if _, err := q.Do(ctx, "DEL", "gpu-jobs"); err != nil {
-			return err
-		}
-		fmt.Printf("removed %d job(s) from gpu-jobs; KEDA scales the GPU worker to zero after its cooldown\n", n)
-		return nil
+		return drain(ctx, p, args)
 	case "enqueue":
-		n := 1
-		if flag.NArg() > 1 {
-			if n, err = strconv.Atoi(flag.Arg(1)); err != nil || n < 1 {
-				return fmt.Errorf("enqueue takes a count >= 1, got %q", flag.Arg(1))
-			}
-		}
-		// Real nodes: how long each job holds the GPU (the sample worker's input.seconds).
-		seconds := 0
-		if flag.NArg() > 2 {
-			if seconds, err = strconv.Atoi(flag.Arg(2)); err != nil || seconds < 0 || seconds > 600 {
-				return fmt.Errorf("enqueue's second argument is the seconds each job holds the GPU, 0-600, got %q", flag.Arg(2))
-			}
-		}
-		redis, err := queue.Address(p.cluster)
-		if err != nil {
-			return fmt.Errorf("no local cluster is running (make local): %w", err)
-		}
-		if realNodes(p) {
-			// Real pods: the way a user's request enqueues, through the backend.
-			return enqueueThroughBackend(ctx, p, opts, n, seconds)
-		}
-		var jobs []string
-		for i := range n {
-			jobs = append(jobs, fmt.Sprintf(`{"id":"local-%d-%d"}`, time.Now().Unix(), i))
-		}
-		q := queue.Client{Addr: redis}
-		if err := q.Push(ctx, "gpu-jobs", jobs...); err != nil {
-			return err
-		}
-		length, err := q.Length(ctx, "gpu-jobs")
-		if err != nil {
-			return err
-		}
-		fmt.Printf("queued %d job(s) on gpu-jobs (%d waiting)\n", n, length)
-		if cp, err := controlplane.Open(p.cluster, p.bin); err == nil {
-			if ok, _, _ := keda.Available(ctx, cp); !ok {
-				fmt.Println(kedaStatus(ctx, p) + "\nThe GPU worker scales from zero once KEDA runs.")
-			}
-		}
-		return nil
+		return enqueue(ctx, p, opts, args)
 	case "down":
-		if controlplane.Running(ctx, p.bin, p.cluster) {
-			stack, err := engine.Open(ctx, opts)
-			if err != nil {
-				return err
-			}
-			logPath, engineLog, err := openLog(p.logs, "destroy")
-			if err != nil {
-				return err
-			}
-			defer engineLog.Close()
-			ch := make(chan events.EngineEvent)
-			done := make(chan struct{})
-			go func() { display.New(os.Stdout).Run(ch); close(done) }()
-			_, err = stack.Destroy(ctx, optdestroy.ProgressStreams(engineLog), optdestroy.EventStreams(ch))
-			<-done
-			if err != nil {
-				return fmt.Errorf("pulumi destroy failed; the full engine log is %s: %w", logPath, err)
-			}
-			if err := stack.Workspace().RemoveStack(ctx, "local"); err != nil {
-				return err
-			}
-		}
-		if realNodes(p) {
-			cp, err := controlplane.Open(p.cluster, p.bin)
-			if err != nil {
-				return err
-			}
-			if err := local.StopReal(ctx, cp, p.bin); err != nil {
-				return err
-			}
-			fmt.Println("control plane, real nodes, queue and KEDA stopped; their bridges, rules and namespaces removed")
+		return down(ctx, p, opts)
+	case "status":
+		if !controlplane.Running(ctx, p.bin, p.cluster) {
+			fmt.Println("not running")
 			return nil
 		}
-		if err := controlplane.StopDir(p.cluster); err != nil {
-			return err
-		}
-		fmt.Println("control plane, queue and KEDA stopped")
-		return nil
-	case "status":
-		if controlplane.Running(ctx, p.bin, p.cluster) {
-			fmt.Printf("running on %s nodes; KUBECONFIG=%s\n", nodesOf(p), opts.Kubeconfig)
-			fmt.Println(kedaStatus(ctx, p))
-			if redis, err := queue.Address(p.cluster); err == nil {
-				q := queue.Client{Addr: redis}
-				waiting, err1 := q.Length(ctx, "gpu-jobs")
-				working, err2 := q.Length(ctx, "gpu-jobs:processing")
-				if err1 == nil && err2 == nil {
-					fmt.Printf("queue gpu-jobs: %d waiting, %d being done\n", waiting, working)
-				}
-			}
-		} else {
-			fmt.Println("not running")
-		}
+		fmt.Printf("running on %s nodes; KUBECONFIG=%s\n", nodesOf(p), opts.Kubeconfig)
+		fmt.Println(kedaStatus(ctx, p))
+		printQueues(ctx, p)
 		return nil
 	default:
 		flag.Usage()
 		return fmt.Errorf("unknown command %q", verb)
 	}
+}
+
+// up starts the cluster when none runs (on the nodes -nodes names), points
+// the local stack at it and runs `pulumi up`.
+func up(ctx context.Context, p paths, opts engine.Options) error {
+	redis, images, err := startOrJoin(ctx, p)
+	if err != nil {
+		return err
+	}
+	stack, err := engine.Open(ctx, opts)
+	if err != nil {
+		return err
+	}
+	if err := engine.Configure(ctx, stack, opts, redis, images); err != nil {
+		return err
+	}
+	logPath, engineLog, err := openLog(p.logs, "up")
+	if err != nil {
+		return err
+	}
+	defer engineLog.Close()
+	fmt.Printf("\npulumi up (stack local; full engine log: %s)\n", logPath)
+	start := time.Now()
+	ch := make(chan events.EngineEvent)
+	done := make(chan struct{})
+	go func() { display.New(os.Stdout).Run(ch); close(done) }()
+	res, err := stack.Up(ctx, optup.ProgressStreams(engineLog), optup.EventStreams(ch))
+	<-done
+	if err != nil {
+		return fmt.Errorf("pulumi up failed; the full engine log is %s: %w", logPath, err)
+	}
+	fmt.Printf("\nResources: %s in %.1f s\n", engine.Summary(*res.Summary.ResourceChanges), time.Since(start).Seconds())
+	fmt.Println("\nOutputs:")
+	for _, k := range slices.Sorted(maps.Keys(res.Outputs)) {
+		if o := res.Outputs[k]; o.Secret {
+			fmt.Printf("  %-22s [secret]\n", k)
+		} else {
+			fmt.Printf("  %-22s %v\n", k, o.Value)
+		}
+	}
+	printNextSteps(ctx, p, opts)
+	return nil
+}
+
+// startOrJoin starts the loopback cluster, or joins the running one (which
+// must run on the nodes asked for); it returns the queue's address and, on
+// real nodes, the apps' own images by app name.
+func startOrJoin(ctx context.Context, p paths) (string, map[string]string, error) {
+	if controlplane.Running(ctx, p.bin, p.cluster) {
+		if realNodes(p) != (*nodes == "real") {
+			return "", nil, fmt.Errorf("a cluster on %s nodes is running: make local-down first to switch to -nodes %s", nodesOf(p), *nodes)
+		}
+		redis, err := queue.Address(p.cluster)
+		if err != nil {
+			return "", nil, err
+		}
+		if err := ensureKEDA(ctx, p); err != nil {
+			return "", nil, err
+		}
+		if !realNodes(p) {
+			return redis, nil, nil
+		}
+		fmt.Println("rebuilding the apps' images (seconds when unchanged) and importing them into the nodes")
+		images, err := loopback.RefreshImages(ctx, p.project, p.cluster)
+		return redis, images, err
+	}
+	built := kedaBuilt(ctx, p)
+	var c *loopback.Cluster
+	var err error
+	progress := func(s string) { fmt.Println("  " + s) }
+	if *nodes == "real" {
+		fmt.Println("starting the loopback cluster on real nodes:")
+		c, err = loopback.StartReal(ctx, loopback.RealOptions{BinDir: p.bin, Dir: p.cluster, Project: p.project, WithKEDA: built, Progress: progress})
+	} else {
+		fmt.Println("starting the loopback cluster:")
+		c, err = loopback.StartCluster(ctx, p.bin, p.cluster, built, progress)
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	if !built {
+		if err := startKEDALane(p, c.ControlPlane); err != nil {
+			return "", nil, err
+		}
+	}
+	return c.RedisAddress, c.AppImages, nil
+}
+
+// printNextSteps says what to look at and try once the stack is up.
+func printNextSteps(ctx context.Context, p paths, opts engine.Options) {
+	fmt.Printf("\nLook around:\n  export KUBECONFIG=%s\n  %s/kubectl get pods -n platform -o wide\n", opts.Kubeconfig, p.bin)
+	if realNodes(p) {
+		printCurls(ctx, p)
+		fmt.Printf("Queue work for the GPU worker (KEDA scales it from zero; one GPU, so a second worker waits):\n"+
+			"  bin/local enqueue 4 10 && %s/kubectl get pods -n platform -o wide -w   # 4 jobs of 10 s; Ctrl-C ends the watch\n"+
+			"  %s/kubectl logs -n platform deploy/gpu-worker -f                        # the jobs, as the worker does them\n", p.bin, p.bin)
+	} else {
+		fmt.Printf("Queue work for the GPU worker (KEDA scales it from zero):\n  bin/local enqueue 3 && %s/kubectl get pods -n platform -o wide -w\n", p.bin)
+	}
+	fmt.Printf("Every queue: bin/local status; another queue: bin/local enqueue -queue NAME 3\n")
+	fmt.Printf("Stop it all: make local-down\n")
+	fmt.Println("\n" + kedaStatus(ctx, p))
+}
+
+// secret reads a secret's value from standard input and keeps it for the
+// local stack (engine.SetSecret); with no name, it lists the names set.
+func secret(p paths, opts engine.Options, args []string) error {
+	if len(args) == 0 {
+		all, err := engine.Secrets(opts)
+		if err != nil {
+			return err
+		}
+		for _, name := range slices.Sorted(maps.Keys(all)) {
+			fmt.Println(name)
+		}
+		return nil
+	}
+	if len(args) > 1 {
+		return fmt.Errorf("secret takes one name and reads its value from standard input, e.g. echo -n VALUE | bin/local secret %s", args[0])
+	}
+	raw, err := io.ReadAll(os.Stdin)
+	if err != nil {
+		return err
+	}
+	if err := engine.SetSecret(opts, args[0], strings.TrimRight(string(raw), "\r\n")); err != nil {
+		return err
+	}
+	fmt.Printf("secret %s set for the local stack (kept in %s, not in Pulumi.local.yaml); an app takes it with\n"+
+		"  secretEnv: {SOME_VARIABLE: %s}\nand `make local` deploys it\n", args[0], filepath.Join(p.state, "secrets"), args[0])
+	return nil
+}
+
+// down destroys the stack and stops every process of the loopback platform.
+func down(ctx context.Context, p paths, opts engine.Options) error {
+	if controlplane.Running(ctx, p.bin, p.cluster) {
+		stack, err := engine.Open(ctx, opts)
+		if err != nil {
+			return err
+		}
+		logPath, engineLog, err := openLog(p.logs, "destroy")
+		if err != nil {
+			return err
+		}
+		defer engineLog.Close()
+		ch := make(chan events.EngineEvent)
+		done := make(chan struct{})
+		go func() { display.New(os.Stdout).Run(ch); close(done) }()
+		_, err = stack.Destroy(ctx, optdestroy.ProgressStreams(engineLog), optdestroy.EventStreams(ch))
+		<-done
+		if err != nil {
+			return fmt.Errorf("pulumi destroy failed; the full engine log is %s: %w", logPath, err)
+		}
+		if err := stack.Workspace().RemoveStack(ctx, "local"); err != nil {
+			return err
+		}
+	}
+	if realNodes(p) {
+		cp, err := controlplane.Open(p.cluster, p.bin)
+		if err != nil {
+			return err
+		}
+		if err := loopback.StopReal(ctx, cp, p.bin); err != nil {
+			return err
+		}
+		fmt.Println("control plane, real nodes, queue and KEDA stopped; their bridges, rules and namespaces removed")
+		return nil
+	}
+	if err := controlplane.StopDir(p.cluster); err != nil {
+		return err
+	}
+	fmt.Println("control plane, queue and KEDA stopped")
+	return nil
 }
 
 // openLog creates logs/<op>.log for the engine's full output.

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gke-gpu-platform/gke-gpu-platform/local/controlplane"
-	"github.com/gke-gpu-platform/gke-gpu-platform/local/engine"
-	"github.com/gke-gpu-platform/gke-gpu-platform/local/node"
+	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/controlplane"
+	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/engine"
+	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/node"
 )
 
 // realNodes reports whether the cluster in p runs on real nodes.

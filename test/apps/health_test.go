@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gke-gpu-platform/gke-gpu-platform/stacks"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/config"
 )
 
 // gkeStacks are the stack files whose routes a GKE Ingress serves.
@@ -34,7 +34,7 @@ func TestRoutedAppsAnswer200OnTheirHealthPath(t *testing.T) {
 	built := map[string]string{}
 	checked := 0
 	for _, stack := range gkeStacks {
-		cfg, err := stacks.LoadStackFile(root, stack)
+		cfg, err := config.LoadStackFile(root, stack)
 		require.NoError(t, err, stack)
 		for _, a := range cfg.Apps {
 			if a.Path == "" {

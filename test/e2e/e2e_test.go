@@ -29,13 +29,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gke-gpu-platform/gke-gpu-platform/local"
-	"github.com/gke-gpu-platform/gke-gpu-platform/local/controlplane"
-	"github.com/gke-gpu-platform/gke-gpu-platform/local/engine"
-	"github.com/gke-gpu-platform/gke-gpu-platform/local/queue"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/config"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/graphtest"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/kedaschema"
+	"github.com/gke-gpu-platform/gke-gpu-platform/loopback"
+	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/controlplane"
+	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/engine"
+	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/queue"
 	"github.com/gke-gpu-platform/gke-gpu-platform/stacks"
-	"github.com/gke-gpu-platform/gke-gpu-platform/test/graphtest"
-	"github.com/gke-gpu-platform/gke-gpu-platform/test/kedaschema"
 )
 
 const namespace = "platform" // Pulumi.local.yaml
@@ -114,7 +115,7 @@ func setup(t *testing.T) *env {
 	start := time.Now()
 	// As `make local` on a first run: KEDA's CRDs now, its operator later
 	// (joinKEDA), from another control plane handle, as another process does.
-	cluster, err := local.StartCluster(ctx, bin, filepath.Join(dir, "cluster"), false, func(s string) { t.Log(s) })
+	cluster, err := loopback.StartCluster(ctx, bin, filepath.Join(dir, "cluster"), false, func(s string) { t.Log(s) })
 	require.NoError(t, err)
 	cp := cluster.ControlPlane
 	// Every process (control plane, Redis, KEDA, whoever started it) by the
@@ -199,7 +200,7 @@ func TestLocalStackLifecycle(t *testing.T) {
 	// (A subtest, so the mocks' PULUMI_CONFIG does not outlive it.)
 	var want int
 	t.Run("mocked graph", func(t *testing.T) {
-		values, err := stacks.StackFileConfig(e.opts.WorkDir, "local")
+		values, err := config.StackFileConfig(e.opts.WorkDir, "local")
 		require.NoError(t, err)
 		mocked, err := graphtest.Run(t, stacks.Program, "local", values)
 		require.NoError(t, err)
@@ -344,7 +345,7 @@ func (e *env) joinKEDA(t *testing.T) {
 	before, err := os.ReadFile(filepath.Join(e.cp.Dir, "pids"))
 	require.NoError(t, err)
 	start := time.Now()
-	require.NoError(t, local.JoinKEDA(ctx, e.bin, e.cp.Dir))
+	require.NoError(t, loopback.JoinKEDA(ctx, e.bin, e.cp.Dir))
 	after, err := os.ReadFile(filepath.Join(e.cp.Dir, "pids"))
 	require.NoError(t, err)
 	assert.Len(t, strings.Fields(string(after)), len(strings.Fields(string(before)))+2, "operator and adapter join the PIDs file")
@@ -493,7 +494,7 @@ func (e *env) gpuAppWaitsForCapacity(t *testing.T, want int) {
 func (e *env) gkeScaledObjectValidates(t *testing.T) {
 	project, err := engine.FindProjectDir(".")
 	require.NoError(t, err)
-	values, err := stacks.StackFileConfig(project, "dev")
+	values, err := config.StackFileConfig(project, "dev")
 	require.NoError(t, err)
 	// The enqueue token a user sets once, encrypted (a stack file holds it so).
 	values["gke-gpu-platform:secrets"] = `{"enqueueToken": "[secret]"}`

@@ -19,11 +19,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gke-gpu-platform/gke-gpu-platform/local/controlplane"
-	"github.com/gke-gpu-platform/gke-gpu-platform/local/engine"
-	"github.com/gke-gpu-platform/gke-gpu-platform/local/queue"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/config"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/graphtest"
+	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/controlplane"
+	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/engine"
+	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/queue"
 	"github.com/gke-gpu-platform/gke-gpu-platform/stacks"
-	"github.com/gke-gpu-platform/gke-gpu-platform/test/graphtest"
 )
 
 // process is one program the test started; it is stopped by its PID.
@@ -79,7 +80,7 @@ func (p *process) stop() {
 // (read from its Deployment in the mocked graph): the contract under test.
 func appEnv(t *testing.T, project, redis, app string) []string {
 	t.Helper()
-	values, err := stacks.StackFileConfig(project, "local")
+	values, err := config.StackFileConfig(project, "local")
 	require.NoError(t, err)
 	values["gke-gpu-platform:local"] = fmt.Sprintf(`{"redisAddress": %q}`, redis)
 	// The enqueue token make local sets (encrypted, as the engine passes it).

@@ -22,11 +22,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gke-gpu-platform/gke-gpu-platform/local"
-	"github.com/gke-gpu-platform/gke-gpu-platform/local/engine"
-	"github.com/gke-gpu-platform/gke-gpu-platform/local/images"
-	"github.com/gke-gpu-platform/gke-gpu-platform/local/node"
-	"github.com/gke-gpu-platform/gke-gpu-platform/local/queue"
+	"github.com/gke-gpu-platform/gke-gpu-platform/loopback"
+	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/engine"
+	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/images"
+	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/node"
+	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/queue"
 )
 
 // TestRealNodes runs the project's own apps, built into OCI images without
@@ -56,7 +56,7 @@ func TestRealNodes(t *testing.T) {
 
 	start := time.Now()
 	probe := images.Spec{Name: "netcheck", Dir: filepath.Join(project, "test", "e2e", "netcheck"), Entrypoint: "/netcheck"}
-	cluster, err := local.StartReal(ctx, local.RealOptions{
+	cluster, err := loopback.StartReal(ctx, loopback.RealOptions{
 		BinDir: bin, Dir: filepath.Join(dir, "cluster"), Project: project, Extra: []images.Spec{probe}, WithKEDA: true,
 		Progress: func(s string) { t.Log(s) },
 	})
@@ -64,7 +64,7 @@ func TestRealNodes(t *testing.T) {
 	cp, redis := cluster.ControlPlane, cluster.RedisAddress
 	t.Cleanup(func() {
 		raw, _ := os.ReadFile(filepath.Join(cp.Dir, "pids"))
-		assert.NoError(t, local.StopReal(context.Background(), cp, bin))
+		assert.NoError(t, loopback.StopReal(context.Background(), cp, bin))
 		for _, f := range strings.Fields(string(raw)) {
 			var pid int
 			fmt.Sscan(f, &pid)

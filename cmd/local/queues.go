@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/config"
+	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/controlplane"
+	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/engine"
+	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/keda"
+	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/queue"
+)
+
+// stackQueues are the local stack's queues, in the order its apps declare
+// them, and the queue the backend app publishes to ("" when none): read
+// from Pulumi.local.yaml, the file `make local` deploys.
+func stackQueues(p paths) (names []string, backend string, err error) {
+	values, err := config.StackFileConfig(p.project, "local")
+	if err != nil {
+		return nil, "", err
+	}
+	cfg, err := config.Load(config.Values(values), "local", nil, config.ForReport)
+	if err != nil {
+		return nil, "", err
+	}
+	for _, a := range cfg.Apps {
+		if a.Queue != nil && !slices.Contains(names, a.Queue.Name) {
+			names = append(names, a.Queue.Name)
+		}
+		if a.Name == "backend" && len(a.Publishes) > 0 {
+			backend = a.Publishes[0]
+		}
+	}
+	if len(names) == 0 {
+		return nil, "", errors.New("Pulumi.local.yaml declares no queue (apps[].queue)")
+	}
+	return names, backend, nil
+}
+
+// queueArgs parses a verb's `-queue NAME` and positional arguments; the
+// queue defaults to the stack's first.
+func queueArgs(p paths, verb string, args []string) (string, []string, error) {
+	names, _, err := stackQueues(p)
+	if err != nil {
+		return "", nil, err
+	}
+	fs := flag.NewFlagSet(verb, flag.ContinueOnError)
+	name := fs.String("queue", names[0], "the queue: one of "+strings.Join(names, ", "))
+	if err := fs.Parse(args); err != nil {
+		return "", nil, err
+	}
+	if !slices.Contains(names, *name) {
+		return "", nil, fmt.Errorf("-queue %q: no such queue in Pulumi.local.yaml; its queues are %s", *name, strings.Join(names, ", "))
+	}
+	return *name, fs.Args(), nil
+}
+
+func redisOf(p paths) (queue.Client, error) {
+	addr, err := queue.Address(p.cluster)
+	if err != nil {
+		return queue.Client{}, fmt.Errorf("no local cluster is running (make local): %w", err)
+	}
+	return queue.Client{Addr: addr}, nil
+}
+
+// drain empties a queue: simulated pods run nothing to consume it.
+func drain(ctx context.Context, p paths, args []string) error {
+	name, _, err := queueArgs(p, "drain", args)
+	if err != nil {
+		return err
+	}
+	q, err := redisOf(p)
+	if err != nil {
+		return err
+	}
+	n, err := q.Length(ctx, name)
+	if err != nil {
+		return err
+	}
+	if _, err := q.Do(ctx, "DEL", name); err != nil {
+		return err
+	}
+	fmt.Printf("removed %d job(s) from %s; KEDA scales its workers to zero after their cooldown\n", n, name)
+	return nil
+}
+
+// enqueue queues N jobs (default 1) on a queue; on real nodes, jobs for the
+// backend's queue are POSTed to the backend, as a user's request arrives,
+// each holding the GPU SECONDS long.
+func enqueue(ctx context.Context, p paths, opts engine.Options, args []string) error {
+	name, rest, err := queueArgs(p, "enqueue", args)
+	if err != nil {
+		return err
+	}
+	n, seconds := 1, 0
+	if len(rest) > 0 {
+		if n, err = strconv.Atoi(rest[0]); err != nil || n < 1 {
+			return fmt.Errorf("enqueue takes a count >= 1, got %q", rest[0])
+		}
+	}
+	if len(rest) > 1 {
+		if seconds, err = strconv.Atoi(rest[1]); err != nil || seconds < 0 || seconds > 600 {
+			return fmt.Errorf("enqueue's second argument is the seconds each job holds the GPU, 0-600, got %q", rest[1])
+		}
+	}
+	q, err := redisOf(p)
+	if err != nil {
+		return err
+	}
+	if _, backend, _ := stackQueues(p); realNodes(p) && name == backend {
+		return enqueueThroughBackend(ctx, p, opts, n, seconds)
+	}
+	var jobs []string
+	for i := range n {
+		jobs = append(jobs, fmt.Sprintf(`{"id":"local-%d-%d","input":{"seconds":%d}}`, time.Now().Unix(), i, seconds))
+	}
+	if err := q.Push(ctx, name, jobs...); err != nil {
+		return err
+	}
+	length, err := q.Length(ctx, name)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("queued %d job(s) on %s (%d waiting)\n", n, name, length)
+	if cp, err := controlplane.Open(p.cluster, p.bin); err == nil {
+		if ok, _, _ := keda.Available(ctx, cp); !ok {
+			fmt.Println(kedaStatus(ctx, p) + "\nThe workers scale from zero once KEDA runs.")
+		}
+	}
+	return nil
+}
+
+// printQueues prints every queue of the stack: waiting, being done and
+// dead-lettered jobs.
+func printQueues(ctx context.Context, p paths) {
+	names, _, err := stackQueues(p)
+	if err != nil {
+		fmt.Println("queues:", err)
+		return
+	}
+	q, err := redisOf(p)
+	if err != nil {
+		return
+	}
+	for _, name := range names {
+		waiting, err1 := q.Length(ctx, name)
+		working, err2 := q.Length(ctx, name+":processing")
+		dead, err3 := q.Length(ctx, name+":dead")
+		if err := errors.Join(err1, err2, err3); err != nil {
+			fmt.Printf("queue %s: %v\n", name, err)
+			continue
+		}
+		fmt.Printf("queue %s: %d waiting, %d being done, %d dead-lettered\n", name, waiting, working, dead)
+	}
+}

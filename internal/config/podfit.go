@@ -1,0 +1,73 @@
+package config
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/keda"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/machine"
+)
+
+// validatePodFit checks that every pod the stack runs on GKE fits one node
+// of the pool it lands on: a pod that cannot never triggers a scale-up and
+// stays Pending (while KEDA, for a queue-driven app, keeps asking for it).
+// GPU apps land on the GPU pool, everything else on the CPU pool, KEDA too.
+func (c Config) validatePodFit(fail failFunc) {
+	if c.Platform != PlatformGKE {
+		return // a kubeconfig cluster's node sizes are not in the config
+	}
+	cpuShape, cpuKnown := c.poolShape(fail, "cpuPool.machineType", c.CPUPool.MachineType)
+	gpuShape, gpuKnown := machine.Shape{}, false
+	if c.GPUPool.Enabled {
+		gpuShape, gpuKnown = c.poolShape(fail, "gpuPool.machineType", c.GPUPool.MachineType)
+	}
+	for i, a := range c.Apps {
+		shape, known, pool, gpu := cpuShape, cpuKnown, "cpuPool", false
+		if a.GPU > 0 {
+			shape, known, pool, gpu = gpuShape, gpuKnown, "gpuPool", true
+		}
+		if !known {
+			continue
+		}
+		room := shape.ForPods(gpu)
+		req, err := machine.ParseRequests(a.Resources.CPURequest, a.Resources.MemoryRequest)
+		if err != nil {
+			continue // a malformed quantity has its own error
+		}
+		misfit := func(field, value, want string) {
+			fail(fmt.Sprintf("apps[%d].resources.%s", i, field), value, "app %q does not fit one node of its pool (%s.machineType %s): %s. "+
+				"The cluster autoscaler never adds a node for a pod that cannot fit one: it would stay Pending. "+
+				"Request at most %s, or choose a larger %s.machineType",
+				a.Name, pool, shape.Type, shape.Explain(gpu), want, pool)
+		}
+		if req.MilliCPU > room.MilliCPU {
+			misfit("cpuRequest", a.Resources.CPURequest, fmt.Sprintf("%dm", room.MilliCPU))
+		}
+		if req.MemoryMiB > room.MemoryMiB {
+			misfit("memoryRequest", a.Resources.MemoryRequest, fmt.Sprintf("%dMi", room.MemoryMiB))
+		}
+	}
+	if cpuKnown && c.UsesQueues() {
+		room := cpuShape.ForPods(false)
+		for _, pod := range slices.Sorted(maps.Keys(keda.Resources)) {
+			r := keda.Resources[pod]
+			req, err := machine.ParseRequests(r.CPURequest, r.MemoryRequest)
+			if err == nil && !req.Fits(room) {
+				fail("cpuPool.machineType", cpuShape.Type, "KEDA's %s (%s, %s) does not fit one node: %s; choose a larger machine type",
+					pod, r.CPURequest, r.MemoryRequest, cpuShape.Explain(false))
+			}
+		}
+	}
+}
+
+// poolShape looks a pool's machine type up, failing when the table lacks it.
+func (c Config) poolShape(fail failFunc, key, machineType string) (machine.Shape, bool) {
+	s, ok := machine.Lookup(machineType)
+	if !ok && machineType != "" {
+		fail(key, machineType, "no shape (vCPUs, memory) for this machine type in internal/machine; add it with its source, or pick one of %s",
+			strings.Join(machine.Types(), ", "))
+	}
+	return s, ok
+}
