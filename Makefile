@@ -2,6 +2,7 @@
 #   make test                 what CI runs: lint, unit tests, the real-engine e2e
 #   make local / local-down   the apps on a loopback cluster, no Google account
 #   make cost STACK=dev       the monthly estimate of a stack
+#   make docs                 regenerate docs/config.md and Pulumi.yaml's config block
 #   make preview|up|destroy STACK=dev   Pulumi on a real Google project
 
 STACK ?= dev
@@ -9,15 +10,19 @@ STACK ?= dev
 # e2e, the Kubernetes provider, the control plane, kwok, actionlint).
 TOOLS_BIN ?= $(CURDIR)/.tools/bin
 export TOOLS_BIN
-# The CLI version this repo is tested with; laptops should match it.
-PULUMI_VERSION := v3.274.1
-# Every build of the program (and of its other mains) compiles the way the
-# Pulumi Go language host does (pulumi/pulumi#23495): the same flags give
-# the same build-cache keys, so `pulumi preview` after `make build` compiles
-# nothing. Pulumi Deployments and the workflows use the same line.
+# Pinned tool versions (PULUMI_VERSION, KEDA_VERSION, ...): one file.
+include tools/versions.env
+# Every go command here (build, vet, test, and the e2e's own builds) compiles
+# with -trimpath, as the Pulumi Go language host does
+# (https://github.com/pulumi/pulumi/pull/23495): one set of flags gives one
+# set of build-cache keys, so `make local`, `make test`, `make build` and the
+# CLI's own build of the program share every compiled package.
+export GOFLAGS := $(strip $(GOFLAGS) -trimpath)
+# The program's build line (Pulumi Deployments' settings repeat it, checked
+# by test/deployments): the language host's flags.
 PROGRAM_BUILD := go build -buildvcs=false -trimpath -ldflags "-w -s"
-# What `make local` needs: the tools and the program's local driver.
-LOCAL_TOOLS := kubernetes-provider controlplane keda-crds pulumi local redis
+# What `make local` needs besides the program's local driver (bin/local).
+LOCAL_TOOLS := kubernetes-provider controlplane keda-crds pulumi redis
 # The loopback cluster's nodes: simulated (kwok; no root) or real (root:
 # kubelets over containerd, kube-proxy, cluster DNS, NetworkPolicy
 # enforcement, the apps' own images). `make local NODES=real`.
@@ -25,7 +30,7 @@ NODES ?= simulated
 
 APPS := apps/backend apps/frontend apps/gpu-worker
 
-.PHONY: test lint unit e2e tools policy-pack build cost preview up destroy local local-down local-driver check-pulumi
+.PHONY: test lint docs unit e2e tools policy-pack build cost preview up destroy local local-tools local-down local-driver check-pulumi
 
 test: lint unit e2e
 
@@ -36,8 +41,14 @@ lint:
 	go build -v $$(go list -f '{{if and (ne .Name "main") .GoFiles}}{{.ImportPath}}{{end}}' ./...)
 	go vet ./...
 	go vet -tags e2e ./test/e2e
-	bash tools/build.sh actionlint
+	bash tools/build.sh actionlint shellcheck
 	$(TOOLS_BIN)/actionlint
+	shellcheck -x -P SCRIPTDIR $$(git ls-files '*.sh' .ci/run)
+
+# The config reference and Pulumi.yaml's config block, from internal/config's
+# doc comments and defaults (internal/config's tests fail when they are stale).
+docs:
+	go generate ./internal/config
 
 unit:
 	go test -count=1 ./...
@@ -48,7 +59,7 @@ tools:
 
 # -v: a first build compiles the Pulumi SDK for minutes; each package prints.
 policy-pack:
-	@echo "policy-pack: building bin/policy-pack (first build: a few minutes on 2 cores; packages print as they compile)"
+	@echo "policy-pack: building bin/policy-pack (a first build compiles the Pulumi SDK: docs/timings.md; packages print as they compile)"
 	@$(PROGRAM_BUILD) -v -o bin/policy-pack ./policy
 
 e2e: tools policy-pack
@@ -58,19 +69,19 @@ e2e: tools policy-pack
 # Pulumi, Kubernetes and Google SDKs (about 10 min on 2 cores, cold): -v
 # prints each package as it compiles, so the wait shows.
 build:
-	@echo "build: compiling the program into bin/gke-gpu-platform (first build: about 10 min on 2 cores; packages print as they compile)"
+	@echo "build: compiling the program into bin/gke-gpu-platform (a first build compiles the Pulumi, Kubernetes and Google SDKs for minutes: docs/timings.md; packages print as they compile)"
 	@$(PROGRAM_BUILD) -v -o bin/gke-gpu-platform .
 
 cost:
-	@echo "cost: building cmd/cost (first build: about 8 min on 2 cores; packages print as they compile)"
+	@echo "cost: building cmd/cost (no cloud SDK: a first build compiles the config and price packages; see docs/timings.md)"
 	@$(PROGRAM_BUILD) -v -o bin/cost ./cmd/cost
 	@bin/cost -stack $(STACK)
 
 # Laptop flow: an official Pulumi CLI (it ships the Go language host), logged
 # in to your backend, with Google credentials (gcloud auth application-default login).
 check-pulumi:
-	@v=$$(pulumi version 2>/dev/null); [ "$$v" = "$(PULUMI_VERSION)" ] || \
-		echo "warning: pulumi $$v here, this repo is tested with $(PULUMI_VERSION) (curl -fsSL https://get.pulumi.com | sh -s -- --version $(PULUMI_VERSION:v%=%))"
+	@v=$$(pulumi version 2>/dev/null); [ "$$v" = "v$(PULUMI_VERSION)" ] || \
+		echo "warning: pulumi $$v here, this repo is tested with v$(PULUMI_VERSION) (curl -fsSL https://get.pulumi.com | sh -s -- --version $(PULUMI_VERSION))"
 
 # The budget and usage the pack enforces: policy/config/<stack>.json, the
 # same file the workflows and Pulumi Deployments pass.
@@ -86,15 +97,20 @@ up: check-pulumi build policy-pack
 destroy: check-pulumi
 	pulumi destroy --stack $(STACK)
 
-# The tools and the program's local driver build side by side (tools/build.sh
-# prints its plan first: what it found installed, what it builds, and why).
+# The tools and the program's local driver build side by side, two make jobs
+# (tools/build.sh prints its plan first: what it found installed, what it
+# builds, and why).
 local:
-	@bash tools/build.sh $(LOCAL_TOOLS) $(if $(filter real,$(NODES)),nodeagents node)
+	@$(MAKE) --no-print-directory -j2 local-tools local-driver
 	@bin/local -nodes $(NODES) up
+
+local-tools:
+	@bash tools/build.sh $(LOCAL_TOOLS) $(if $(filter real,$(NODES)),nodeagents node)
 
 local-down: local-driver
 	@bin/local down
 
-# bin/local, the program's local driver (tools/build.sh's `local` lane runs this).
+# bin/local, the program's local driver.
 local-driver:
+	@echo "local-driver: compiling bin/local (a first build compiles the Pulumi and Kubernetes SDKs: docs/timings.md; packages print as they compile)"
 	@$(PROGRAM_BUILD) -v -o bin/local ./cmd/local

@@ -1,38 +1,24 @@
 #!/usr/bin/env bash
 # Builds the real-engine toolchain into $TOOLS_BIN (default .tools/bin), each
-# tool only when it is missing or its pinned module changed:
-#   pulumi                      the Pulumi CLI            tools/pulumi
-#   pulumi-resource-kubernetes  the Kubernetes provider   tools/kubernetes-provider
-#   etcd kube-apiserver kube-controller-manager kube-scheduler kubectl, kwok
-#                               the loopback control plane (one multi-call
-#                               binary) and simulated kubelets   tools/cluster
-#   nodeagents                  the real nodes' host agents: kubelet,
-#                               kube-proxy, kube-network-policies (one
-#                               multi-call binary)               tools/cluster
-#   keda-crds                   KEDA's CRDs, copied from its module (seconds)
-#   keda-operator keda-adapter  KEDA, run as host processes      tools/cluster
-#   actionlint                  GitHub workflow linter    tools/actionlint
-# and makes sure redis-server (the local queue) and, for `node`, containerd,
-# runc, iptables and the CNI plugins (the real nodes' runtime) exist: from
-# the OS packages.
-# The control plane, kwok and KEDA share one module (tools/cluster), so the
-# Kubernetes libraries they all use compile once, at one version.
+# tool only when it is missing or what it is built from changed. The tools
+# and the Debian packages the project needs are the two tables below: one row
+# each, everything the script knows about a tool. Versions come from
+# tools/versions.env and the go.mod files; there is no download site for
+# prebuilt binaries, so every tool is compiled from the Go module proxy.
+#
+# Why bash: it runs before any Go program of the project is built, needs
+# nothing but go and coreutils, and shellcheck (in `make lint`) keeps it
+# honest. The per-tool build steps are functions named build_<tool>.
 #
 # A Pulumi CLI on PATH at the pinned version, and the Kubernetes provider at
 # the pinned version (or newer) in Pulumi's plugin cache, are used as they
-# are, not rebuilt. Everything else comes from the Go module proxy and is
-# compiled here: there is no download site for prebuilt binaries. Nothing
-# depends on a warm module cache: every module is downloaded before its files
-# are read.
+# are, not rebuilt. Nothing depends on a warm module cache: every module is
+# downloaded before its files are read.
 #
 # Usage: tools/build.sh [tool...]        build (all tools when none is named)
 #        tools/build.sh plan [tool...]   say what is ready, found or to build, and why
 #        tools/build.sh check TOOL...    exit 0 when every TOOL is ready or found
 #        tools/build.sh resolve TOOL     download TOOL's source module, print its directory
-#
-# `local` is the program's own local driver (bin/local): naming it builds it
-# as one more lane, beside the tools, through `make local-driver`: the
-# Makefile's PROGRAM_BUILD holds the flags every build of the program uses.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -42,27 +28,54 @@ logs="$(dirname "$bin")/logs"
 # compiles, but links run on one; overlapping them saves minutes cold.
 jobs="${TOOLS_JOBS:-2}"
 
-# Versions: the single source of truth besides each tool's go.mod.
-PULUMI_VERSION=v3.274.1
-KUBERNETES_PROVIDER_VERSION=4.25.0 # provider/v4 at commit f47bc2d6f199 is tag v4.25.0
+# shellcheck source=versions.env
+source "$root/tools/versions.env"
+
+# The tools, longest first (so two lanes finish close together):
+#   name | module (dir under the root) | outputs in $bin | built after | sources (globs in the module; - for none)
+# A tool's stamp hashes its module's go.mod and go.sum, its sources and
+# tools/versions.env; the tool is fresh when the stamp and outputs match.
+# Tools of one module build one after another ("built after"): building both
+# at once would compile their shared packages twice.
+tool_table='
+kubernetes-provider | tools/kubernetes-provider | pulumi-resource-kubernetes |              | *.go
+controlplane        | loopback/cluster          | controlplane etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok kwok-stages | | controlplane/*.go
+keda                | loopback/cluster          | keda-operator keda-adapter | controlplane | -
+nodeagents          | loopback/cluster          | nodeagents                 | controlplane | nodeagents/*.go
+pulumi              | tools/pulumi              | pulumi                     |              | *.go
+keda-crds           | loopback/cluster          | keda-crds                  |              | -
+actionlint          | tools/actionlint          | actionlint                 |              | *.go
+'
+
+# The Debian packages, installed (as root) when a command is missing:
+#   name | commands or files that must exist | packages
+package_table='
+redis      | redis-server                                                                 | redis-server
+node       | containerd ctr runc iptables /usr/lib/cni/bridge /usr/lib/cni/host-local /usr/lib/cni/loopback | containerd runc containernetworking-plugins iptables
+shellcheck | shellcheck                                                                   | shellcheck
+'
+
+declare -A module outputs after sources needs packages
+tools_all=()
+while IFS='|' read -r name mod outs aft srcs; do
+	name="$(xargs <<<"$name")"
+	[[ -n $name ]] || continue
+	tools_all+=("$name")
+	module[$name]="$(xargs <<<"$mod")"
+	outputs[$name]="$(xargs <<<"$outs")"
+	after[$name]="$(xargs <<<"$aft")"
+	sources[$name]="$(xargs <<<"$srcs")"
+done <<<"$tool_table"
+packages_all=()
+while IFS='|' read -r name cmds pkgs; do
+	name="$(xargs <<<"$name")"
+	[[ -n $name ]] || continue
+	packages_all+=("$name")
+	needs[$name]="$(xargs <<<"$cmds")"
+	packages[$name]="$(xargs <<<"$pkgs")"
+done <<<"$package_table"
 
 log() { printf '[tools] %s\n' "$*" >&2; }
-
-# Cold build time per tool, two at a time, measured on the project's 2-core
-# machine with empty Go caches (README Timings, 2026-11-30; controlplane
-# before the kubelet joined it); only used to say what is coming.
-cold_estimate() {
-	case "$1" in
-	pulumi) echo "~7 min" ;;
-	kubernetes-provider) echo "~17 min" ;;
-	controlplane) echo "~14 min" ;;
-	keda) echo "~7 min after controlplane" ;;
-	keda-crds) echo "~5 s" ;;
-	nodeagents) echo "~2 min after controlplane" ;;
-	actionlint) echo "~10 s" ;;
-	local) echo "~16 min beside controlplane" ;;
-	esac
-}
 
 # module_dir DIR MODULE: download MODULE at the version DIR's go.mod pins and
 # print where its files are. `go list -m -f {{.Dir}}` would print an empty
@@ -78,72 +91,40 @@ module_dir() {
 	echo "$dir"
 }
 
-# moddir TOOL: the module a tool builds from.
-moddir() {
-	case "$1" in
-	controlplane | keda | keda-crds | nodeagents) echo "$root/tools/cluster" ;;
-	local) echo "$root" ;;
-	*) echo "$root/tools/$1" ;;
-	esac
-}
-
-# stamp TOOL: a hash of what the tool's build depends on: its module files,
-# its Go files and the pinned versions above.
+# stamp TOOL: a hash of what the tool's build depends on.
 stamp() {
-	local d src; d="$(moddir "$1")"
-	# KEDA builds only from tools/cluster's go.mod: the control plane's own
-	# main is not its source (an edit there must not rebuild KEDA).
-	case "$1" in
-	keda | keda-crds) src=() ;;
-	controlplane) src=("$d"/controlplane/*.go) ;;
-	nodeagents) src=("$d"/nodeagents/*.go) ;;
-	*) src=("$d"/*.go "$d"/*/*.go) ;;
-	esac
-	{ echo "$1"; cat "$d"/go.mod "$d"/go.sum "${src[@]}" 2>/dev/null || true; echo "$PULUMI_VERSION $KUBERNETES_PROVIDER_VERSION"; } | sha256sum | cut -c1-16
+	local d="$root/${module[$1]}" src=() g
+	if [[ ${sources[$1]} != - ]]; then
+		for g in ${sources[$1]}; do
+			# shellcheck disable=SC2206 # the glob is the point
+			src+=("$d"/$g)
+		done
+	fi
+	{
+		echo "$1"
+		cat "$d/go.mod" "$d/go.sum" "${src[@]}" "$root/tools/versions.env" 2>/dev/null || true
+	} | sha256sum | cut -c1-16
 }
 
-# outputs TOOL: what the tool puts in $bin.
-outputs() {
-	case "$1" in
-	pulumi) echo pulumi ;;
-	kubernetes-provider) echo pulumi-resource-kubernetes ;;
-	controlplane) echo controlplane etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok kwok-stages ;;
-	nodeagents) echo nodeagents ;;
-	keda) echo keda-operator keda-adapter ;;
-	keda-crds) echo keda-crds ;;
-	actionlint) echo actionlint ;;
-	esac
-}
-
-# fresh TOOL: true when every output exists and the stamp matches. The
-# program (local) is never fresh: go build itself knows what changed.
+# fresh TOOL: true when every output exists and the stamp matches.
 fresh() {
 	local o
-	[[ $1 != local ]] || return 1
-	for o in $(outputs "$1"); do [[ -e "$bin/$o" ]] || return 1; done
+	for o in ${outputs[$1]}; do [[ -e "$bin/$o" ]] || return 1; done
 	[[ -f "$bin/.$1.stamp" && "$(cat "$bin/.$1.stamp")" == "$(stamp "$1")" ]]
 }
 
-# after TOOL: the tool that must be built first (same module: building both
-# at once would compile their shared packages twice).
-after() {
-	case "$1" in
-	keda | nodeagents) echo controlplane ;;
-	esac
-}
-
 # installed TOOL: the path of a copy already on this machine that can be
-# used as it is, or nothing. Why not, on stdout of `why_not`.
+# used as it is, or nothing.
 installed() {
 	case "$1" in
 	pulumi)
 		local p
 		p="$(PATH="$(path_without_bin)" command -v pulumi 2>/dev/null)" || return 1
-		[[ "$("$p" version 2>/dev/null)" == "$PULUMI_VERSION" ]] && echo "$p"
+		[[ "$("$p" version 2>/dev/null)" == "v$PULUMI_VERSION" ]] && echo "$p"
 		;;
 	kubernetes-provider)
 		# The plugin cache of an official CLI: the pinned version, or newer
-		# (the program's SDK, v4.32.0, asks for >= 4.32.0 anyway).
+		# (the program's SDK asks for a newer one anyway).
 		local home="${PULUMI_HOME:-$HOME/.pulumi}" d v best=""
 		for d in "$home"/plugins/resource-kubernetes-v*/; do
 			[[ -x "$d/pulumi-resource-kubernetes" ]] || continue
@@ -158,19 +139,19 @@ installed() {
 	esac
 }
 
+# why_not TOOL: why the tool is built rather than used as installed.
 why_not() {
 	case "$1" in
 	pulumi)
 		local p
 		if p="$(PATH="$(path_without_bin)" command -v pulumi 2>/dev/null)"; then
-			echo "the pulumi at $p is $("$p" version 2>/dev/null || echo '(no version)'), not $PULUMI_VERSION"
+			echo "the pulumi at $p is $("$p" version 2>/dev/null || echo '(no version)'), not v$PULUMI_VERSION"
 		else
 			echo "no pulumi on PATH"
 		fi
 		;;
 	keda-crds) echo "copied from KEDA's module files" ;;
 	kubernetes-provider) echo "no resource-kubernetes plugin >= v$KUBERNETES_PROVIDER_VERSION in ${PULUMI_HOME:-$HOME/.pulumi}/plugins" ;;
-	local) echo "the program: go build compiles only what changed" ;;
 	*) echo "built from the Go module proxy" ;;
 	esac
 }
@@ -188,9 +169,13 @@ path_without_bin() {
 	echo "$out"
 }
 
+# Tools link without DWARF and symbol tables (-s -w): nobody debugs them,
+# and the linker's time and memory on 100-400 MB binaries drop.
+TOOL_LDFLAGS="-s -w"
+
 build_pulumi() {
 	cd "$root/tools/pulumi"
-	go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
+	go build -trimpath -ldflags "$TOOL_LDFLAGS -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
 		-o "$bin/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
 }
 
@@ -203,27 +188,30 @@ build_kubernetes_provider() {
 	cd "$dir/build"
 	# The zip ships schema.json; the binary embeds the versioned schema-embed.json.
 	VERSION="$KUBERNETES_PROVIDER_VERSION" go run generate.go >/dev/null
-	go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$KUBERNETES_PROVIDER_VERSION" \
+	go build -trimpath -ldflags "$TOOL_LDFLAGS -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$KUBERNETES_PROVIDER_VERSION" \
 		-o "$bin/pulumi-resource-kubernetes" .
 }
 
-# Tools link without DWARF and symbol tables (-s -w): nobody debugs them,
-# and the linker's time and memory on 100-400 MB binaries drop.
-TOOL_BUILD_FLAGS=(-trimpath -ldflags "-s -w")
+# kubernetes_version_flags: the version stamp Kubernetes' own build sets
+# (a kubelet reports it on its Node).
+kubernetes_version_flags() {
+	local v="k8s.io/component-base/version" kv="v$KUBERNETES_VERSION"
+	echo "-X $v.gitVersion=$kv -X $v.gitMajor=$(cut -d. -f1 <<<"$KUBERNETES_VERSION") -X $v.gitMinor=$(cut -d. -f2 <<<"$KUBERNETES_VERSION")"
+}
 
 build_controlplane() {
-	local dir="$root/tools/cluster" src
-	# kwok (v0.8) runs only the stages it is given: its own node and pod
-	# lifecycles ship in its module, as kwokctl hands them over.
+	local dir="$root/loopback/cluster" src out
+	# kwok runs only the stages it is given: its own node and pod lifecycles
+	# ship in its module, as kwokctl hands them over.
 	src="$(module_dir "$dir" sigs.k8s.io/kwok)"
 	rm -rf "$bin/kwok-stages" && mkdir -p "$bin/kwok-stages"
 	cp "$src"/kustomize/stage/node/fast/node-initialize.yaml "$src"/kustomize/stage/node/heartbeat/node-heartbeat.yaml \
 		"$src"/kustomize/stage/pod/fast/pod-{ready,complete,delete}.yaml "$bin/kwok-stages/"
 	chmod -R u+w "$bin/kwok-stages"
 	cd "$dir"
-	local out; out="$(mktemp -d)"
+	out="$(mktemp -d)"
 	# One go command: kwok and the control plane share the Kubernetes libraries.
-	go build -trimpath -ldflags "-s -w $(kubernetes_version_flags)" -o "$out/" ./controlplane sigs.k8s.io/kwok/cmd/kwok
+	go build -trimpath -ldflags "$TOOL_LDFLAGS $(kubernetes_version_flags)" -o "$out/" ./controlplane sigs.k8s.io/kwok/cmd/kwok
 	mv "$out/controlplane" "$out/kwok" "$bin/"
 	rmdir "$out"
 	local n
@@ -234,33 +222,25 @@ build_controlplane() {
 # applies them (and the stack's ScaledObjects) while the operator builds.
 build_keda_crds() {
 	local src
-	src="$(module_dir "$root/tools/cluster" github.com/kedacore/keda/v2)"
+	src="$(module_dir "$root/loopback/cluster" github.com/kedacore/keda/v2)"
 	rm -rf "$bin/keda-crds" && mkdir -p "$bin/keda-crds"
 	cp "$src"/config/crd/bases/*.yaml "$bin/keda-crds/"
 	chmod -R u+w "$bin/keda-crds"
 }
 
-# kubernetes_version_flags: the version stamp Kubernetes' own build sets
-# (a kubelet reports it on its Node), from the pinned k8s.io/kubernetes.
-kubernetes_version_flags() {
-	local kv v="k8s.io/component-base/version"
-	kv="$(cd "$root/tools/cluster" && go list -m -f '{{.Version}}' k8s.io/kubernetes)"
-	echo "-X $v.gitVersion=$kv -X $v.gitMajor=$(cut -d. -f1 <<<"${kv#v}") -X $v.gitMinor=$(cut -d. -f2 <<<"$kv")"
-}
-
 # build_nodeagents: the real nodes' kubelet, kube-proxy and network policy
 # enforcer, one binary (the e2e's real-node test).
 build_nodeagents() {
-	cd "$root/tools/cluster"
-	go build -trimpath -ldflags "-s -w $(kubernetes_version_flags)" -o "$bin/nodeagents" ./nodeagents
+	cd "$root/loopback/cluster"
+	go build -trimpath -ldflags "$TOOL_LDFLAGS $(kubernetes_version_flags)" -o "$bin/nodeagents" ./nodeagents
 }
 
 build_keda() {
-	local dir="$root/tools/cluster"
-	cd "$dir"
+	local out
+	cd "$root/loopback/cluster"
+	out="$(mktemp -d)"
 	# One go command for both: they share nearly every package.
-	local out; out="$(mktemp -d)"
-	go build "${TOOL_BUILD_FLAGS[@]}" -o "$out/" github.com/kedacore/keda/v2/cmd/operator github.com/kedacore/keda/v2/cmd/adapter
+	go build -trimpath -ldflags "$TOOL_LDFLAGS" -o "$out/" github.com/kedacore/keda/v2/cmd/operator github.com/kedacore/keda/v2/cmd/adapter
 	mv "$out/operator" "$bin/keda-operator"
 	mv "$out/adapter" "$bin/keda-adapter"
 	rmdir "$out"
@@ -268,53 +248,31 @@ build_keda() {
 
 build_actionlint() {
 	cd "$root/tools/actionlint"
-	go build "${TOOL_BUILD_FLAGS[@]}" -o "$bin/actionlint" github.com/rhysd/actionlint/cmd/actionlint
+	go build -trimpath -ldflags "$TOOL_LDFLAGS" -o "$bin/actionlint" github.com/rhysd/actionlint/cmd/actionlint
 }
 
-# build_local: the program's local driver, the way the Makefile builds
-# every main of the program (its PROGRAM_BUILD flags, -v).
-build_local() {
-	make -s --no-print-directory -C "$root" local-driver
-}
-
-# ensure_packages WHAT PACKAGE...: install Debian packages (as root) when
-# their commands are missing; elsewhere, say what to install.
-ensure_packages() {
-	local what=$1; shift
+# ensure_package NAME: install a package_table row's packages (as root) when
+# one of its commands or files is missing; elsewhere, say what to install.
+ensure_package() {
+	local n missing=0
+	for n in ${needs[$1]}; do
+		if [[ $n == /* ]]; then [[ -x $n ]] || missing=1; else command -v "$n" >/dev/null || missing=1; fi
+	done
+	[[ $missing == 1 ]] || return 0
+	# shellcheck disable=SC2086 # one word per package
+	set -- "$1" ${packages[$1]}
 	if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
-		log "installing $* (Debian packages) for $what"
+		log "installing ${*:2} (Debian packages) for $1"
 		DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${@:2}" >/dev/null
+		# Packages may start system services (redis, containerd): the
+		# loopback platform runs its own.
+		if command -v systemctl >/dev/null; then
+			systemctl disable --now redis-server containerd >/dev/null 2>&1 || true
+		fi
 		return 0
 	fi
-	log "missing for $what: install $* (Debian/Ubuntu: sudo apt-get install $*)"
-	return 1
-}
-
-# ensure_node: a real node's runtime: containerd (with ctr), runc, the CNI
-# plugins (bridge, host-local, loopback) and iptables, from Debian.
-ensure_node() {
-	if command -v containerd >/dev/null && command -v ctr >/dev/null && command -v runc >/dev/null &&
-		command -v iptables >/dev/null && [[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/host-local && -x /usr/lib/cni/loopback ]]; then
-		return 0
-	fi
-	ensure_packages "the real nodes" containerd runc containernetworking-plugins iptables || return 1
-	# The package may start a system containerd; each node runs its own.
-	command -v systemctl >/dev/null && systemctl disable --now containerd >/dev/null 2>&1 || true
-}
-
-# ensure_redis: the local queue is a real Redis from the OS packages.
-ensure_redis() {
-	command -v redis-server >/dev/null && return 0
-	if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
-		log "installing redis-server (Debian package) for the local queue"
-		DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
-		# The package starts a system service on 6379; the harness runs its own.
-		command -v systemctl >/dev/null && systemctl disable --now redis-server >/dev/null 2>&1 || true
-		return 0
-	fi
-	log "redis-server is missing: install it (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis)"
+	log "missing for $1: install ${*:2} (Debian/Ubuntu: sudo apt-get install ${*:2})"
 	return 1
 }
 
@@ -330,11 +288,11 @@ plan() {
 			log "  $t: found $p, using it as it is"
 			if [[ ${dry_run:-} != 1 ]]; then
 				mkdir -p "$bin"
-				ln -sf "$p" "$bin/$(outputs "$t")"
+				ln -sf "$p" "$bin/${outputs[$t]}"
 				stamp "$t" >"$bin/.$t.stamp"
 			fi
 		else
-			log "  $t: to build ($(why_not "$t")); cold $(cold_estimate "$t") on 2 cores, seconds when Go's build cache has it"
+			log "  $t: to build ($(why_not "$t")); a cold build takes minutes (docs/timings.md), seconds when Go's build cache has it"
 			todo+=("$t")
 		fi
 	done
@@ -349,18 +307,17 @@ run_builds() {
 	plan "$@"
 	[[ ${#todo[@]} -gt 0 ]] || return 0
 	mkdir -p "$bin" "$logs"
-	log "building ${todo[*]}, $jobs at a time; logs in $logs. Cold times as planned above"
-	log "(README Timings); later runs take seconds."
+	log "building ${todo[*]}, $jobs at a time; logs in $logs"
 
-	local start=$SECONDS next_tick=$((SECONDS + 20)) status=0 t
+	local start=$SECONDS next_tick=$((SECONDS + 20)) status=0 t dep line
 	local -A pid=() began=() done_=()
-	local -a queue=("${todo[@]}")
+	local -a queue=("${todo[@]}") waiting
 	for t in "$@"; do [[ " ${todo[*]} " == *" $t "* ]] || done_[$t]=1; done
 	while [[ ${#queue[@]} -gt 0 || ${#pid[@]} -gt 0 ]]; do
-		local -a waiting=()
+		waiting=()
 		while [[ ${#queue[@]} -gt 0 ]]; do
 			t=${queue[0]}; queue=("${queue[@]:1}")
-			local dep; dep="$(after "$t")"
+			dep=${after[$t]}
 			if [[ ${#pid[@]} -ge $jobs || $status -ne 0 || ( -n $dep && " ${todo[*]} " == *" $dep "* && -z ${done_[$dep]:-} ) ]]; then
 				waiting+=("$t")
 				continue
@@ -376,7 +333,7 @@ run_builds() {
 		for t in "${!pid[@]}"; do
 			kill -0 "${pid[$t]}" 2>/dev/null && continue
 			if wait "${pid[$t]}"; then
-				[[ $t == local ]] || stamp "$t" >"$bin/.$t.stamp"
+				stamp "$t" >"$bin/.$t.stamp"
 				done_[$t]=1
 				log "built $t in $((SECONDS - began[$t])) s wall, CPU $(cpu_of "$t")"
 			else
@@ -387,7 +344,7 @@ run_builds() {
 			unset "pid[$t]"
 		done
 		if [[ $SECONDS -ge $next_tick && ${#pid[@]} -gt 0 ]]; then
-			local line=""
+			line=""
 			for t in "${!pid[@]}"; do line+=" $t $((SECONDS - began[$t]))s"; done
 			[[ ${#queue[@]} -eq 0 ]] || line+="; next: ${queue[*]}"
 			log "still building:$line (total $((SECONDS - start)) s)"
@@ -402,51 +359,54 @@ run_builds() {
 cpu_of() {
 	local u s
 	{ read -r _ && read -r u s; } <"$logs/$1.cpu" 2>/dev/null || { echo "?"; return; }
-	to_s() { local m=${1%%m*} x=${1#*m}; x=${x%s}; awk -v m="$m" -v x="$x" 'BEGIN { printf "%.0f", m * 60 + x }'; }
-	echo "user $(to_s "$u") s + sys $(to_s "$s") s"
+	echo "user $(to_seconds "$u") s + sys $(to_seconds "$s") s"
 }
 
-# Longest first, so two lanes finish close together; keda waits for
-# controlplane (one module), and `local`, when named, runs as a lane too.
-all=(kubernetes-provider controlplane keda nodeagents pulumi keda-crds actionlint)
-known=("${all[@]}" local redis node)
+# to_seconds 1m2.5s: 63 (rounded).
+to_seconds() {
+	local m=${1%%m*} x=${1#*m}
+	awk -v m="$m" -v x="${x%s}" 'BEGIN { printf "%.0f", m * 60 + x }'
+}
 
-if [[ "${1:-}" == resolve ]]; then
+is_tool() { [[ -n ${module[$1]:-} ]]; }
+is_package() { [[ -n ${needs[$1]:-} ]]; }
+
+case "${1:-}" in
+resolve)
 	case "${2:-}" in
 	kubernetes-provider) module_dir "$root/tools/kubernetes-provider" github.com/pulumi/pulumi-kubernetes/provider/v4 ;;
-	keda) module_dir "$root/tools/cluster" github.com/kedacore/keda/v2 ;;
+	keda) module_dir "$root/loopback/cluster" github.com/kedacore/keda/v2 ;;
 	*) log "resolve takes kubernetes-provider or keda"; exit 2 ;;
 	esac
 	exit 0
-fi
-if [[ "${1:-}" == check ]]; then
+	;;
+check)
 	shift
 	[[ $# -gt 0 ]] || { log "check takes one or more tools"; exit 2; }
 	for t in "$@"; do
+		is_tool "$t" || { log "unknown tool $t (${tools_all[*]})"; exit 2; }
 		fresh "$t" || { p="$(installed "$t")" && [[ -n $p ]]; } || exit 1
 	done
 	exit 0
-fi
+	;;
+esac
 dry_run=0
 if [[ "${1:-}" == plan ]]; then
 	dry_run=1
 	shift
 fi
 
-tools=("$@")
-[[ ${#tools[@]} -gt 0 ]] || tools=("${all[@]}" redis node)
+names=("$@")
+[[ ${#names[@]} -gt 0 ]] || names=("${tools_all[@]}" redis node)
 build=()
-for t in "${tools[@]}"; do
-	case " ${known[*]} " in
-	*" $t "*) ;;
-	*) log "unknown tool $t (${known[*]})"; exit 2 ;;
-	esac
-	if [[ $t == redis ]]; then
-		[[ $dry_run == 1 ]] || ensure_redis
-	elif [[ $t == node ]]; then
-		[[ $dry_run == 1 ]] || ensure_node
-	else
+for t in "${names[@]}"; do
+	if is_package "$t"; then
+		[[ $dry_run == 1 ]] || ensure_package "$t"
+	elif is_tool "$t"; then
 		build+=("$t")
+	else
+		log "unknown tool $t (${tools_all[*]} ${packages_all[*]})"
+		exit 2
 	fi
 done
 if [[ $dry_run == 1 ]]; then

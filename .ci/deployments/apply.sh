@@ -12,19 +12,23 @@ set -euo pipefail
 org=${1:?usage: apply.sh ORG STACK [--dry-run]}
 stack=${2:?usage: apply.sh ORG STACK [--dry-run]}
 project=gke-gpu-platform
-body="$(dirname "$0")/$stack.json"
-[[ -f "$body" ]] || { echo "apply.sh: no settings for stack $stack ($body)" >&2; exit 2; }
+settings="$(dirname "$0")/$stack.json"
+[[ -f "$settings" ]] || { echo "apply.sh: no settings for stack $stack ($settings)" >&2; exit 2; }
+# The executor image's tag is the pinned CLI, from the one versions file.
+# shellcheck source=../../tools/versions.env
+source "$(dirname "$0")/../../tools/versions.env"
+body="$(sed "s/\${PULUMI_VERSION}/$PULUMI_VERSION/g" "$settings")"
 # One deployer per stack (.ci/deployers): never turn on Deployments' push or
 # PR triggers for a stack the workflows deploy.
 deployer=$(bash "$(dirname "$0")/../route.sh" | sed -n "s/^$stack=//p")
-if [[ "$deployer" != deployments ]] && grep -Eq '"(deployCommits|previewPullRequests)": *true' "$body"; then
-	echo "apply.sh: $body turns on Deployments triggers, but .ci/deployers gives $stack to '${deployer:-nobody}'" >&2
+if [[ "$deployer" != deployments ]] && grep -Eq '"(deployCommits|previewPullRequests)": *true' <<<"$body"; then
+	echo "apply.sh: $settings turns on Deployments triggers, but .ci/deployers gives $stack to '${deployer:-nobody}'" >&2
 	exit 2
 fi
 url="${PULUMI_API:-https://api.pulumi.com}/api/stacks/$org/$project/$stack/deployments/settings"
 if [[ "${3:-}" == "--dry-run" ]]; then
 	echo "POST $url"
-	cat "$body"
+	echo "$body"
 	exit 0
 fi
 : "${PULUMI_ACCESS_TOKEN:?set PULUMI_ACCESS_TOKEN}"
@@ -32,6 +36,6 @@ curl --fail-with-body -sS -X POST "$url" \
 	-H "Authorization: token $PULUMI_ACCESS_TOKEN" \
 	-H "Content-Type: application/json" \
 	-H "Accept: application/vnd.pulumi+8" \
-	--data-binary "@$body"
+	--data-binary "$body"
 echo
 echo "deployment settings of $org/$project/$stack updated"

@@ -148,8 +148,8 @@ func TestDeploymentSettingsFollowTheSwitch(t *testing.T) {
 			// With the language host's flags (the Makefile's PROGRAM_BUILD), so
 			// the CLI's own build of the buildTarget compiles nothing again.
 			assert.Contains(t, s.OperationContext.PreRunCommands, programBuild(t)+" -o bin/gke-gpu-platform .", "builds the program's buildTarget")
-			assert.Equal(t, "pulumi/pulumi:3.274.1", s.ExecutorContext.ExecutorImage.Reference,
-				"the CLI the README pins (and >= 3.208.0, which reads PULUMI_OPTION_*)")
+			assert.Equal(t, "pulumi/pulumi:${PULUMI_VERSION}", s.ExecutorContext.ExecutorImage.Reference,
+				"the pinned CLI (tools/versions.env; apply.sh fills it in, and it must be >= 3.208.0, which reads PULUMI_OPTION_*)")
 
 			gcp := s.OperationContext.OIDC.GCP
 			assert.NotEmpty(t, gcp.WorkloadPoolID)
