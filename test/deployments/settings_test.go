@@ -161,14 +161,15 @@ func TestDeploymentSettingsFollowTheSwitch(t *testing.T) {
 
 			// Every file that changes what the program deploys triggers it; docs do not.
 			for _, path := range []string{"main.go", "go.mod", "go.sum", "Pulumi.yaml", "Pulumi." + stack + ".yaml",
-				"components/nodepool.go", "stacks/config.go", "internal/cost/prices.json", "policy/rules.go", "apps/backend/main.go"} {
+				"components/nodepool.go", "internal/config/config.go", "stacks/platform.go", "internal/cost/prices.json", "policy/rules.go", "apps/backend/main.go"} {
 				hit := false
 				for _, p := range s.GitHub.Paths {
 					hit = hit || matches(p, path)
 				}
 				assert.True(t, hit, "a change to %s must trigger a deployment of %s", path, stack)
 			}
-			for _, path := range []string{"README.md", "docs/design.md"} {
+			for _, path := range []string{"README.md", "docs/deploy.md"} {
+				require.FileExists(t, filepath.Join(root, path))
 				for _, p := range s.GitHub.Paths {
 					assert.False(t, matches(p, path), "%s must not deploy %s (pattern %s)", path, stack, p)
 				}
