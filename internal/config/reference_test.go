@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -20,8 +21,28 @@ func TestReferenceIsCurrent(t *testing.T) {
 	for name, want := range files {
 		got, err := os.ReadFile(filepath.Join(root, name))
 		require.NoError(t, err)
-		assert.Equal(t, want, string(got), "%s is stale: run `make docs` and commit the result", name)
+		if diff := firstDifference(string(got), want); diff != "" {
+			t.Errorf("%s is stale (%s): run `make docs` and commit the result", name, diff)
+		}
 	}
+}
+
+// firstDifference names the first line where got and want differ, or "".
+func firstDifference(got, want string) string {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for i := range max(len(g), len(w)) {
+		var gl, wl string
+		if i < len(g) {
+			gl = g[i]
+		}
+		if i < len(w) {
+			wl = w[i]
+		}
+		if gl != wl {
+			return fmt.Sprintf("line %d is %q, make docs writes %q", i+1, gl, wl)
+		}
+	}
+	return ""
 }
 
 // TestReferenceDocumentsEveryField walks the config types: every field a
