@@ -144,7 +144,7 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 		{
 			name:  "unknown top-level key",
 			edits: map[string]string{"gke-gpu-platform:gpuPol": `{"maxNodes": 2}`},
-			want:  "gke-gpu-platform:gpuPol: unknown config key; known keys are apps, cluster, cost, cpuPool, gpuPool, ingress, local, namespace, platform, registry",
+			want:  "gke-gpu-platform:gpuPol: unknown config key (did you mean \"gpuPool\"?); known keys are apps, cluster, cost, cpuPool, gpuPool, ingress, local, namespace, platform, registry",
 		},
 		{
 			name:  "unknown field in an object",
@@ -268,6 +268,16 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 			name:  "bad quantity",
 			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "web", "image": "a:1", "resources": {"memoryLimit": "1 GB"}}]`},
 			want:  "gke-gpu-platform:apps[0].resources.memoryLimit = 1 GB: must be a Kubernetes quantity",
+		},
+		{
+			name:  "memory request above its limit",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "web", "image": "a:1", "resources": {"memoryRequest": "512Mi", "memoryLimit": "256Mi"}}]`},
+			want:  "gke-gpu-platform:apps[0].resources.memoryRequest = 512Mi: must be <= resources.memoryLimit (256Mi): the API server refuses a request above its limit",
+		},
+		{
+			name:  "cpu request above its limit, in other units",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "web", "image": "a:1", "resources": {"cpuRequest": "1", "cpuLimit": "900m"}}]`},
+			want:  "gke-gpu-platform:apps[0].resources.cpuRequest = 1: must be <= resources.cpuLimit (900m)",
 		},
 		{
 			name:  "budget that allows no disruption",

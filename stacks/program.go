@@ -10,11 +10,22 @@ import (
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/config"
 )
 
-// Program is the whole platform for one stack.
+// Program is the whole platform for one stack, as the Pulumi CLI's language
+// host runs it: the stack's config keys come from its environment
+// (config.EngineKeys).
 func Program(ctx *pulumi.Context) error {
+	return Run(ctx, config.EngineKeys())
+}
+
+// Run is the whole platform for one stack whose config sets exactly
+// setKeys (full keys, e.g. "gke-gpu-platform:apps"): an unknown one is an
+// error. An inline Automation API program, which has no language host to
+// pass the keys, names them itself (loopback/engine reads them from the
+// stack file the engine reads).
+func Run(ctx *pulumi.Context, setKeys []string) error {
 	// Everything that can be wrong with the config fails here, before any
 	// resource is registered.
-	cfg, err := config.FromEngine(ctx)
+	cfg, err := config.Load(ctx, ctx.Stack(), setKeys, config.ForDeploy)
 	if err != nil {
 		return err
 	}

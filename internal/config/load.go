@@ -115,7 +115,7 @@ func Load(src Source, stack string, setKeys []string, deploy bool) (Config, erro
 		// The engine passes object keys' paths as the whole object, so a
 		// dotted sub-key never appears here.
 		if !known[key] {
-			fail("%s:%s: unknown config key; known keys are %s", ConfigNamespace, key, strings.Join(KnownKeys(), ", "))
+			fail("%s:%s: unknown config key%s; known keys are %s", ConfigNamespace, key, didYouMean(key, KnownKeys()), strings.Join(KnownKeys(), ", "))
 		}
 	}
 
@@ -173,4 +173,40 @@ func clearSecrets(src Source, secrets map[string]string) []string {
 		}
 	}
 	return clear
+}
+
+// didYouMean is ` (did you mean "x"?)` for the known name closest to name,
+// when one is within two edits; "" otherwise.
+func didYouMean(name string, known []string) string {
+	best, bestDistance := "", 3
+	for _, k := range known {
+		if d := editDistance(strings.ToLower(name), strings.ToLower(k)); d < bestDistance {
+			best, bestDistance = k, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/api/resource"
+
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/accelerator"
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/cost"
 )
@@ -349,6 +351,7 @@ func (c Config) validateApps(fail failFunc) {
 				fail(key+".resources."+field, q, "must be a Kubernetes quantity such as 250m, 1, 512Mi or 2Gi")
 			}
 		}
+		validateRequestsWithinLimits(fail, key, a.Resources)
 		if as := a.Autoscaling; as != nil {
 			if as.MinReplicas < 1 {
 				fail(key+".autoscaling.minReplicas", as.MinReplicas, "must be >= 1")
@@ -409,5 +412,26 @@ func (c Config) validateIngress(fail failFunc) {
 	}
 	if c.Platform == PlatformLocal && (in.TLS || in.StaticIP) {
 		fail("ingress", fmt.Sprintf("{staticIp: %v, tls: %v}", in.StaticIP, in.TLS), "static IPs and managed certificates exist only on GKE; set both false on the local platform")
+	}
+}
+
+// validateRequestsWithinLimits: a container's request may not exceed its
+// limit. The API server refuses such a pod ("must be less than or equal to
+// ... limit", https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/),
+// which would fail an update halfway, after other resources changed.
+func validateRequestsWithinLimits(fail failFunc, key string, r ResourcesConfig) {
+	for _, pair := range []struct{ name, request, limit string }{
+		{"cpu", r.CPURequest, r.CPULimit},
+		{"memory", r.MemoryRequest, r.MemoryLimit},
+		{"ephemeralStorage", r.EphemeralStorageRequest, r.EphemeralStorageLimit},
+	} {
+		req, err1 := resource.ParseQuantity(pair.request)
+		lim, err2 := resource.ParseQuantity(pair.limit)
+		if err1 != nil || err2 != nil {
+			continue // the quantity check above reported it
+		}
+		if req.Cmp(lim) > 0 {
+			fail(key+".resources."+pair.name+"Request", pair.request, "must be <= resources.%sLimit (%s): the API server refuses a request above its limit", pair.name, pair.limit)
+		}
 	}
 }

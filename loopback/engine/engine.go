@@ -20,7 +20,9 @@ import (
 	"syscall"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/config"
 	"github.com/gke-gpu-platform/gke-gpu-platform/stacks"
 )
 
@@ -77,12 +79,28 @@ func Open(ctx context.Context, o Options) (auto.Stack, error) {
 	if err != nil {
 		return auto.Stack{}, fmt.Errorf("engine: the Pulumi CLI in %s: %w (run tools/build.sh)", o.ToolsBin, err)
 	}
-	return auto.UpsertStackInlineSource(ctx, o.Stack, ProjectName, stacks.Program,
+	return auto.UpsertStackInlineSource(ctx, o.Stack, ProjectName, Program(o),
 		auto.WorkDir(o.WorkDir),
 		auto.Pulumi(cmd),
 		auto.EnvVars(o.Env()),
 		auto.SecretsProvider("passphrase"),
 	)
+}
+
+// Program is the platform as an inline program of the stack in o.WorkDir.
+// An inline program has no language host to hand it the stack's config keys
+// (the CLI's passes them in PULUMI_CONFIG), so without this a mistyped
+// top-level key would be ignored here while the CLI refuses it: Program
+// reads the keys from the stack file the engine itself reads, and the
+// program refuses an unknown one, with the closest known key.
+func Program(o Options) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error {
+		values, err := config.StackFileConfig(o.WorkDir, o.Stack)
+		if err != nil {
+			return err
+		}
+		return stacks.Run(ctx, slices.Sorted(maps.Keys(values)))
+	}
 }
 
 // CopyProject copies Pulumi.yaml and Pulumi.<stack>.yaml from projectDir to

@@ -9,6 +9,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/config"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/graphtest"
 )
 
 func TestCopyProjectKeepsTheEncryptionSalt(t *testing.T) {
@@ -126,4 +129,25 @@ func TestLocalSecrets(t *testing.T) {
 	} {
 		assert.EqualError(t, SetSecret(opts, tt.name, tt.value), tt.want)
 	}
+}
+
+// The inline program refuses a mistyped top-level key, as the CLI does: the
+// keys come from the stack file the engine reads, not from a language host's
+// environment (an Automation API program has none). Here the environment
+// does not even hold the typo; the stack file does.
+func TestInlineProgramRefusesUnknownKeys(t *testing.T) {
+	work := t.TempDir()
+	require.NoError(t, CopyProject(filepath.Join("..", ".."), work, "local"))
+	f, err := os.OpenFile(filepath.Join(work, "Pulumi.local.yaml"), os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.WriteString("  gke-gpu-platform:ingres:\n    className: nginx\n")
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+
+	values, err := config.StackFileConfig(filepath.Join("..", ".."), "local")
+	require.NoError(t, err)
+	g, err := graphtest.Run(t, Program(Options{WorkDir: work, Stack: "local"}), "local", values)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `gke-gpu-platform:ingres: unknown config key (did you mean "ingress"?)`)
+	assert.Empty(t, g.Resources, "nothing registered")
 }

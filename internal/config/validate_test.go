@@ -1,0 +1,39 @@
+package config
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// A request equal to its limit is what Guaranteed QoS asks for: allowed.
+// One above it is what the API server refuses: reported, in any units.
+func TestRequestsWithinLimits(t *testing.T) {
+	tests := []struct {
+		name string
+		r    ResourcesConfig
+		want []string
+	}{
+		{"equal", ResourcesConfig{CPURequest: "500m", CPULimit: "0.5", MemoryRequest: "1Gi", MemoryLimit: "1024Mi",
+			EphemeralStorageRequest: "1Gi", EphemeralStorageLimit: "1Gi"}, nil},
+		{"every pair above", ResourcesConfig{CPURequest: "2", CPULimit: "1", MemoryRequest: "2G", MemoryLimit: "1Gi",
+			EphemeralStorageRequest: "2Gi", EphemeralStorageLimit: "1Gi"}, []string{
+			"a.resources.cpuRequest = 2: must be <= resources.cpuLimit (1)",
+			"a.resources.memoryRequest = 2G: must be <= resources.memoryLimit (1Gi)",
+			"a.resources.ephemeralStorageRequest = 2Gi: must be <= resources.ephemeralStorageLimit (1Gi)",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			validateRequestsWithinLimits(func(key string, value any, rule string, args ...any) {
+				got = append(got, fmt.Sprintf("%s = %v: ", key, value)+fmt.Sprintf(rule, args...))
+			}, "a", tt.r)
+			assert.Len(t, got, len(tt.want))
+			for i := range min(len(got), len(tt.want)) {
+				assert.Contains(t, got[i], tt.want[i])
+			}
+		})
+	}
+}
