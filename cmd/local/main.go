@@ -189,7 +189,7 @@ func up(ctx context.Context, p paths, opts engine.Options) error {
 	res, err := stack.Up(ctx, optup.ProgressStreams(engineLog), optup.EventStreams(ch))
 	<-done
 	if err != nil {
-		return fmt.Errorf("pulumi up failed; the full engine log is %s: %w", logPath, err)
+		return engineFailure("up", logPath, err)
 	}
 	fmt.Printf("\nResources: %s in %.1f s\n", engine.Summary(*res.Summary.ResourceChanges), time.Since(start).Seconds())
 	fmt.Println("\nOutputs:")
@@ -310,7 +310,7 @@ func down(ctx context.Context, p paths, opts engine.Options) error {
 		_, err = stack.Destroy(ctx, optdestroy.ProgressStreams(engineLog), optdestroy.EventStreams(ch))
 		<-done
 		if err != nil {
-			return fmt.Errorf("pulumi destroy failed; the full engine log is %s: %w", logPath, err)
+			return engineFailure("destroy", logPath, err)
 		}
 		if err := stack.Workspace().RemoveStack(ctx, "local"); err != nil {
 			return err
@@ -332,6 +332,15 @@ func down(ctx context.Context, p paths, opts engine.Options) error {
 	}
 	fmt.Println("control plane, queue and KEDA stopped")
 	return nil
+}
+
+// engineFailure reports a failed engine operation once: the display has
+// already printed the engine's diagnostics (a config error among them), and
+// the Automation API's error repeats the whole engine output after its first
+// line, which the log file keeps.
+func engineFailure(op, logPath string, err error) error {
+	first, _, _ := strings.Cut(err.Error(), "\n")
+	return fmt.Errorf("pulumi %s failed (%s); the engine's messages are above, its full log is %s", op, first, logPath)
 }
 
 // openLog creates logs/<op>.log for the engine's full output.

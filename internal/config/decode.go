@@ -57,20 +57,39 @@ func decodeKey(key, text string, field any) error {
 	if err := json.Unmarshal([]byte(text), &elems); err != nil {
 		return fmt.Errorf("%s:%s: %v", ConfigNamespace, key, err)
 	}
+	// Every element is decoded, so that three apps with the same typo give
+	// three errors, each naming its app.
 	list := reflect.MakeSlice(want, len(elems), len(elems))
+	var errs []error
 	for i, raw := range elems {
 		path := fmt.Sprintf("%s:%s[%d]", ConfigNamespace, key, i)
 		elem := list.Index(i).Addr().Interface()
 		if got := jsonKind(string(raw)); got != kindOf(want.Elem()) {
-			return fmt.Errorf("%s = %s: must be %s, not %s; for example:\n  %s:%s:\n    %s",
-				path, shortValue(string(raw)), describeType(want.Elem(), ""), got, ConfigNamespace, key, shape.example)
+			errs = append(errs, fmt.Errorf("%s = %s: must be %s, not %s; for example:\n  %s:%s:\n    %s",
+				path, shortValue(string(raw)), describeType(want.Elem(), ""), got, ConfigNamespace, key, shape.example))
+			continue
 		}
 		if err := decodeStrict(path, raw, elem); err != nil {
-			return err
+			errs = append(errs, withElementName(err, raw))
 		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
 	}
 	reflect.ValueOf(field).Elem().Set(list)
 	return nil
+}
+
+// withElementName adds the element's name (an app's) to its error: a
+// position alone is hard to find in a long stack file.
+func withElementName(err error, raw json.RawMessage) error {
+	var named struct {
+		Name string `json:"name"`
+	}
+	if json.Unmarshal(raw, &named) != nil || named.Name == "" {
+		return err
+	}
+	return fmt.Errorf("%w (in %q)", err, named.Name)
 }
 
 // decodeStrict decodes one JSON value, turning the decoder's errors into
@@ -88,8 +107,13 @@ func decodeStrict(path string, raw []byte, into any) error {
 		return fmt.Errorf("%s.%s: must be %s, not %s", path, typeErr.Field, describeType(typeErr.Type, name), article(typeErr.Value))
 	}
 	msg := strings.TrimPrefix(err.Error(), "json: ")
-	if strings.HasPrefix(msg, "unknown field") {
-		return fmt.Errorf("%s: %s (misspelt? see README's config table)", path, msg)
+	if name, ok := strings.CutPrefix(msg, "unknown field "); ok {
+		name = strings.Trim(name, `"`)
+		hint := didYouMean(name, jsonFieldNames(reflect.TypeOf(into)))
+		if hint == "" {
+			hint = " (see docs/config.md for every field)"
+		}
+		return fmt.Errorf("%s: %s%s", path, msg, hint)
 	}
 	return fmt.Errorf("%s: %s", path, msg)
 }
@@ -193,4 +217,30 @@ func cut(text string) string {
 		return text[:57] + "..."
 	}
 	return text
+}
+
+// jsonFieldNames are the stack-file names of every field of t and of the
+// objects below it: the candidates for a misspelt field.
+func jsonFieldNames(t reflect.Type) []string {
+	seen := map[reflect.Type]bool{}
+	var names []string
+	var walk func(reflect.Type)
+	walk = func(t reflect.Type) {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct || seen[t] {
+			return
+		}
+		seen[t] = true
+		for i := range t.NumField() {
+			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+			if name != "" && name != "-" {
+				names = append(names, name)
+			}
+			walk(t.Field(i).Type)
+		}
+	}
+	walk(t)
+	return names
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // A request equal to its limit is what Guaranteed QoS asks for: allowed.
@@ -36,4 +37,24 @@ func TestRequestsWithinLimits(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Three apps with the same typo give three errors, each naming its app and
+// the field it probably meant.
+func TestEveryAppsTypoIsReportedAtOnce(t *testing.T) {
+	_, err := Load(Values{
+		"gcp:project": "p", "gcp:zone": "us-central1-a",
+		ConfigNamespace + ":apps": `[{"name": "a", "image": "x", "prot": 80}, {"name": "b", "image": "x", "prot": 81},
+			{"name": "c", "image": "x", "queue": {"nmae": "jobs"}}]`,
+	}, "dev", nil, ForReport)
+	require.Error(t, err)
+	for _, want := range []string{
+		`gke-gpu-platform:apps[0]: unknown field "prot" (did you mean "port"?) (in "a")`,
+		`gke-gpu-platform:apps[1]: unknown field "prot" (did you mean "port"?) (in "b")`,
+		`gke-gpu-platform:apps[2]: unknown field "nmae" (did you mean "name"?) (in "c")`,
+	} {
+		assert.Contains(t, err.Error(), want)
+	}
+	_, err = Load(Values{ConfigNamespace + ":cluster": `{"zzzzzz": 1}`}, "dev", nil, ForReport)
+	assert.ErrorContains(t, err, `gke-gpu-platform:cluster: unknown field "zzzzzz" (see docs/config.md for every field)`)
 }
