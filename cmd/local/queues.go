@@ -21,11 +21,7 @@ import (
 // them, and the queue the backend app publishes to ("" when none): read
 // from Pulumi.local.yaml, the file `make local` deploys.
 func stackQueues(p paths) (names []string, backend string, err error) {
-	values, err := config.StackFileConfig(p.project, "local")
-	if err != nil {
-		return nil, "", err
-	}
-	cfg, err := config.Load(config.Values(values), "local", nil, config.ForReport)
+	cfg, err := config.LoadStackFile(p.project, "local")
 	if err != nil {
 		return nil, "", err
 	}
@@ -44,21 +40,22 @@ func stackQueues(p paths) (names []string, backend string, err error) {
 }
 
 // queueArgs parses a verb's `-queue NAME` and positional arguments; the
-// queue defaults to the stack's first.
-func queueArgs(p paths, verb string, args []string) (string, []string, error) {
-	names, _, err := stackQueues(p)
+// queue defaults to the stack's first. It also returns the queue the backend
+// publishes to (stackQueues).
+func queueArgs(p paths, verb string, args []string) (name string, rest []string, backend string, err error) {
+	names, backend, err := stackQueues(p)
 	if err != nil {
-		return "", nil, err
+		return "", nil, "", err
 	}
 	fs := flag.NewFlagSet(verb, flag.ContinueOnError)
-	name := fs.String("queue", names[0], "the queue: one of "+strings.Join(names, ", "))
+	queue := fs.String("queue", names[0], "the queue: one of "+strings.Join(names, ", "))
 	if err := fs.Parse(args); err != nil {
-		return "", nil, err
+		return "", nil, "", err
 	}
-	if !slices.Contains(names, *name) {
-		return "", nil, fmt.Errorf("-queue %q: no such queue in Pulumi.local.yaml; its queues are %s", *name, strings.Join(names, ", "))
+	if !slices.Contains(names, *queue) {
+		return "", nil, "", fmt.Errorf("-queue %q: no such queue in Pulumi.local.yaml; its queues are %s", *queue, strings.Join(names, ", "))
 	}
-	return *name, fs.Args(), nil
+	return *queue, fs.Args(), backend, nil
 }
 
 func redisOf(p paths) (queue.Client, error) {
@@ -71,7 +68,7 @@ func redisOf(p paths) (queue.Client, error) {
 
 // drain empties a queue: simulated pods run nothing to consume it.
 func drain(ctx context.Context, p paths, args []string) error {
-	name, _, err := queueArgs(p, "drain", args)
+	name, _, _, err := queueArgs(p, "drain", args)
 	if err != nil {
 		return err
 	}
@@ -94,7 +91,7 @@ func drain(ctx context.Context, p paths, args []string) error {
 // backend's queue are POSTed to the backend, as a user's request arrives,
 // each holding the GPU SECONDS long.
 func enqueue(ctx context.Context, p paths, opts engine.Options, args []string) error {
-	name, rest, err := queueArgs(p, "enqueue", args)
+	name, rest, backend, err := queueArgs(p, "enqueue", args)
 	if err != nil {
 		return err
 	}
@@ -113,7 +110,7 @@ func enqueue(ctx context.Context, p paths, opts engine.Options, args []string) e
 	if err != nil {
 		return err
 	}
-	if _, backend, _ := stackQueues(p); realNodes(p) && name == backend {
+	if realNodes(p) && name == backend {
 		return enqueueThroughBackend(ctx, p, opts, n, seconds)
 	}
 	var jobs []string
