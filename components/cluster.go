@@ -14,6 +14,7 @@ import (
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/gcpcompute"
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/kubeconfig"
 )
 
@@ -50,7 +51,8 @@ type ClusterArgs struct {
 	MaintenanceStart string
 	// Network is the VPC network name.
 	Network string
-	// Subnetwork is the subnetwork name; empty uses the network's default.
+	// Subnetwork is the nodes' subnetwork in the cluster's region; empty
+	// uses the one named like the network (an auto-mode network's).
 	Subnetwork string
 	// ResourceLabels are GCP labels on the cluster (they show on the bill).
 	ResourceLabels map[string]string
@@ -68,14 +70,10 @@ type ClusterArgs struct {
 	// account then also gets ImageStreamingRole.
 	ImageStreaming bool
 	// PrivateNodes says the node pools have internal addresses only: the
-	// cluster then gets a Cloud Router and Cloud NAT gateway in its region
-	// (egress to the internet) and a firewall rule that lets the control
-	// plane reach ControlPlanePorts on the nodes.
+	// node subnetwork must then have Private Google Access on (NewCluster
+	// fails otherwise, before registering anything), and the cluster gets a
+	// Cloud Router and a Cloud NAT gateway for that subnetwork alone.
 	PrivateNodes bool
-	// ControlPlanePorts are node ports the control plane must reach beyond
-	// 443 and 10250 (what GKE's own rule for private nodes opens), e.g. an
-	// admission webhook's or an aggregated API server's.
-	ControlPlanePorts []int
 }
 
 // Cluster is a GKE cluster with its default pool removed, a least-privilege
@@ -101,10 +99,20 @@ type Cluster struct {
 	WorkloadPool pulumi.StringOutput `pulumi:"workloadPool"`
 	// Provider is a Kubernetes provider for this cluster.
 	Provider *kubernetes.Provider `pulumi:"-"`
+	// Egress is what private pools must be created after and deleted
+	// before (the Cloud NAT gateway); empty with public nodes.
+	Egress []pulumi.Resource `pulumi:"-"`
 }
 
 // NewCluster creates the cluster, its node service account and a Kubernetes provider.
 func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pulumi.ResourceOption) (*Cluster, error) {
+	var sub *gcpcompute.Subnetwork
+	if args.PrivateNodes {
+		var err error
+		if sub, err = nodeSubnetwork(ctx, args); err != nil {
+			return nil, err
+		}
+	}
 	c := &Cluster{}
 	if err := ctx.RegisterComponentResource("gke-gpu-platform:index:Cluster", name, c, opts...); err != nil {
 		return nil, err
@@ -201,9 +209,11 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	}
 
 	if args.PrivateNodes {
-		if err := privateNodeNetwork(ctx, name, args, cluster, nodeSA, parent); err != nil {
+		nat, err := privateNodeEgress(ctx, name, args, sub, parent)
+		if err != nil {
 			return nil, err
 		}
+		c.Egress = []pulumi.Resource{nat}
 	}
 
 	c.Name = cluster.Name

@@ -7,6 +7,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/graphtest"
 )
 
 func TestCluster(t *testing.T) {
@@ -75,21 +77,22 @@ func TestClusterPrivateNodesAndImageStreaming(t *testing.T) {
 	tests := []struct {
 		name            string
 		private, stream bool
-		ports           []int
+		subnetwork      string
 		wantRoles       []string
-		wantFirewall    bool
+		wantSubnetwork  string
 	}{
 		{name: "public, pulled", wantRoles: NodeRoles},
 		{name: "streaming adds Service Usage Consumer", stream: true, wantRoles: append(slices.Clone(NodeRoles), ImageStreamingRole)},
-		{name: "private with webhooks", private: true, ports: []int{6443, 9443}, wantRoles: NodeRoles, wantFirewall: true},
-		{name: "private, nothing beyond GKE's ports", private: true, wantRoles: NodeRoles},
+		{name: "private, the network's own subnet", private: true, wantRoles: NodeRoles, wantSubnetwork: "vpc"},
+		{name: "private, a named subnet", private: true, subnetwork: "nodes", wantRoles: NodeRoles, wantSubnetwork: "nodes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			g := run(t, func(ctx *pulumi.Context) error {
-				_, err := NewCluster(ctx, "cluster", &ClusterArgs{
+			var cluster *Cluster
+			g := run(t, func(ctx *pulumi.Context) (err error) {
+				cluster, err = NewCluster(ctx, "cluster", &ClusterArgs{
 					Project: "proj-1", Location: "us-central1-a", ClusterName: "k", ReleaseChannel: "REGULAR", MaintenanceStart: "03:00",
-					Network: "vpc", ImageStreaming: tt.stream, PrivateNodes: tt.private, ControlPlanePorts: tt.ports,
+					Network: "vpc", Subnetwork: tt.subnetwork, ImageStreaming: tt.stream, PrivateNodes: tt.private,
 				})
 				return err
 			})
@@ -100,11 +103,15 @@ func TestClusterPrivateNodesAndImageStreaming(t *testing.T) {
 				assert.Equal(t, "serviceAccount:k-nodes@proj-1.iam.gserviceaccount.com", grant.Plain("member"))
 			}
 			assert.ElementsMatch(t, tt.wantRoles, roles)
+			// GKE's control plane reaches webhooks through its konnectivity
+			// agents: no firewall rule of ours, private or not.
+			assert.Empty(t, g.OfType("gcp:compute/firewall:Firewall"))
 
 			if !tt.private {
 				assert.Empty(t, g.OfType("gcp:compute/router:Router"))
 				assert.Empty(t, g.OfType("gcp:compute/routerNat:RouterNat"))
-				assert.Empty(t, g.OfType("gcp:compute/firewall:Firewall"))
+				assert.Empty(t, cluster.Egress)
+				assert.NotContains(t, g.Calls, "gcp:compute/getSubnetwork:getSubnetwork")
 				return
 			}
 			router := g.One(t, "gcp:compute/router:Router")
@@ -114,32 +121,34 @@ func TestClusterPrivateNodesAndImageStreaming(t *testing.T) {
 			assert.Equal(t, "k-router", nat.Plain("router"))
 			assert.Equal(t, "us-central1", nat.Plain("region"))
 			assert.Equal(t, "AUTO_ONLY", nat.Plain("natIpAllocateOption"))
-			assert.Equal(t, "ALL_SUBNETWORKS_ALL_IP_RANGES", nat.Plain("sourceSubnetworkIpRangesToNat"))
-			fws := g.OfType("gcp:compute/firewall:Firewall")
-			if !tt.wantFirewall {
-				assert.Empty(t, fws)
-				return
-			}
-			require.Len(t, fws, 1)
-			fw := fws[0]
-			assert.Equal(t, "INGRESS", fw.Plain("direction"))
-			assert.Equal(t, "vpc", fw.Plain("network"))
-			// The mocked cluster is PSC-based: its private endpoint, one address.
-			assert.Equal(t, []any{"10.128.0.2/32"}, fw.Plain("sourceRanges"))
-			assert.Equal(t, []any{"k-nodes@proj-1.iam.gserviceaccount.com"}, fw.Plain("targetServiceAccounts"))
-			assert.Equal(t, []any{map[string]any{"protocol": "tcp", "ports": []any{"6443", "9443"}}}, fw.Plain("allows"))
+			// The cluster's subnetwork, all of its ranges (nodes' and pods'), and no other.
+			assert.Equal(t, "LIST_OF_SUBNETWORKS", nat.Plain("sourceSubnetworkIpRangesToNat"))
+			assert.Equal(t, []any{map[string]any{
+				"name":                 "https://www.googleapis.com/compute/v1/projects/proj-1/regions/us-central1/subnetworks/" + tt.wantSubnetwork,
+				"sourceIpRangesToNats": []any{"ALL_IP_RANGES"},
+			}}, nat.Plain("subnetworks"))
+			require.Len(t, cluster.Egress, 1, "private pools wait for the NAT")
 		})
 	}
 }
 
-func TestControlPlaneSource(t *testing.T) {
-	got, err := controlPlaneSource("k", "172.16.0.0/28", "172.16.0.2")
-	require.NoError(t, err)
-	assert.Equal(t, []string{"172.16.0.0/28"}, got, "a peered control plane's whole range")
-	got, err = controlPlaneSource("k", "", "10.128.0.2")
-	require.NoError(t, err)
-	assert.Equal(t, []string{"10.128.0.2/32"}, got)
-	_, err = controlPlaneSource("k", "", "")
-	require.Error(t, err, "no source would open the rule to the internet")
-	assert.Contains(t, err.Error(), "cluster.privateNodes")
+// A subnetwork without Private Google Access stops the program before any
+// resource exists, naming the key, the subnetwork and the fix.
+func TestPrivateNodesNeedPrivateGoogleAccess(t *testing.T) {
+	g, err := graphtest.Run(t, func(ctx *pulumi.Context) error {
+		_, err := NewCluster(ctx, "cluster", &ClusterArgs{
+			Project: "proj-1", Location: "us-central1-a", ClusterName: "k", ReleaseChannel: "REGULAR", MaintenanceStart: "03:00",
+			Network: "vpc", Subnetwork: "nodes" + graphtest.NoPrivateGoogleAccess, PrivateNodes: true,
+		})
+		return err
+	}, "test", map[string]string{})
+	require.Error(t, err)
+	for _, want := range []string{
+		`cluster.privateNodes: subnetwork "nodes-no-pga" in us-central1 has Private Google Access off`,
+		PrivateGoogleAccessRule,
+		"gcloud compute networks subnets update nodes-no-pga --region us-central1 --project proj-1 --enable-private-ip-google-access",
+	} {
+		assert.Contains(t, err.Error(), want)
+	}
+	assert.Empty(t, g.Resources, "nothing registered")
 }

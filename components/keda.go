@@ -20,14 +20,6 @@ const (
 	KEDAOperatorServiceAccount = "keda-operator"
 )
 
-// KEDAControlPlanePorts are the pod ports the Kubernetes control plane
-// calls on KEDA: the metrics API server (6443, an aggregated APIService)
-// and the admission webhooks (9443), per the pinned KEDA's manifests
-// (config/metrics-server/deployment.yaml, config/webhooks/webhooks.yaml).
-// Private GKE nodes need a firewall rule for them; KEDA's docs say 6443 is
-// "only required for Google Cloud" (keda.sh/docs/2.16/operate/cluster).
-var KEDAControlPlanePorts = []int{6443, 9443}
-
 // KEDAArgs install KEDA from its Helm chart.
 type KEDAArgs struct {
 	// Namespace KEDA runs in; created by the release.

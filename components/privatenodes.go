@@ -1,23 +1,51 @@
 package components
 
 import (
+	"cmp"
 	"fmt"
 
-	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/container"
-	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/serviceaccount"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/accelerator"
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/gcpcompute"
 )
 
-// privateNodeNetwork is what nodes without external addresses need: Cloud
-// NAT for the internet (images outside Google, such as KEDA's on ghcr.io),
-// and a firewall rule for the control plane's calls to webhooks. Google APIs
-// and Artifact Registry go through Private Google Access, which GKE enables
-// on the subnet of a private cluster it creates in the same project
-// (cloud.google.com/kubernetes-engine/docs/concepts/private-cluster-concept).
-func privateNodeNetwork(ctx *pulumi.Context, name string, args *ClusterArgs, cluster *container.Cluster, nodeSA *serviceaccount.Account, parent pulumi.ResourceOption) error {
+// PrivateGoogleAccessRule is the source of the rule nodeSubnetwork checks:
+// image streaming (and any Google API call from a node without an external
+// address) needs Private Google Access on the node subnetwork. GKE turns it
+// on only for clusters created private, not for pools made private later
+// (https://cloud.google.com/kubernetes-engine/docs/concepts/private-cluster-concept).
+const PrivateGoogleAccessRule = "https://cloud.google.com/kubernetes-engine/docs/how-to/image-streaming#requirements"
+
+// nodeSubnetwork reads the subnetwork private nodes take their addresses
+// from and refuses one without Private Google Access: Google APIs and
+// Artifact Registry would then work only through the NAT, image streaming
+// not at all. It runs before the cluster registers anything.
+func nodeSubnetwork(ctx *pulumi.Context, args *ClusterArgs) (*gcpcompute.Subnetwork, error) {
+	name := cmp.Or(args.Subnetwork, args.Network)
+	region := accelerator.Region(args.Location)
+	sub, err := gcpcompute.LookupSubnetwork(ctx, &gcpcompute.SubnetworkArgs{Project: args.Project, Region: region, Name: name})
+	if err != nil {
+		return nil, fmt.Errorf("cluster.subnetwork: reading subnetwork %q in %s of project %q: %w", name, region, args.Project, err)
+	}
+	if !sub.PrivateIPGoogleAccess {
+		return nil, fmt.Errorf("cluster.privateNodes: subnetwork %q in %s has Private Google Access off; private nodes need it (%s). "+
+			"Turn it on: gcloud compute networks subnets update %s --region %s --project %s --enable-private-ip-google-access",
+			name, region, PrivateGoogleAccessRule, name, region, args.Project)
+	}
+	return sub, nil
+}
+
+// privateNodeEgress gives nodes without external addresses a way out: a
+// Cloud Router and a Cloud NAT gateway for their subnetwork only (images
+// outside Google, such as KEDA's on ghcr.io). Never every subnetwork of the
+// region: no other gateway could then exist in the network and region
+// (https://cloud.google.com/compute/docs/reference/rest/v1/routers,
+// sourceSubnetworkIpRangesToNat). It returns the gateway, which
+// every private pool must wait for (created first, deleted last). Nothing
+// else is needed: GKE's control plane reaches webhooks through its
+// konnectivity agents, from inside the cluster (docs/deploy.md).
+func privateNodeEgress(ctx *pulumi.Context, name string, args *ClusterArgs, sub *gcpcompute.Subnetwork, parent pulumi.ResourceOption) (pulumi.Resource, error) {
 	region := accelerator.Region(args.Location)
 	router, err := gcpcompute.NewRouter(ctx, name+"-router", &gcpcompute.RouterArgs{
 		Project: args.Project,
@@ -26,56 +54,13 @@ func privateNodeNetwork(ctx *pulumi.Context, name string, args *ClusterArgs, clu
 		Network: args.Network,
 	}, parent)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if _, err := gcpcompute.NewRouterNAT(ctx, name+"-nat", &gcpcompute.RouterNATArgs{
-		Project: args.Project,
-		Name:    args.ClusterName + "-nat",
-		Region:  region,
-		Router:  router.Name,
-	}, parent); err != nil {
-		return err
-	}
-	if len(args.ControlPlanePorts) == 0 {
-		return nil
-	}
-	// GKE opens only 443 and 10250 from the control plane to private nodes
-	// (cloud.google.com/kubernetes-engine/docs/concepts/firewall-rules, the
-	// -master rule); other webhook ports need a rule of their own. The
-	// source is the control plane's range when it has one (VPC peering), or
-	// its private endpoint (Private Service Connect, which has no range).
-	_, err = gcpcompute.NewIngressFirewall(ctx, name+"-control-plane-webhooks", &gcpcompute.IngressFirewallArgs{
-		Project:     args.Project,
-		Name:        args.ClusterName + "-control-plane-webhooks",
-		Network:     args.Network,
-		Description: fmt.Sprintf("GKE control plane of %s to webhooks on its private nodes", args.ClusterName),
-		SourceRanges: pulumi.All(cluster.PrivateClusterConfig.MasterIpv4CidrBlock(), cluster.PrivateClusterConfig.PrivateEndpoint()).
-			ApplyT(func(v []any) ([]string, error) {
-				return controlPlaneSource(args.ClusterName, deref(v[0]), deref(v[1]))
-			}).(pulumi.StringArrayOutput),
-		TargetServiceAccounts: pulumi.StringArray{nodeSA.Email},
-		TCPPorts:              args.ControlPlanePorts,
+	return gcpcompute.NewRouterNAT(ctx, name+"-nat", &gcpcompute.RouterNATArgs{
+		Project:    args.Project,
+		Name:       args.ClusterName + "-nat",
+		Region:     region,
+		Router:     router.Name,
+		Subnetwork: sub.SelfLink,
 	}, parent)
-	return err
-}
-
-// controlPlaneSource is where the control plane's calls come from. Neither
-// known is an error: an ingress rule without a source would allow the
-// whole internet.
-func controlPlaneSource(cluster, masterCIDR, privateEndpoint string) ([]string, error) {
-	switch {
-	case masterCIDR != "":
-		return []string{masterCIDR}, nil
-	case privateEndpoint != "":
-		return []string{privateEndpoint + "/32"}, nil
-	}
-	return nil, fmt.Errorf("cluster %s reports neither privateClusterConfig.masterIpv4CidrBlock nor privateClusterConfig.privateEndpoint: "+
-		"cannot scope the control plane's firewall rule; set cluster.privateNodes false", cluster)
-}
-
-func deref(v any) string {
-	if s, ok := v.(*string); ok && s != nil {
-		return *s
-	}
-	return ""
 }

@@ -52,7 +52,6 @@ func newGKETarget(ctx *pulumi.Context, cfg config.Config) (*target, error) {
 		AutoscalingProfile: cfg.Cluster.AutoscalingProfile,
 		ImageStreaming:     cfg.GPUPool.Enabled && cfg.GPUPool.ImageStreaming,
 		PrivateNodes:       cfg.Cluster.PrivateNodes,
-		ControlPlanePorts:  controlPlanePorts(cfg),
 		ResourceLabels:     labels,
 	})
 	if err != nil {
@@ -74,7 +73,10 @@ func newGKETarget(ctx *pulumi.Context, cfg config.Config) (*target, error) {
 		ServiceAccount: cluster.NodeServiceAccountEmail,
 		ResourceLabels: labels,
 		PrivateNodes:   cfg.Cluster.PrivateNodes,
-	})
+	},
+		// A private node's first pull needs the NAT; the NAT goes only once
+		// no pool is private (Pulumi deletes after every update).
+		pulumi.DependsOn(cluster.Egress))
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +112,7 @@ func newGKETarget(ctx *pulumi.Context, cfg config.Config) (*target, error) {
 			ImageStreaming: g.ImageStreaming,
 		},
 			// After the CPU pool, so system pods never start on a GPU node.
-			pulumi.DependsOn([]pulumi.Resource{cpu.Resource()}))
+			pulumi.DependsOn(append([]pulumi.Resource{cpu.Resource()}, cluster.Egress...)))
 		if err != nil {
 			return nil, err
 		}
@@ -131,15 +133,6 @@ func newGKETarget(ctx *pulumi.Context, cfg config.Config) (*target, error) {
 	ctx.Export("registryUrl", registry.URL)
 
 	return &target{provider: cluster.Provider, pools: pools, registry: registry, gke: true, workloadPool: cluster.WorkloadPool}, nil
-}
-
-// controlPlanePorts are the node ports the control plane calls beyond
-// GKE's own (443, 10250): KEDA's, when a queue needs KEDA.
-func controlPlanePorts(c config.Config) []int {
-	if c.UsesQueues() {
-		return components.KEDAControlPlanePorts
-	}
-	return nil
 }
 
 // newLocalTarget points the apps at an existing cluster from a kubeconfig:

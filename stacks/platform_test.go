@@ -207,7 +207,6 @@ func TestEveryChildHasItsComponentAsParent(t *testing.T) {
 		"gcp:pubsub/topic:Topic":                                 {"Queue"},
 		"gcp:compute/router:Router":                              {"Cluster"},
 		"gcp:compute/routerNat:RouterNat":                        {"Cluster"},
-		"gcp:compute/firewall:Firewall":                          {"Cluster"},
 		"gcp:pubsub/subscription:Subscription":                   {"Queue"},
 		"gcp:pubsub/topicIAMMember:TopicIAMMember":               {"Queue"},
 		"gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember": {"Queue"},
@@ -283,17 +282,22 @@ func TestPrivateNodesAndImageStreamingPerStack(t *testing.T) {
 					assert.Nil(t, pool.Plain("nodeConfig.gcfsConfig"))
 				}
 			}
+			assert.Empty(t, g.OfType("gcp:compute/firewall:Firewall"), "the control plane reaches webhooks through konnectivity")
 			if !private {
 				assert.Empty(t, g.OfType("gcp:compute/routerNat:RouterNat"))
-				assert.Empty(t, g.OfType("gcp:compute/firewall:Firewall"))
 				return
 			}
 			nat := g.One(t, "gcp:compute/routerNat:RouterNat")
 			assert.Equal(t, "us-central1", nat.Plain("region"))
-			fw := g.One(t, "gcp:compute/firewall:Firewall")
-			// KEDA's metrics API server and webhooks, from the control plane.
-			assert.Equal(t, []any{map[string]any{"protocol": "tcp", "ports": []any{"6443", "9443"}}}, fw.Plain("allows"))
-			assert.Equal(t, []any{"10.128.0.2/32"}, fw.Plain("sourceRanges"))
+			assert.Equal(t, "LIST_OF_SUBNETWORKS", nat.Plain("sourceSubnetworkIpRangesToNat"), "never every subnetwork of the region")
+			project := map[string]string{"dev": "acme-platform-dev", "prod": "acme-platform-prod"}[stack]
+			assert.Equal(t, "https://www.googleapis.com/compute/v1/projects/"+project+"/regions/us-central1/subnetworks/default",
+				nat.Plain("subnetworks").([]any)[0].(map[string]any)["name"])
+			// Every private pool is created after the NAT and deleted before it.
+			natURN := "urn:pulumi:" + stack + "::gke-gpu-platform::gke-gpu-platform:index:Cluster$gcp:compute/routerNat:RouterNat::cluster-nat"
+			for _, pool := range g.OfType(nodePoolType) {
+				assert.Contains(t, pool.Dependencies, natURN, pool.Name)
+			}
 		})
 	}
 }

@@ -86,7 +86,11 @@ type ClusterConfig struct {
 	MaintenanceStart string `json:"maintenanceStart"`
 	// Network is the VPC network's name.
 	Network string `json:"network"`
-	// Subnetwork is the subnetwork name; empty means the network's default.
+	// Subnetwork is the nodes' subnetwork in the cluster's region. With
+	// private nodes the Cloud NAT serves this subnetwork only, and it must
+	// have Private Google Access on. Default: the network's name (an
+	// auto-mode network, such as default, has a subnet so named in every
+	// region).
 	Subnetwork string `json:"subnetwork"`
 	// DataplaneV2 enforces the apps' NetworkPolicies (GKE Dataplane V2, no
 	// extra charge). Set only at creation: changing it replaces the cluster,
@@ -100,12 +104,12 @@ type ClusterConfig struct {
 	AutoscalingProfile string `json:"autoscalingProfile"`
 	// PrivateNodes gives every node an internal address only (no $0.005/h
 	// external IPv4 each, the CIS GKE Benchmark's private-nodes
-	// recommendation): a
-	// Cloud Router and Cloud NAT gateway carry their internet traffic,
-	// Private Google Access their Google API and Artifact Registry traffic,
-	// and a firewall rule lets the control plane reach KEDA's webhook and
-	// metrics ports. Set per node pool, so an existing cluster turns it on in
-	// place (the cluster-level switch would replace the cluster).
+	// recommendation): a Cloud Router and a Cloud NAT gateway scoped to the
+	// cluster's subnetwork carry their internet traffic, and Private Google
+	// Access (checked on the subnetwork at deploy time) their Google API and
+	// Artifact Registry traffic. Two stacks of one project cannot put a NAT
+	// on the same subnetwork. Set per node pool, so an existing cluster turns
+	// it on in place (the cluster-level switch would replace the cluster).
 	PrivateNodes bool `json:"privateNodes"`
 	// Regional puts the control plane in the zone's region. It is never free
 	// (about $73/month): opting in is explicit, and the policy pack flags it.
@@ -459,6 +463,16 @@ func (c *Config) useLocalImages() {
 // Region is the zone's region (us-central1 for us-central1-a).
 func (c Config) Region() string {
 	return accelerator.Region(c.Zone)
+}
+
+// NodeSubnetwork is the subnetwork the nodes take their addresses from:
+// cluster.subnetwork, or the subnet named like the network, which is what GKE
+// picks in an auto-mode network when none is given.
+func (c Config) NodeSubnetwork() string {
+	if c.Cluster.Subnetwork != "" {
+		return c.Cluster.Subnetwork
+	}
+	return c.Cluster.Network
 }
 
 // ClusterLocation is where the control plane lives: the zone, unless the stack opted into regional.

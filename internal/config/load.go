@@ -61,10 +61,18 @@ type Engine interface {
 }
 
 // FromEngine reads, defaults and validates the config of the stack the
-// engine runs, to deploy it. It registers nothing; on error the program stops
-// before any resource exists.
+// engine runs, to deploy it, and checks it against the other stack files of
+// the project directory (the engine's working directory). It registers
+// nothing; on error the program stops before any resource exists.
 func FromEngine(e Engine) (Config, error) {
-	return Load(e, e.Stack(), EngineKeys(), ForDeploy)
+	cfg, err := Load(e, e.Stack(), EngineKeys(), ForDeploy)
+	if err != nil {
+		return Config{}, err
+	}
+	if err := checkSiblings(cfg, "."); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
 }
 
 // EngineKeys returns every config key of the stack when the language

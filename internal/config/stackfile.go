@@ -97,5 +97,12 @@ func LoadStackFile(dir, stack string) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
-	return Load(Values(values), stack, slices.Sorted(maps.Keys(values)), ForReport)
+	cfg, err := Load(Values(values), stack, slices.Sorted(maps.Keys(values)), ForReport)
+	if err != nil {
+		return Config{}, err
+	}
+	if err := checkSiblings(cfg, dir); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
 }

@@ -1,10 +1,11 @@
 // Package gcpcompute registers the few Compute Engine resources the platform
-// needs (a global static IP; a Cloud Router, Cloud NAT gateway and firewall
-// rule for private nodes) without importing pulumi-gcp's compute package.
+// needs (a global static IP; a Cloud Router and Cloud NAT gateway for private
+// nodes, and a read of their subnetwork) without importing pulumi-gcp's
+// compute package.
 //
 // That package is ~13 MB of generated Go; importing it raised the program's
-// cold build from 2.9 GB to 5.2 GB of peak compiler memory (measured, see
-// README). The resource is registered by its type token instead, so the
+// cold build from 2.9 GB to 5.2 GB of peak compiler memory (measured: see
+// docs/timings.md). The resource is registered by its type token instead, so the
 // engine and the real gcp provider see exactly what the SDK would have sent.
 package gcpcompute
 

@@ -42,12 +42,8 @@ func TestInputsAreTheSDKs(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if _, err := NewRouterNAT(ctx, "nat", &RouterNATArgs{Project: "p", Name: "n", Region: "us-central1", Router: r.Name}); err != nil {
-			return err
-		}
-		_, err = NewIngressFirewall(ctx, "fw", &IngressFirewallArgs{Project: "p", Name: "fw", Network: "default", Description: "d",
-			SourceRanges: pulumi.ToStringArray([]string{"10.0.0.2/32"}), TargetServiceAccounts: pulumi.ToStringArray([]string{"sa@p.iam.gserviceaccount.com"}),
-			TCPPorts: []int{6443, 9443}})
+		_, err = NewRouterNAT(ctx, "nat", &RouterNATArgs{Project: "p", Name: "n", Region: "us-central1", Router: r.Name,
+			Subnetwork: "https://www.googleapis.com/compute/v1/projects/p/regions/us-central1/subnetworks/default"})
 		return err
 	}, pulumi.WithMocks("p", "s", m))
 	require.NoError(t, err)
@@ -56,7 +52,7 @@ func TestInputsAreTheSDKs(t *testing.T) {
 	require.NoError(t, err)
 	sdk := filepath.Join(strings.TrimSpace(string(dir)), "go", "gcp", "compute")
 	for token, file := range map[string]string{
-		GlobalAddressType: "globalAddress.go", RouterType: "router.go", RouterNATType: "routerNat.go", FirewallType: "firewall.go",
+		GlobalAddressType: "globalAddress.go", RouterType: "router.go", RouterNATType: "routerNat.go",
 	} {
 		props, ok := m.inputs[token]
 		require.True(t, ok, token)
@@ -65,22 +61,40 @@ func TestInputsAreTheSDKs(t *testing.T) {
 			assert.Contains(t, fields, string(k), "%s input %q is not in the SDK's %s", token, k, file)
 		}
 	}
-	fw := m.inputs[FirewallType]
-	assert.Equal(t, "INGRESS", fw["direction"].StringValue())
-	allow := fw["allows"].ArrayValue()[0].ObjectValue()
-	assert.Equal(t, "tcp", allow["protocol"].StringValue())
-	assert.Equal(t, []resource.PropertyValue{resource.NewStringProperty("6443"), resource.NewStringProperty("9443")}, allow["ports"].ArrayValue())
 	nat := m.inputs[RouterNATType]
-	assert.Equal(t, "ALL_SUBNETWORKS_ALL_IP_RANGES", nat["sourceSubnetworkIpRangesToNat"].StringValue())
+	assert.Equal(t, "LIST_OF_SUBNETWORKS", nat["sourceSubnetworkIpRangesToNat"].StringValue())
+	// The subnetwork entry's keys are the SDK's RouterNatSubnetwork fields.
+	entry := nat["subnetworks"].ArrayValue()[0].ObjectValue()
+	nested := structFields(t, filepath.Join(sdk, "pulumiTypes.go"), "RouterNatSubnetwork")
+	for k := range entry {
+		assert.Contains(t, nested, string(k))
+	}
+	assert.Equal(t, []resource.PropertyValue{resource.NewStringProperty("ALL_IP_RANGES")}, entry["sourceIpRangesToNats"].ArrayValue())
+
+	// The invoke's arguments are getSubnetwork's, and the result fields
+	// LookupSubnetwork reads are in the SDK's result type.
+	args := structFields(t, filepath.Join(sdk, "getSubnetwork.go"), "LookupSubnetworkArgs")
+	result := structFields(t, filepath.Join(sdk, "getSubnetwork.go"), "LookupSubnetworkResult")
+	for _, f := range reflect.VisibleFields(reflect.TypeOf(SubnetworkArgs{})) {
+		assert.Contains(t, args, f.Tag.Get("pulumi"))
+	}
+	for _, f := range reflect.VisibleFields(reflect.TypeOf(Subnetwork{})) {
+		assert.Contains(t, result, f.Tag.Get("pulumi"))
+	}
 }
 
 // argsFields are the `pulumi:"..."` tags of the file's lowercase args struct
 // (routerArgs for router.go).
 func argsFields(t *testing.T, path string) map[string]bool {
 	t.Helper()
+	return structFields(t, path, strings.TrimSuffix(filepath.Base(path), ".go")+"Args")
+}
+
+// structFields are the `pulumi:"..."` tags of the named struct in the file.
+func structFields(t *testing.T, path, name string) map[string]bool {
+	t.Helper()
 	f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
 	require.NoError(t, err)
-	name := strings.TrimSuffix(filepath.Base(path), ".go") + "Args"
 	fields := map[string]bool{}
 	ast.Inspect(f, func(n ast.Node) bool {
 		ts, ok := n.(*ast.TypeSpec)

@@ -57,10 +57,15 @@ type RouterNATArgs struct {
 	Region string
 	// Router is the Cloud Router's name.
 	Router pulumi.StringInput
+	// Subnetwork is the self link of the one subnetwork the gateway serves
+	// (all its ranges: the nodes' and the pods'). Never every subnetwork of
+	// the region: that would claim the ranges of every other cluster and VM
+	// in the network, and Cloud NAT serves a range from one gateway only.
+	Subnetwork string
 }
 
-// RouterNAT is a Cloud NAT gateway for every subnet of the router's region,
-// with addresses Google allocates (each billed as an external IPv4).
+// RouterNAT is a Cloud NAT gateway for one subnetwork, with addresses Google
+// allocates (each billed as an external IPv4).
 type RouterNAT struct {
 	pulumi.CustomResourceState
 
@@ -77,7 +82,11 @@ func NewRouterNAT(ctx *pulumi.Context, name string, args *RouterNATArgs, opts ..
 		"router":  args.Router,
 		// Google picks and adds addresses as the nodes need ports.
 		"natIpAllocateOption":           pulumi.String("AUTO_ONLY"),
-		"sourceSubnetworkIpRangesToNat": pulumi.String("ALL_SUBNETWORKS_ALL_IP_RANGES"),
+		"sourceSubnetworkIpRangesToNat": pulumi.String("LIST_OF_SUBNETWORKS"),
+		"subnetworks": pulumi.Array{pulumi.Map{
+			"name":                 pulumi.String(args.Subnetwork),
+			"sourceIpRangesToNats": pulumi.ToStringArray([]string{"ALL_IP_RANGES"}),
+		}},
 	}
 	var n RouterNAT
 	opts = append([]pulumi.ResourceOption{pulumi.Version(ProviderVersion)}, opts...)

@@ -153,6 +153,10 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	return args.Name + "-id", outs, nil
 }
 
+// NoPrivateGoogleAccess ends the name of a subnetwork the mocks report with
+// Private Google Access off.
+const NoPrivateGoogleAccess = "-no-pga"
+
 // MockProjectNumber is the number the mocks give every Google Cloud project.
 const MockProjectNumber = "123456789012"
 
@@ -165,6 +169,15 @@ func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	case "gcp:organizations/getClientConfig:getClientConfig":
 		return resource.NewPropertyMapFromMap(map[string]any{
 			"accessToken": "ya29.mock-token", "project": "mock", "region": "us-central1", "zone": "us-central1-a", "id": "mock",
+		}), nil
+	case "gcp:compute/getSubnetwork:getSubnetwork":
+		// Private Google Access is on, as on a subnetwork GKE made private;
+		// a name ending in NoPrivateGoogleAccess reports it off.
+		name, region := args.Args["name"].StringValue(), args.Args["region"].StringValue()
+		return resource.NewPropertyMapFromMap(map[string]any{
+			"name": name, "region": region,
+			"selfLink":              fmt.Sprintf("https://www.googleapis.com/compute/v1/projects/%s/regions/%s/subnetworks/%s", args.Args["project"].StringValue(), region, name),
+			"privateIpGoogleAccess": !strings.HasSuffix(name, NoPrivateGoogleAccess),
 		}), nil
 	case "gcp:organizations/getProject:getProject":
 		// A project's number is Google's to give; this one is the mock's.
