@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
@@ -42,6 +44,16 @@ type QueueScalingArgs struct {
 	CooldownSeconds int
 	// Trigger is the KEDA scaler that reads the backlog.
 	Trigger TriggerArgs
+	// Working, when set, reads the jobs taken and not yet finished, for a
+	// queue whose Trigger counts only those waiting (the local Redis list;
+	// Pub/Sub's backlog counts both). Worker mode: KEDA scales on their sum
+	// (a scalingModifiers formula), as on a backlog that counts both. Job
+	// mode: KEDA's "accurate" strategy, the one for a queue length without
+	// the taken messages, instead of "default", which subtracts the running Jobs.
+	Working *TriggerArgs
+	// TargetBacklog is the messages per replica the triggers aim at; the
+	// formula that sums Trigger and Working aims at it too.
+	TargetBacklog int
 	// Warm are KEDA cron triggers beside the queue's: in each window the app
 	// runs at least that window's replicas, queue or no queue (worker mode).
 	Warm []WarmWindowArgs
@@ -79,6 +91,15 @@ func newScaledObject(ctx *pulumi.Context, name string, meta *metav1.ObjectMetaAr
 	if err != nil {
 		return err
 	}
+	advanced := pulumi.Map{}
+	if q.Working != nil {
+		working, err := kedaTriggers(ctx, name+"-working", meta, *q.Working, nil, opts...)
+		if err != nil {
+			return err
+		}
+		triggers = append(triggers, working...)
+		advanced["scalingModifiers"] = sumOfQueuedAndWorking(triggers, q)
+	}
 	_, err = apiextensions.NewCustomResource(ctx, name, &apiextensions.CustomResourceArgs{
 		ApiVersion: pulumi.String(KEDAAPIVersion),
 		Kind:       pulumi.String("ScaledObject"),
@@ -90,6 +111,20 @@ func newScaledObject(ctx *pulumi.Context, name string, meta *metav1.ObjectMetaAr
 			"pollingInterval": pulumi.Int(q.PollingSeconds),
 			"cooldownPeriod":  pulumi.Int(q.CooldownSeconds),
 			"triggers":        triggers,
+			"advanced": withBehavior(advanced, pulumi.Map{
+				// Scale in only to zero. The HPA picks which replica goes, not
+				// the idle one ("there is no way to control which of the
+				// replicas get terminated", KEDA's long-running executions,
+				// https://keda.sh/docs/2.21/concepts/scaling-deployments/#long-running-executions):
+				// a busy GPU worker would lose its job, and a job handed back
+				// MaxDeliveryAttempts times dead-letters unfinished. With scale-down
+				// disabled (https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/#example-disable-scale-down)
+				// replicas stay until the backlog, which counts the jobs being
+				// worked on, has been empty for the cooldown; then KEDA takes
+				// the Deployment to zero. The price: a worker that finishes
+				// early idles until the last job of the burst is done.
+				"scaleDown": pulumi.Map{"selectPolicy": pulumi.String("Disabled")},
+			}),
 		}},
 	}, opts...)
 	return err
@@ -118,13 +153,58 @@ func newScaledJob(ctx *pulumi.Context, name string, meta *metav1.ObjectMetaArgs,
 			// A new spec (every new image) must not delete the Jobs still
 			// running GPU work: by default KEDA does (kedacore/keda#1021);
 			// gradual leaves them to finish and starts new ones on the new spec.
-			"rollout":                    pulumi.Map{"strategy": pulumi.String("gradual")},
+			"rollout": pulumi.Map{"strategy": pulumi.String("gradual")},
+			// How many Jobs to start (https://keda.sh/docs/2.21/reference/scaledjob-spec/#scalingstrategy):
+			// "default" subtracts the running Jobs from the backlog, right
+			// when the backlog counts the messages they hold (Pub/Sub's
+			// does); "accurate" does not, for a backlog without them.
+			"scalingStrategy":            pulumi.Map{"strategy": pulumi.String(jobStrategy(q))},
 			"successfulJobsHistoryLimit": pulumi.Int(3),
 			"failedJobsHistoryLimit":     pulumi.Int(3),
 			"triggers":                   triggers,
 		}},
 	}, opts...)
 	return err
+}
+
+// withBehavior sets the HPA behaviour KEDA writes into the HPA it creates.
+func withBehavior(advanced, behavior pulumi.Map) pulumi.Map {
+	advanced["horizontalPodAutoscalerConfig"] = pulumi.Map{"behavior": behavior}
+	return advanced
+}
+
+// sumOfQueuedAndWorking names the triggers and has KEDA scale on one
+// composite metric: the jobs waiting plus those being worked on, or a warm
+// window's replicas when that is more (https://keda.sh/docs/2.21/reference/scaledobject-spec/#scalingmodifiers).
+// With two plain triggers the HPA would follow the larger, not the sum: one
+// worker busy and one job waiting would never bring a second worker.
+func sumOfQueuedAndWorking(triggers pulumi.Array, q *QueueScalingArgs) pulumi.Map {
+	triggers[0].(pulumi.Map)["name"] = pulumi.String("queued")
+	triggers[len(triggers)-1].(pulumi.Map)["name"] = pulumi.String("working")
+	terms := []string{"queued + working"}
+	for i := range q.Warm {
+		name := fmt.Sprintf("warm%d", i)
+		triggers[1+i].(pulumi.Map)["name"] = pulumi.String(name)
+		// A cron trigger reports its replicas; the formula's target divides.
+		terms = append(terms, fmt.Sprintf("%s * %d", name, q.TargetBacklog))
+	}
+	formula := terms[0]
+	if len(terms) > 1 {
+		formula = "max(" + strings.Join(terms, ", ") + ")"
+	}
+	return pulumi.Map{
+		"formula":          pulumi.String(formula),
+		"target":           pulumi.String(strconv.Itoa(q.TargetBacklog)),
+		"activationTarget": pulumi.String("0"),
+	}
+}
+
+// jobStrategy is the ScaledJob scaling strategy that fits what the backlog counts.
+func jobStrategy(q *QueueScalingArgs) string {
+	if q.Working != nil {
+		return "accurate"
+	}
+	return "default"
 }
 
 // kedaTriggers renders the trigger list, creating the TriggerAuthentication

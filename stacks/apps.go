@@ -95,7 +95,10 @@ func deployApps(ctx *pulumi.Context, cfg config.Config, t *target) error {
 			args.Queue = &components.QueueScalingArgs{
 				Mode: q.Mode, MinReplicas: q.MinReplicas, MaxReplicas: q.MaxReplicas,
 				PollingSeconds: q.PollingSeconds, CooldownSeconds: q.CooldownSeconds,
-				Trigger: queues.trigger(a),
+				Trigger: queues.trigger(a), TargetBacklog: q.TargetBacklog,
+			}
+			if queues.working != nil {
+				args.Queue.Working = queues.working(a)
 			}
 			for _, w := range q.Warm {
 				args.Queue.Warm = append(args.Queue.Warm, components.WarmWindowArgs{

@@ -74,7 +74,7 @@ func TestCostIsAStackOutput(t *testing.T) {
 	assert.Len(t, out["lines"], len(e.Lines))
 	assert.Len(t, out["assumptions"], len(e.Assumptions))
 	// What a preview diff shows as before -> after.
-	assert.Equal(t, "idle $3.34/day ($101.58/month), busy $138.24/month", g.Exports["estimatedCost"])
+	assert.Equal(t, "idle $3.34/day ($101.58/month), busy $139.31/month", g.Exports["estimatedCost"])
 }
 
 func TestRegionalClusterCostsTheControlPlane(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,6 +52,9 @@ const (
 type queueing struct {
 	// trigger reads the backlog of one app's queue.
 	trigger func(a config.AppConfig) components.TriggerArgs
+	// working is a trigger on the jobs taken and not finished, where the
+	// backlog does not count them (nil: it does).
+	working func(a config.AppConfig) *components.TriggerArgs
 	// env is the queue environment of every app that consumes or publishes.
 	env map[string]map[string]string
 	// identity is the Google service account of each app that has one.
@@ -96,6 +100,10 @@ func queueEnv(c config.Config, backend string, name func(queue string, consumer 
 // DeadLetterList is the Redis list a local queue's dead letters go to.
 func DeadLetterList(queue string) string { return queue + ":dead" }
 
+// ProcessingList is the Redis list a local worker moves a job to while it
+// works on it (apps/gpu-worker's BLMOVE; the real-node e2e reads it by this name).
+func ProcessingList(queue string) string { return queue + ":processing" }
+
 // newLocalQueueing uses the Redis the local harness runs: KEDA's redis
 // scaler reads the list's length, workers pop from it.
 func newLocalQueueing(cfg config.Config) *queueing {
@@ -104,6 +112,17 @@ func newLocalQueueing(cfg config.Config) *queueing {
 			return components.TriggerArgs{Type: "redis", Metadata: map[string]pulumi.StringInput{
 				"address":              pulumi.String(cfg.Local.RedisAddress),
 				"listName":             pulumi.String(a.Queue.Name),
+				"listLength":           pulumi.String(strconv.Itoa(a.Queue.TargetBacklog)),
+				"activationListLength": pulumi.String("0"),
+			}}
+		},
+		// LLEN counts the jobs waiting, not those a worker holds: without
+		// this a worker busy with the last job would be scaled to zero
+		// after the cooldown.
+		working: func(a config.AppConfig) *components.TriggerArgs {
+			return &components.TriggerArgs{Type: "redis", Metadata: map[string]pulumi.StringInput{
+				"address":              pulumi.String(cfg.Local.RedisAddress),
+				"listName":             pulumi.String(ProcessingList(a.Queue.Name)),
 				"listLength":           pulumi.String(strconv.Itoa(a.Queue.TargetBacklog)),
 				"activationListLength": pulumi.String("0"),
 			}}
@@ -224,20 +243,37 @@ func newGKEQueueing(ctx *pulumi.Context, cfg config.Config, t *target) (*queuein
 		subscriptions[a.Name] = queue.Subscription
 	}
 	q.trigger = func(a config.AppConfig) components.TriggerArgs {
-		// The subscription's output, not its name as a string: the
-		// ScaledObject then waits for the subscription to exist.
-		return components.TriggerArgs{Type: "gcp-pubsub", PodIdentity: "gcp", Metadata: map[string]pulumi.StringInput{
-			"subscriptionName": subscriptions[a.Name],
-			"mode":             pulumi.String("SubscriptionSize"),
-			"value":            pulumi.String(strconv.Itoa(a.Queue.TargetBacklog)),
-			"activationValue":  pulumi.String("0"),
-			// An idle subscription can have no Cloud Monitoring points at
-			// all; without this the scaler errors and a ScaledObject in
-			// error never scales to zero (kedacore/keda#5896; KEDA 2.15+).
-			"valueIfNull": pulumi.String("0"),
-		}}
+		return pubsubBacklogTrigger(cfg.Project, subscriptions[a.Name], a.Queue.TargetBacklog)
 	}
 	return q, nil
+}
+
+// ManagedPrometheusURL is Cloud Monitoring's Prometheus-compatible query API
+// for a project, which KEDA's prometheus scaler reads with the operator's
+// Workload Identity (https://keda.sh/docs/2.21/scalers/prometheus/, "Google
+// Managed for Prometheus"; https://cloud.google.com/stackdriver/docs/managed-prometheus/query-api-ui).
+const ManagedPrometheusURL = "https://monitoring.googleapis.com/v1/projects/%s/location/global/prometheus"
+
+// pubsubBacklogTrigger reads a subscription's backlog (undelivered messages,
+// which include those a worker holds unacknowledged) from Cloud Monitoring
+// through PromQL: KEDA's documented replacement for its gcp-pubsub scaler,
+// deprecated with Cloud Monitoring's query language
+// (https://keda.sh/blog/2025-09-15-gcp-deprecations). Metric names follow
+// https://cloud.google.com/monitoring/promql/promql-mapping. subscription is
+// the subscription's full name as an output, so the ScaledObject waits for it.
+func pubsubBacklogTrigger(project string, subscription pulumi.StringOutput, targetBacklog int) components.TriggerArgs {
+	id := subscription.ApplyT(path.Base).(pulumi.StringOutput)
+	return components.TriggerArgs{Type: "prometheus", PodIdentity: "gcp", Metadata: map[string]pulumi.StringInput{
+		"serverAddress": pulumi.Sprintf(ManagedPrometheusURL, project),
+		"query": pulumi.Sprintf(`sum(pubsub_googleapis_com:subscription_num_undelivered_messages{monitored_resource="pubsub_subscription",project_id=%q,subscription_id="%s"})`,
+			project, id),
+		"threshold":           pulumi.String(strconv.Itoa(targetBacklog)),
+		"activationThreshold": pulumi.String("0"),
+		// An idle subscription can have no points at all: an empty result
+		// is then a backlog of 0, not an error (an errored ScaledObject
+		// never scales to zero, kedacore/keda#5896).
+		"ignoreNullValues": pulumi.String("true"),
+	}}
 }
 
 // appAccountID derives an app's Google service account ID: unique per

@@ -38,8 +38,10 @@ func containerEnv(pod map[string]any) map[string]string {
 	return env
 }
 
-// On GKE the same App gets a gcp-pubsub trigger read as KEDA's own
-// workload identity, a real Pub/Sub queue, and identities bound exactly.
+// On GKE the same App gets a prometheus trigger on Cloud Monitoring's PromQL
+// API (KEDA's replacement for its deprecated gcp-pubsub scaler), read as
+// KEDA's own workload identity, a real Pub/Sub queue, and identities bound
+// exactly. Scale-in goes only to zero: no busy worker is picked by the HPA.
 func TestQueueDrivenWorkerOnGKE(t *testing.T) {
 	g := runStack(t, "dev", nil)
 	const sub = "projects/acme-platform-dev/subscriptions/platform-dev-gpu-jobs"
@@ -49,14 +51,19 @@ func TestQueueDrivenWorkerOnGKE(t *testing.T) {
 		"scaleTargetRef":  map[string]any{"name": "gpu-worker"},
 		"minReplicaCount": 0.0, "maxReplicaCount": 2.0, "pollingInterval": 15.0, "cooldownPeriod": 300.0,
 		"triggers": []any{map[string]any{
-			"type": "gcp-pubsub",
+			"type": "prometheus",
 			"metadata": map[string]any{
-				"subscriptionName": sub, "mode": "SubscriptionSize", "value": "1", "activationValue": "0",
+				"serverAddress": "https://monitoring.googleapis.com/v1/projects/acme-platform-dev/location/global/prometheus",
+				"query": `sum(pubsub_googleapis_com:subscription_num_undelivered_messages{monitored_resource="pubsub_subscription",` +
+					`project_id="acme-platform-dev",subscription_id="platform-dev-gpu-jobs"})`,
+				"threshold": "1", "activationThreshold": "0",
 				// An idle subscription with no metric points still reads as 0 (kedacore/keda#5896).
-				"valueIfNull": "0",
+				"ignoreNullValues": "true",
 			},
 			"authenticationRef": map[string]any{"name": "gpu-worker"},
 		}},
+		"advanced": map[string]any{"horizontalPodAutoscalerConfig": map[string]any{"behavior": map[string]any{
+			"scaleDown": map[string]any{"selectPolicy": "Disabled"}}}},
 	}, so.Plain("spec"))
 	assert.Equal(t, map[string]any{"podIdentity": map[string]any{"provider": "gcp"}}, named(t, g, triggerAuthType, "gpu-worker").Plain("spec"))
 	// The ScaledObject waits for KEDA (its CRDs come with the chart).
@@ -118,13 +125,21 @@ func TestQueueDrivenWorkerOnGKE(t *testing.T) {
 	}}, release.Plain("values.podIdentity"))
 }
 
-// Locally the trigger is the Redis list the harness runs; nothing else changes.
+// Locally the triggers are the Redis lists the harness runs: the jobs
+// waiting and, since LLEN does not count them, those being worked on;
+// nothing else changes.
 func TestQueueDrivenWorkerLocally(t *testing.T) {
 	g := runStack(t, "local", nil)
 	so := named(t, g, scaledObjectType, "gpu-worker")
-	assert.Equal(t, []any{map[string]any{"type": "redis", "metadata": map[string]any{
+	assert.Equal(t, []any{map[string]any{"name": "queued", "type": "redis", "metadata": map[string]any{
 		"address": "127.0.0.1:6379", "listName": "gpu-jobs", "listLength": "1", "activationListLength": "0",
+	}}, map[string]any{"name": "working", "type": "redis", "metadata": map[string]any{
+		"address": "127.0.0.1:6379", "listName": "gpu-jobs:processing", "listLength": "1", "activationListLength": "0",
 	}}}, so.Plain("spec.triggers"))
+	// The sum, as Pub/Sub's backlog is: one busy and one waiting want two workers.
+	assert.Equal(t, map[string]any{"formula": "queued + working", "target": "1", "activationTarget": "0"},
+		so.Plain("spec.advanced.scalingModifiers"))
+	assert.Equal(t, "Disabled", so.Plain("spec.advanced.horizontalPodAutoscalerConfig.behavior.scaleDown.selectPolicy"))
 	assert.Equal(t, 15.0, so.Plain("spec.cooldownPeriod"))
 	assert.Empty(t, g.OfType(triggerAuthType))
 	assert.Empty(t, g.OfType(releaseType), "locally KEDA runs beside the cluster, not in the graph")
@@ -153,7 +168,15 @@ func TestQueueJobMode(t *testing.T) {
 	assert.Equal(t, []any{gpuToleration}, pod["tolerations"])
 	limits := pod["containers"].([]any)[0].(map[string]any)["resources"].(map[string]any)["limits"].(map[string]any)
 	assert.Equal(t, "1", limits["nvidia.com/gpu"])
-	require.Equal(t, "gcp-pubsub", job.Plain("spec.triggers").([]any)[0].(map[string]any)["type"])
+	require.Equal(t, "prometheus", job.Plain("spec.triggers").([]any)[0].(map[string]any)["type"])
+	// Pub/Sub's backlog counts the messages running Jobs hold: KEDA's
+	// default strategy subtracts those Jobs, so none starts for a taken message.
+	assert.Equal(t, map[string]any{"strategy": "default"}, job.Plain("spec.scalingStrategy"))
+	// Locally the list does not count them: the accurate strategy.
+	local := named(t, runStack(t, "local", map[string]string{"gke-gpu-platform:apps": `[
+		{"name": "render", "image": "render:1.0", "gpu": 1, "queue": {"mode": "job"}}]`}), scaledJobType, "render")
+	assert.Equal(t, map[string]any{"strategy": "accurate"}, local.Plain("spec.scalingStrategy"))
+	assert.Len(t, local.Plain("spec.triggers"), 1, "a Job takes one message: only the waiting ones start Jobs")
 }
 
 // Account IDs fit GCP's 6-30 characters and differ between clusters.
@@ -224,7 +247,7 @@ func TestWarmWindows(t *testing.T) {
 	g := runStack(t, "dev", map[string]string{"gke-gpu-platform:apps": apps})
 	triggers := named(t, g, scaledObjectType, "gpu-worker").Plain("spec.triggers").([]any)
 	require.Len(t, triggers, 2)
-	assert.Equal(t, "gcp-pubsub", triggers[0].(map[string]any)["type"])
+	assert.Equal(t, "prometheus", triggers[0].(map[string]any)["type"])
 	assert.Equal(t, map[string]any{"type": "cron", "metadata": map[string]any{
 		"start": "0 8 * * 1-5", "end": "0 18 * * 1-5", "timezone": "Europe/Berlin", "desiredReplicas": "1"}}, triggers[1])
 	schema, err := kedaschema.Load()

@@ -43,6 +43,10 @@ type BurstTimings struct {
 	// ScaleDownDelayAfterAdd is how long after a scale-up the autoscaler
 	// considers no scale-down at all.
 	ScaleDownDelayAfterAdd Timing `json:"scaleDownDelayAfterAdd"`
+	// BacklogMetricDelay is how late KEDA can see a Pub/Sub backlog change:
+	// Cloud Monitoring samples it every 60 s and shows a sample up to 120 s
+	// later. The queue's last job done, the cooldown starts that much later.
+	BacklogMetricDelay Timing `json:"backlogMetricDelay"`
 }
 
 // Bursts is the usage the burst model prices: how many times a day work
@@ -89,8 +93,10 @@ type Burst struct {
 }
 
 // burstPhases lays out one burst's billed node time. The node exists from
-// the autoscaler's scale-up; KEDA holds the worker cooldown after the queue
-// empties (a Job mode worker ends with its job: cooldown 0); the node is
+// the autoscaler's scale-up; KEDA sees the queue empty only once Cloud
+// Monitoring shows it (in job mode a stale backlog can start one more Job
+// for as long); KEDA holds the worker cooldown after that (a Job mode
+// worker ends with its job: cooldown 0); the node is
 // removed once unneeded for the profile's time, but never before the delay
 // after a scale-up has passed. Sources are in prices.json (burstTimings).
 func (t BurstTimings) burstPhases(work, cooldownSeconds float64, profile string, streaming bool) ([]Phase, error) {
@@ -111,6 +117,9 @@ func (t BurstTimings) burstPhases(work, cooldownSeconds float64, profile string,
 		{Name: "driver install", Minutes: t.DriverInstall.Minutes(), Guess: t.DriverInstall.Guess},
 		{Name: pullName, Minutes: pull.Minutes(), Guess: pull.Guess},
 		{Name: "work", Minutes: work},
+		// Billed at the end only: at the start the delay comes before the
+		// scale-up, so it is latency, not node time.
+		{Name: "backlog seen late (Cloud Monitoring)", Minutes: t.BacklogMetricDelay.Minutes(), Guess: t.BacklogMetricDelay.Guess},
 	}
 	if cooldownSeconds > 0 {
 		phases = append(phases, Phase{Name: "KEDA cooldown", Minutes: cooldownSeconds / 60})

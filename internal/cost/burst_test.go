@@ -14,6 +14,8 @@ func TestBurstPhasesFollowCooldownProfileAndStreaming(t *testing.T) {
 	require.NoError(t, err)
 	bt := p.BurstTimings
 	start := bt.NodeReady.Minutes() + bt.DriverInstall.Minutes()
+	// KEDA sees the queue empty up to Cloud Monitoring's delay late: billed too.
+	late := bt.BacklogMetricDelay.Minutes()
 	tests := []struct {
 		name      string
 		work      float64
@@ -23,17 +25,17 @@ func TestBurstPhasesFollowCooldownProfileAndStreaming(t *testing.T) {
 		want      float64
 	}{
 		{"balanced, pulled, 5 min cooldown", 10, 300, ProfileBalanced, false,
-			start + bt.ImagePull.Minutes() + 10 + 5 + bt.ScaleDownUnneeded[ProfileBalanced].Minutes()},
+			start + bt.ImagePull.Minutes() + 10 + late + 5 + bt.ScaleDownUnneeded[ProfileBalanced].Minutes()},
 		{"empty profile is GKE's default, BALANCED", 10, 300, "", false,
-			start + bt.ImagePull.Minutes() + 10 + 5 + bt.ScaleDownUnneeded[ProfileBalanced].Minutes()},
+			start + bt.ImagePull.Minutes() + 10 + late + 5 + bt.ScaleDownUnneeded[ProfileBalanced].Minutes()},
 		{"optimize utilization scales down sooner", 10, 300, ProfileOptimizeUtilization, false,
-			start + bt.ImagePull.Minutes() + 10 + 5 + bt.ScaleDownUnneeded[ProfileOptimizeUtilization].Minutes()},
+			start + bt.ImagePull.Minutes() + 10 + late + 5 + bt.ScaleDownUnneeded[ProfileOptimizeUtilization].Minutes()},
 		{"a shorter cooldown bills less", 10, 60, ProfileBalanced, false,
-			start + bt.ImagePull.Minutes() + 10 + 1 + bt.ScaleDownUnneeded[ProfileBalanced].Minutes()},
+			start + bt.ImagePull.Minutes() + 10 + late + 1 + bt.ScaleDownUnneeded[ProfileBalanced].Minutes()},
 		{"streaming starts the image sooner", 10, 300, ProfileBalanced, true,
-			start + bt.ImagePullStreamed.Minutes() + 10 + 5 + bt.ScaleDownUnneeded[ProfileBalanced].Minutes()},
+			start + bt.ImagePullStreamed.Minutes() + 10 + late + 5 + bt.ScaleDownUnneeded[ProfileBalanced].Minutes()},
 		{"jobs have no cooldown", 10, 0, ProfileBalanced, true,
-			start + bt.ImagePullStreamed.Minutes() + 10 + bt.ScaleDownUnneeded[ProfileBalanced].Minutes()},
+			start + bt.ImagePullStreamed.Minutes() + 10 + late + bt.ScaleDownUnneeded[ProfileBalanced].Minutes()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

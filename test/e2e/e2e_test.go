@@ -516,15 +516,16 @@ func (e *env) gkeScaledObjectValidates(t *testing.T) {
 			triggers, err := kedaschema.Triggers(obj["spec"].(map[string]any))
 			require.NoError(t, err)
 			for _, tr := range triggers {
-				problems, _ := schema.Check(tr)
+				problems, notes := schema.Check(tr)
 				assert.Empty(t, problems, "GKE %s against KEDA %s's scaler schema", typ, schema.Module)
+				assert.Empty(t, notes, "GKE %s: a scaler KEDA %s retires", typ, schema.Module)
 			}
 		}
 		obj["metadata"].(map[string]any)["namespace"] = namespace
 		if typ == "kubernetes:keda.sh/v1alpha1:ScaledObject" {
 			trigger := obj["spec"].(map[string]any)["triggers"].([]any)[0].(map[string]any)
-			assert.Equal(t, "gcp-pubsub", trigger["type"])
-			assert.NotEmpty(t, trigger["authenticationRef"], "Pub/Sub is read as KEDA's workload identity")
+			assert.Equal(t, "prometheus", trigger["type"], "not the gcp-pubsub scaler KEDA retires")
+			assert.NotEmpty(t, trigger["authenticationRef"], "Cloud Monitoring is read as KEDA's workload identity")
 		}
 		raw, err := json.Marshal(obj)
 		require.NoError(t, err)

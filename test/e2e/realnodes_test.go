@@ -27,6 +27,7 @@ import (
 	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/images"
 	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/node"
 	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/queue"
+	"github.com/gke-gpu-platform/gke-gpu-platform/stacks"
 )
 
 // TestRealNodes runs the project's own apps, built into OCI images without
@@ -136,6 +137,7 @@ func TestRealNodes(t *testing.T) {
 
 	e.networkPolicies(t, cluster.Images["netcheck"], redis)
 	e.realDemandLoop(t, token)
+	e.busyWorkerSurvivesScaleIn(t, token)
 }
 
 // networkPolicies runs the netcheck probe as pods under chosen apps'
@@ -302,9 +304,81 @@ func (e *env) realDemandLoop(t *testing.T, token string) {
 	eventually(t, 3*time.Minute, "the gpu-worker back at zero", func() bool {
 		return replicas() == "0" && len(e.gpuPods(t)) == 0
 	})
-	t.Logf("POST %d jobs (%d s each) to the backend -> first real gpu-worker Running on gpu-0 in %s; %d replicas, one Pending (Insufficient nvidia.com/gpu), in %s; all done and acknowledged in %s; then 0 replicas, no pod, in %s (the 15 s cooldown runs from the last job taken)",
+	t.Logf("POST %d jobs (%d s each) to the backend -> first real gpu-worker Running on gpu-0 in %s; %d replicas, one Pending (Insufficient nvidia.com/gpu), in %s; all done and acknowledged in %s; then 0 replicas, no pod, in %s (the 15 s cooldown runs from the last job done)",
 		n, hold, firstRunning.Round(100*time.Millisecond), maxReplicas, scaled.Round(100*time.Millisecond),
 		allDone.Round(100*time.Millisecond), time.Since(emptied).Round(100*time.Millisecond))
+}
+
+// busyWorkerSurvivesScaleIn: two real workers on two GPUs take a long and a
+// short job; the short one ends and the backlog falls to one, which is
+// where the HPA would remove a replica of its own choosing (KEDA's
+// "long-running executions"). It removes none: both replicas stay while the
+// long job runs, the long job runs once and is acknowledged on its first
+// delivery, and only then does KEDA take the workers to zero.
+func (e *env) busyWorkerSurvivesScaleIn(t *testing.T, token string) {
+	ctx := context.Background()
+	const long, short = 55, 5
+	e.kubectl(t, "patch", "node", "gpu-0", "--subresource=status", "--type=merge", "-p", `{"status":{"capacity":{"nvidia.com/gpu":"2"}}}`)
+	t.Cleanup(func() {
+		e.kubectl(t, "patch", "node", "gpu-0", "--subresource=status", "--type=merge", "-p", `{"status":{"capacity":{"nvidia.com/gpu":"1"}}}`)
+	})
+	eventually(t, time.Minute, "two GPUs allocatable on gpu-0", func() bool {
+		return e.kubectl(t, "get", "node", "gpu-0", "-o", `jsonpath={.status.allocatable.nvidia\.com/gpu}`) == "2"
+	})
+	// The HPA KEDA made carries the behaviour: scale-down disabled.
+	assert.Equal(t, "Disabled", e.kubectl(t, "get", "hpa", "keda-hpa-gpu-worker", "-n", namespace,
+		"-o", "jsonpath={.spec.behavior.scaleDown.selectPolicy}"))
+
+	url := "http://" + e.kubectl(t, "get", "service", "backend", "-n", namespace, "-o", "jsonpath={.spec.clusterIP}") + "/api/jobs"
+	// The backend wraps what it is given as the job's input.
+	longJob := fmt.Sprintf(`{"n":100,"seconds":%d}`, long)
+	for _, body := range []string{longJob, fmt.Sprintf(`{"n":101,"seconds":%d}`, short)} {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusAccepted, resp.StatusCode)
+	}
+	working := func() int { n, _ := e.queue.Length(ctx, stacks.ProcessingList("gpu-jobs")); return n }
+	eventually(t, 3*time.Minute, "two workers on gpu-0, each with a job", func() bool {
+		running, _ := e.gpuWorkers(t, "gpu-worker")
+		return len(running) == 2 && working() == 2
+	})
+	running, _ := e.gpuWorkers(t, "gpu-worker")
+	workers := slices.Sorted(maps.Keys(running))
+	eventually(t, time.Minute, "the short job done, the long one still running", func() bool { return working() == 1 })
+	oneLeft := time.Now()
+	// The backlog is 1 for the rest of the long job: at least two of the
+	// HPA's 15 s syncs pass, and no replica goes.
+	for working() == 1 {
+		running, pending := e.gpuWorkers(t, "gpu-worker")
+		require.Equal(t, workers, slices.Sorted(maps.Keys(running)), "both workers still running %s after the backlog fell to 1", time.Since(oneLeft).Round(time.Second))
+		require.Empty(t, pending)
+		require.Equal(t, "2", e.kubectl(t, "get", "deployment", "gpu-worker", "-n", namespace, "-o", "jsonpath={.spec.replicas}"))
+		time.Sleep(2 * time.Second)
+	}
+	held := time.Since(oneLeft)
+	assert.Greater(t, held, 30*time.Second, "the backlog stayed at 1 across two HPA syncs")
+	waiting, err := e.queue.Length(ctx, "gpu-jobs")
+	require.NoError(t, err)
+	assert.Zero(t, waiting, "the long job was not handed back")
+	var logs string
+	for _, w := range workers {
+		logs += e.kubectl(t, "logs", "-n", namespace, w)
+	}
+	assert.Equal(t, 1, strings.Count(logs, `"input":`+longJob+"} on"), "the long job ran once:\n%s", logs)
+	assert.NotContains(t, logs, "handed back")
+	deliveries, err := e.queue.Do(ctx, "HLEN", "gpu-jobs:deliveries")
+	require.NoError(t, err)
+	assert.EqualValues(t, 0, deliveries, "acknowledged on its first delivery")
+	done := time.Now()
+	eventually(t, 3*time.Minute, "the gpu-worker back at zero", func() bool {
+		return e.kubectl(t, "get", "deployment", "gpu-worker", "-n", namespace, "-o", "jsonpath={.spec.replicas}") == "0"
+	})
+	t.Logf("jobs of %d s and %d s on two real workers: the backlog at 1 for %s with both replicas kept; the long job ran once; then 0 replicas in %s",
+		long, short, held.Round(100*time.Millisecond), time.Since(done).Round(100*time.Millisecond))
 }
 
 func (e *env) gpuPods(t *testing.T) []pod {
