@@ -285,8 +285,11 @@ func TestPrivateNodesAndImageStreamingPerStack(t *testing.T) {
 			assert.Empty(t, g.OfType("gcp:compute/firewall:Firewall"), "the control plane reaches webhooks through konnectivity")
 			if !private {
 				assert.Empty(t, g.OfType("gcp:compute/routerNat:RouterNat"))
+				assert.NotContains(t, g.Calls, "gcp:compute/getSubnetwork:getSubnetwork")
 				return
 			}
+			// Private Google Access is read from the node subnetwork before anything is created.
+			assert.Contains(t, g.Calls, "gcp:compute/getSubnetwork:getSubnetwork")
 			nat := g.One(t, "gcp:compute/routerNat:RouterNat")
 			assert.Equal(t, "us-central1", nat.Plain("region"))
 			assert.Equal(t, "LIST_OF_SUBNETWORKS", nat.Plain("sourceSubnetworkIpRangesToNat"), "never every subnetwork of the region")

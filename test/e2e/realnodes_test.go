@@ -317,7 +317,7 @@ func (e *env) realDemandLoop(t *testing.T, token string) {
 // delivery, and only then does KEDA take the workers to zero.
 func (e *env) busyWorkerSurvivesScaleIn(t *testing.T, token string) {
 	ctx := context.Background()
-	const long, short = 55, 5
+	const long, short = 70, 5
 	e.kubectl(t, "patch", "node", "gpu-0", "--subresource=status", "--type=merge", "-p", `{"status":{"capacity":{"nvidia.com/gpu":"2"}}}`)
 	t.Cleanup(func() {
 		e.kubectl(t, "patch", "node", "gpu-0", "--subresource=status", "--type=merge", "-p", `{"status":{"capacity":{"nvidia.com/gpu":"1"}}}`)
