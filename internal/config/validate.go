@@ -5,6 +5,7 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -50,7 +51,7 @@ func oneOf(v string, allowed []string) bool {
 func (c Config) validate() []error {
 	var errs []error
 	fail := func(key string, value any, rule string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s:%s = %v: %s", ConfigNamespace, key, value, fmt.Sprintf(rule, args...)))
+		errs = append(errs, fmt.Errorf("%s:%s = %v: %s%s", ConfigNamespace, key, value, fmt.Sprintf(rule, args...), c.appNamed(key)))
 	}
 	failGCP := func(key string, value any, rule string, args ...any) {
 		errs = append(errs, fmt.Errorf("gcp:%s = %q: %s", key, value, fmt.Sprintf(rule, args...)))
@@ -175,6 +176,23 @@ func (c Config) validateLocalImages(fail failFunc) {
 }
 
 type failFunc func(key string, value any, rule string, args ...any)
+
+// appIndex finds the app a key such as apps[3].port is about.
+var appIndex = regexp.MustCompile(`^apps\[(\d+)\]`)
+
+// appNamed is ` (in "<name>")` for a key under one app, so an error names
+// the app, not only its position in the list (as decode errors do).
+func (c Config) appNamed(key string) string {
+	m := appIndex.FindStringSubmatch(key)
+	if m == nil {
+		return ""
+	}
+	i, err := strconv.Atoi(m[1])
+	if err != nil || i >= len(c.Apps) || c.Apps[i].Name == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (in %q)", c.Apps[i].Name)
+}
 
 func (c Config) validateCluster(fail failFunc) {
 	cl := c.Cluster

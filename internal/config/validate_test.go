@@ -58,3 +58,16 @@ func TestEveryAppsTypoIsReportedAtOnce(t *testing.T) {
 	_, err = Load(Values{ConfigNamespace + ":cluster": `{"zzzzzz": 1}`}, "dev", nil, ForReport)
 	assert.ErrorContains(t, err, `gke-gpu-platform:cluster: unknown field "zzzzzz" (see docs/config.md for every field)`)
 }
+
+// A rule broken inside one app names the app, not only its position.
+func TestAppErrorsNameTheApp(t *testing.T) {
+	_, err := Load(Values{
+		"gcp:project": "acme-one", "gcp:zone": "us-central1-a",
+		ConfigNamespace + ":apps": `[{"name": "web", "image": "x:1", "port": 8080},
+			{"name": "render", "image": "x:1", "port": 8080, "queue": {}}]`,
+	}, "dev", nil, ForReport)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `gke-gpu-platform:apps[1].port = 8080: a queue-driven app is a worker`)
+	assert.Contains(t, err.Error(), `drop port or queue (in "render")`)
+	assert.NotContains(t, err.Error(), `(in "web")`, "only the app at fault")
+}
