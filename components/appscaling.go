@@ -91,7 +91,20 @@ func newScaledObject(ctx *pulumi.Context, name string, meta *metav1.ObjectMetaAr
 	if err != nil {
 		return err
 	}
-	advanced := pulumi.Map{}
+	advanced := pulumi.Map{"horizontalPodAutoscalerConfig": pulumi.Map{"behavior": pulumi.Map{
+		// Scale in only to zero. The HPA picks which replica goes, not
+		// the idle one ("there is no way to control which of the
+		// replicas get terminated", KEDA's long-running executions,
+		// https://keda.sh/docs/2.21/concepts/scaling-deployments/#long-running-executions):
+		// a busy GPU worker would lose its job, and a job handed back
+		// MaxDeliveryAttempts times dead-letters unfinished. With scale-down
+		// disabled (https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/#example-disable-scale-down)
+		// replicas stay until the backlog, which counts the jobs being
+		// worked on, has been empty for the cooldown; then KEDA takes
+		// the Deployment to zero. The price: a worker that finishes
+		// early idles until the last job of the burst is done.
+		"scaleDown": pulumi.Map{"selectPolicy": pulumi.String("Disabled")},
+	}}}
 	if q.Working != nil {
 		working, err := kedaTriggers(ctx, name+"-working", meta, *q.Working, nil, opts...)
 		if err != nil {
@@ -111,20 +124,7 @@ func newScaledObject(ctx *pulumi.Context, name string, meta *metav1.ObjectMetaAr
 			"pollingInterval": pulumi.Int(q.PollingSeconds),
 			"cooldownPeriod":  pulumi.Int(q.CooldownSeconds),
 			"triggers":        triggers,
-			"advanced": withBehavior(advanced, pulumi.Map{
-				// Scale in only to zero. The HPA picks which replica goes, not
-				// the idle one ("there is no way to control which of the
-				// replicas get terminated", KEDA's long-running executions,
-				// https://keda.sh/docs/2.21/concepts/scaling-deployments/#long-running-executions):
-				// a busy GPU worker would lose its job, and a job handed back
-				// MaxDeliveryAttempts times dead-letters unfinished. With scale-down
-				// disabled (https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/#example-disable-scale-down)
-				// replicas stay until the backlog, which counts the jobs being
-				// worked on, has been empty for the cooldown; then KEDA takes
-				// the Deployment to zero. The price: a worker that finishes
-				// early idles until the last job of the burst is done.
-				"scaleDown": pulumi.Map{"selectPolicy": pulumi.String("Disabled")},
-			}),
+			"advanced":        advanced,
 		}},
 	}, opts...)
 	return err
@@ -165,12 +165,6 @@ func newScaledJob(ctx *pulumi.Context, name string, meta *metav1.ObjectMetaArgs,
 		}},
 	}, opts...)
 	return err
-}
-
-// withBehavior sets the HPA behaviour KEDA writes into the HPA it creates.
-func withBehavior(advanced, behavior pulumi.Map) pulumi.Map {
-	advanced["horizontalPodAutoscalerConfig"] = pulumi.Map{"behavior": behavior}
-	return advanced
 }
 
 // sumOfQueuedAndWorking names the triggers and has KEDA scale on one

@@ -109,27 +109,29 @@ func ProcessingList(queue string) string { return queue + ":processing" }
 func newLocalQueueing(cfg config.Config) *queueing {
 	return &queueing{
 		trigger: func(a config.AppConfig) components.TriggerArgs {
-			return components.TriggerArgs{Type: "redis", Metadata: map[string]pulumi.StringInput{
-				"address":              pulumi.String(cfg.Local.RedisAddress),
-				"listName":             pulumi.String(a.Queue.Name),
-				"listLength":           pulumi.String(strconv.Itoa(a.Queue.TargetBacklog)),
-				"activationListLength": pulumi.String("0"),
-			}}
+			return redisListTrigger(cfg.Local.RedisAddress, a.Queue.Name, a.Queue.TargetBacklog)
 		},
 		// LLEN counts the jobs waiting, not those a worker holds: without
 		// this a worker busy with the last job would be scaled to zero
 		// after the cooldown.
 		working: func(a config.AppConfig) *components.TriggerArgs {
-			return &components.TriggerArgs{Type: "redis", Metadata: map[string]pulumi.StringInput{
-				"address":              pulumi.String(cfg.Local.RedisAddress),
-				"listName":             pulumi.String(ProcessingList(a.Queue.Name)),
-				"listLength":           pulumi.String(strconv.Itoa(a.Queue.TargetBacklog)),
-				"activationListLength": pulumi.String("0"),
-			}}
+			t := redisListTrigger(cfg.Local.RedisAddress, ProcessingList(a.Queue.Name), a.Queue.TargetBacklog)
+			return &t
 		},
 		env:      queueEnv(cfg, "redis", func(q string, _ bool) string { return q }),
 		identity: map[string]pulumi.StringInput{},
 	}
+}
+
+// redisListTrigger is KEDA's redis scaler on one list's length, aiming at
+// target entries per replica and active from the first.
+func redisListTrigger(address, list string, target int) components.TriggerArgs {
+	return components.TriggerArgs{Type: "redis", Metadata: map[string]pulumi.StringInput{
+		"address":              pulumi.String(address),
+		"listName":             pulumi.String(list),
+		"listLength":           pulumi.String(strconv.Itoa(target)),
+		"activationListLength": pulumi.String("0"),
+	}}
 }
 
 // newGKEQueueing binds every app's own Google service account

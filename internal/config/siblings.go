@@ -56,7 +56,11 @@ func siblingStacks(dir, self string) map[string]Config {
 }
 
 // checkSiblings fails when the stack collides with another stack file in dir.
+// Only a stack with private nodes can collide, so only it reads the others.
 func checkSiblings(cfg Config, dir string) error {
+	if !cfg.Cluster.PrivateNodes {
+		return nil
+	}
 	if errs := natConflicts(cfg, siblingStacks(dir, cfg.Stack)); len(errs) > 0 {
 		return fmt.Errorf("invalid stack config for %q:\n%w", cfg.Stack, errors.Join(errs...))
 	}
