@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"cloud.google.com/go/pubsub/v2"
 	"github.com/redis/go-redis/v9"
@@ -27,7 +28,11 @@ func newPublisher(ctx context.Context, env func(string) string) (publisher, func
 			return nil, nil, errors.New("QUEUE_BACKEND=redis needs REDIS_ADDRESS and QUEUE_TOPIC")
 		}
 		client := redis.NewClient(&redis.Options{Addr: env("REDIS_ADDRESS")})
-		return redisList{client: client, list: env("QUEUE_TOPIC")}, func() { _ = client.Close() }, nil
+		group := env("QUEUE_GROUP")
+		if group == "" {
+			group = "workers"
+		}
+		return &redisStream{client: client, stream: env("QUEUE_TOPIC"), group: group}, func() { _ = client.Close() }, nil
 	case "pubsub":
 		topic := env("QUEUE_TOPIC")
 		if !strings.HasPrefix(topic, "projects/") {
@@ -45,14 +50,27 @@ func newPublisher(ctx context.Context, env func(string) string) (publisher, func
 	}
 }
 
-// redisList LPUSHes onto a Redis list; the worker takes from the other end.
-type redisList struct {
-	client *redis.Client
-	list   string
+// redisStream XADDs each job to a Redis stream (field "job"), which the
+// workers read in one consumer group (apps/gpu-worker). With the local
+// Redis's append-only file, a 202 means the job survives a restart.
+type redisStream struct {
+	client        *redis.Client
+	stream, group string
+	// grouped is set once the stream's consumer group is known to exist:
+	// created here too, so that KEDA can count the backlog (its
+	// pending-entries trigger needs the group) before any worker ran.
+	grouped atomic.Bool
 }
 
-func (r redisList) Publish(ctx context.Context, body []byte) error {
-	return r.client.LPush(ctx, r.list, body).Err()
+func (r *redisStream) Publish(ctx context.Context, body []byte) error {
+	if !r.grouped.Load() {
+		err := r.client.XGroupCreateMkStream(ctx, r.stream, r.group, "0").Err()
+		if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+			return err
+		}
+		r.grouped.Store(true)
+	}
+	return r.client.XAdd(ctx, &redis.XAddArgs{Stream: r.stream, Values: []any{"job", body}}).Err()
 }
 
 // pubsubTopic publishes with the official client and waits for the server's

@@ -4,13 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	pb "cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"cloud.google.com/go/pubsub/v2/pstest"
+	"github.com/redis/go-redis/v9"
 )
 
 // recorder keeps what was published.
@@ -121,5 +126,54 @@ func TestPubSubPublish(t *testing.T) {
 	}
 	if msgs := srv.Messages(); len(msgs) != 1 || string(msgs[0].Data) != `{"id":"1"}` {
 		t.Fatalf("topic holds %v", msgs)
+	}
+}
+
+// On the local platform's real redis-server: a published job is an entry
+// of the stream, and the workers' group exists before any worker ran (KEDA
+// counts its backlog through the group).
+func TestRedisPublish(t *testing.T) {
+	exe, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatal("redis-server is needed: `bash tools/build.sh redis` installs it (Debian: apt-get install redis-server)")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	_ = l.Close()
+	srv := exec.Command(exe, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	env := map[string]string{"QUEUE_BACKEND": "redis", "REDIS_ADDRESS": addr, "QUEUE_TOPIC": "gpu-jobs", "QUEUE_GROUP": "workers"}
+	p, closeQueue, err := newPublisher(context.Background(), func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeQueue()
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	defer c.Close()
+	ctx := context.Background()
+	for deadline := time.Now().Add(10 * time.Second); c.Ping(ctx).Err() != nil; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("redis-server did not answer")
+		}
+	}
+	for _, body := range []string{`{"id":"1"}`, `{"id":"2"}`} {
+		if err := p.Publish(ctx, []byte(body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	entries, err := c.XRange(ctx, "gpu-jobs", "-", "+").Result()
+	if err != nil || len(entries) != 2 || entries[0].Values["job"] != `{"id":"1"}` {
+		t.Fatalf("stream %v, %v", entries, err)
+	}
+	groups, err := c.XInfoGroups(ctx, "gpu-jobs").Result()
+	if err != nil || len(groups) != 1 || groups[0].Name != "workers" || groups[0].Lag != 2 {
+		t.Fatalf("groups %+v, %v: want workers with a lag of 2", groups, err)
 	}
 }

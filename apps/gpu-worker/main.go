@@ -97,7 +97,7 @@ func process(stopping <-chan struct{}, grace time.Duration, m message, do func(c
 	finish := func(err error) outcome {
 		if err != nil {
 			log.Printf("job failed, left for redelivery: %v", err)
-			m.Failed()
+			m.Failed(err)
 			return failed
 		}
 		m.Done()

@@ -2,10 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,8 +21,9 @@ type message interface {
 	// Done acknowledges the job: the queue forgets it.
 	Done()
 	// Failed counts a failed delivery: the queue delivers the job again
-	// later, until maxDeliveryAttempts, then it goes to the dead letters.
-	Failed()
+	// later, until maxDeliveryAttempts, then it goes to the dead letters
+	// (on Redis with cause as its last error).
+	Failed(cause error)
 	// Release hands the job back at once, without counting a failure (the
 	// worker is stopping), so another worker can take it now.
 	Release()
@@ -39,16 +39,27 @@ type source interface {
 type settings struct {
 	backend, source, mode string
 	maxJob, grace         time.Duration
+	// lease bounds how long a job whose worker died waits before it is
+	// delivered again; renew is how often a working worker renews it
+	// (Redis; Pub/Sub's client renews on its own schedule within lease).
+	lease, renew time.Duration
 	// Redis only: Pub/Sub counts deliveries and forwards dead letters itself.
-	redisAddress, deadLetter string
-	maxDeliveries            int
+	redisAddress, deadLetter, group, consumer string
+	maxDeliveries                             int
 }
 
 func loadSettings(env func(string) string) (settings, error) {
 	s := settings{
 		backend: env("QUEUE_BACKEND"), source: env("QUEUE_SOURCE"), mode: env("QUEUE_MODE"),
-		redisAddress: env("REDIS_ADDRESS"), deadLetter: env("QUEUE_DEAD_LETTER"),
-		maxJob: time.Hour, grace: 30 * time.Second, maxDeliveries: 5,
+		redisAddress: env("REDIS_ADDRESS"), deadLetter: env("QUEUE_DEAD_LETTER"), group: env("QUEUE_GROUP"),
+		consumer: env("HOSTNAME"),
+		maxJob:   time.Hour, grace: 30 * time.Second, maxDeliveries: 5, lease: time.Minute, renew: 20 * time.Second,
+	}
+	if s.consumer == "" {
+		s.consumer, _ = os.Hostname()
+	}
+	if s.group == "" {
+		s.group = "workers"
 	}
 	if s.mode == "" {
 		s.mode = modeWorker
@@ -63,6 +74,8 @@ func loadSettings(env func(string) string) (settings, error) {
 		{"QUEUE_MAX_JOB_SECONDS", func(v int) { s.maxJob = time.Duration(v) * time.Second }},
 		{"QUEUE_GRACE_SECONDS", func(v int) { s.grace = time.Duration(v) * time.Second }},
 		{"QUEUE_MAX_DELIVERY_ATTEMPTS", func(v int) { s.maxDeliveries = v }},
+		{"QUEUE_LEASE_SECONDS", func(v int) { s.lease = time.Duration(v) * time.Second }},
+		{"QUEUE_LEASE_RENEW_SECONDS", func(v int) { s.renew = time.Duration(v) * time.Second }},
 	} {
 		if raw := env(n.key); raw != "" {
 			v, err := strconv.Atoi(raw)
@@ -73,6 +86,8 @@ func loadSettings(env func(string) string) (settings, error) {
 		}
 	}
 	switch {
+	case s.renew <= 0 || 2*s.renew > s.lease:
+		return s, fmt.Errorf("QUEUE_LEASE_RENEW_SECONDS=%d: want at least 1 and at most half of QUEUE_LEASE_SECONDS=%d, so that one missed renewal keeps the lease", int(s.renew/time.Second), int(s.lease/time.Second))
 	case s.mode != modeWorker && s.mode != modeJob:
 		return s, fmt.Errorf("QUEUE_MODE=%q: want %s or %s", s.mode, modeWorker, modeJob)
 	case s.backend == "redis" && (s.redisAddress == "" || s.source == ""):
@@ -96,11 +111,14 @@ func newSource(ctx context.Context, s settings) (source, func(), error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		return newPubSubSource(client, s.source, s.maxJob), func() { _ = client.Close() }, nil
+		return newPubSubSource(client, s.source, s.maxJob, s.lease), func() { _ = client.Close() }, nil
 	case "redis":
 		client := redis.NewClient(&redis.Options{Addr: s.redisAddress})
-		return &redisSource{client: client, list: s.source, deadLetter: s.deadLetter, maxDeliveries: s.maxDeliveries},
-			func() { _ = client.Close() }, nil
+		return &redisSource{
+			client: client, stream: s.source, group: s.group, consumer: s.consumer,
+			deadLetter: s.deadLetter, maxDeliveries: s.maxDeliveries,
+			lease: s.lease, renew: s.renew, maxJob: s.maxJob,
+		}, func() { _ = client.Close() }, nil
 	}
 	return nil, func() {}, nil
 }
@@ -112,13 +130,18 @@ type pubSubSource struct {
 	sub *pubsub.Subscriber
 }
 
-func newPubSubSource(client *pubsub.Client, subscription string, maxJob time.Duration) *pubSubSource {
+func newPubSubSource(client *pubsub.Client, subscription string, maxJob, lease time.Duration) *pubSubSource {
 	sub := client.Subscriber(subscription)
 	// One job at a time per worker: a GPU does one job; more replicas (and
 	// so GPU nodes) is KEDA's call, from the backlog.
 	sub.ReceiveSettings.MaxOutstandingMessages = 1
 	sub.ReceiveSettings.NumGoroutines = 1
 	sub.ReceiveSettings.MaxExtension = maxJob
+	// Each extension lasts at most lease: "bounds the maximum amount of
+	// time before a message redelivery in the event the subscriber fails
+	// to extend the deadline" (a SIGKILLed worker, a lost node):
+	// https://pkg.go.dev/cloud.google.com/go/pubsub/v2#ReceiveSettings.
+	sub.ReceiveSettings.MaxDurationPerAckExtension = lease
 	return &pubSubSource{sub: sub}
 }
 
@@ -170,88 +193,5 @@ func (p pubSubMessage) Done()        { p.m.Ack() }
 // Failed and Release both nack: Pub/Sub counts the delivery either way (it
 // cannot tell why) and redelivers per the subscription's retry policy;
 // Release's point is that this happens now, not after the ack deadline.
-func (p pubSubMessage) Failed()  { p.m.Nack() }
-func (p pubSubMessage) Release() { p.m.Nack() }
-
-// redisSource is the local platform's queue: producers LPUSH to a list,
-// the worker moves the oldest job to <list>:processing while it works
-// (BLMOVE), so a failed or released job is not lost, and counts failed
-// deliveries per job in the hash <list>:deliveries; a job that failed
-// maxDeliveries times goes to the dead-letter list.
-type redisSource struct {
-	client        *redis.Client
-	list          string
-	deadLetter    string
-	maxDeliveries int
-}
-
-func (r *redisSource) processing() string { return r.list + ":processing" }
-func (r *redisSource) deliveries() string { return r.list + ":deliveries" }
-
-func (r *redisSource) Receive(ctx context.Context, handle func(message)) error {
-	for ctx.Err() == nil {
-		body, err := r.client.BLMove(ctx, r.list, r.processing(), "RIGHT", "LEFT", 2*time.Second).Result()
-		switch {
-		case errors.Is(err, redis.Nil):
-			continue
-		case ctx.Err() != nil:
-			return nil
-		case err != nil:
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(2 * time.Second): // Redis restarting: try again
-			}
-			continue
-		}
-		handle(&redisMessage{r: r, body: body})
-	}
-	return nil
-}
-
-type redisMessage struct {
-	r    *redisSource
-	body string
-}
-
-// key identifies a job in the deliveries hash: its body's hash (the
-// backend gives every job a unique id inside the body).
-func (m *redisMessage) key() string {
-	sum := sha256.Sum256([]byte(m.body))
-	return hex.EncodeToString(sum[:16])
-}
-
-func (m *redisMessage) Body() []byte { return []byte(m.body) }
-
-func (m *redisMessage) Done() {
-	ctx := context.Background()
-	_, _ = m.r.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.LRem(ctx, m.r.processing(), 1, m.body)
-		p.HDel(ctx, m.r.deliveries(), m.key())
-		return nil
-	})
-}
-
-func (m *redisMessage) Failed() {
-	ctx := context.Background()
-	n, _ := m.r.client.HIncrBy(ctx, m.r.deliveries(), m.key(), 1).Result()
-	_, _ = m.r.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.LRem(ctx, m.r.processing(), 1, m.body)
-		if int(n) >= m.r.maxDeliveries {
-			p.LPush(ctx, m.r.deadLetter, m.body)
-			p.HDel(ctx, m.r.deliveries(), m.key())
-			return nil
-		}
-		p.LPush(ctx, m.r.list, m.body) // to the back of the line
-		return nil
-	})
-}
-
-func (m *redisMessage) Release() {
-	ctx := context.Background()
-	_, _ = m.r.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.LRem(ctx, m.r.processing(), 1, m.body)
-		p.RPush(ctx, m.r.list, m.body) // to the front: the next worker takes it first
-		return nil
-	})
-}
+func (p pubSubMessage) Failed(error) { p.m.Nack() }
+func (p pubSubMessage) Release()     { p.m.Nack() }

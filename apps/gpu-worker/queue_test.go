@@ -30,9 +30,9 @@ func (f *fakeMessage) end(how string) {
 	defer f.mu.Unlock()
 	f.ended = append(f.ended, how)
 }
-func (f *fakeMessage) Done()    { f.end("done") }
-func (f *fakeMessage) Failed()  { f.end("failed") }
-func (f *fakeMessage) Release() { f.end("released") }
+func (f *fakeMessage) Done()        { f.end("done") }
+func (f *fakeMessage) Failed(error) { f.end("failed") }
+func (f *fakeMessage) Release()     { f.end("released") }
 
 // A job ends exactly one way: done, failed, or (stopping, past the grace)
 // handed back; a job that finishes within the grace is still done.
@@ -120,7 +120,7 @@ func deliveries(srv *pstest.Server) map[string]int {
 func TestPubSubLongJobIsDeliveredOnce(t *testing.T) {
 	srv, client, topic, sub := pubSub(t, time.Second)
 	srv.Publish(topic, []byte("long"), nil)
-	src := newPubSubSource(client, sub, time.Hour)
+	src := newPubSubSource(client, sub, time.Hour, 10*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
 	var runs int
@@ -146,7 +146,7 @@ func TestPubSubLongJobIsDeliveredOnce(t *testing.T) {
 func TestPubSubFailedJobIsNotAcknowledged(t *testing.T) {
 	srv, client, topic, sub := pubSub(t, 10*time.Second)
 	srv.Publish(topic, []byte("bad"), nil)
-	src := newPubSubSource(client, sub, time.Hour)
+	src := newPubSubSource(client, sub, time.Hour, 10*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	var mu sync.Mutex
@@ -175,7 +175,7 @@ func TestPubSubFailedJobIsNotAcknowledged(t *testing.T) {
 func TestPubSubShutdownHandsTheJobBack(t *testing.T) {
 	srv, client, topic, sub := pubSub(t, 60*time.Second)
 	srv.Publish(topic, []byte("slow"), nil)
-	first := newPubSubSource(client, sub, time.Hour)
+	first := newPubSubSource(client, sub, time.Hour, 10*time.Second)
 	ctx, sigterm := context.WithCancel(context.Background())
 	started := make(chan struct{})
 	stopped := make(chan error, 1)
@@ -196,7 +196,7 @@ func TestPubSubShutdownHandsTheJobBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	handedBack := time.Now()
-	second := newPubSubSource(client, sub, time.Hour)
+	second := newPubSubSource(client, sub, time.Hour, 10*time.Second)
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel2()
 	outcome, err := runOne(ctx2, second, time.Second, 15*time.Second, func(context.Context, []byte) error { return nil })
@@ -214,8 +214,10 @@ func TestPubSubShutdownHandsTheJobBack(t *testing.T) {
 func TestLoadSettings(t *testing.T) {
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 	s, err := loadSettings(env(map[string]string{"QUEUE_BACKEND": "redis", "REDIS_ADDRESS": "127.0.0.1:6379", "QUEUE_SOURCE": "gpu-jobs",
-		"QUEUE_GRACE_SECONDS": "15", "QUEUE_MAX_JOB_SECONDS": "600", "QUEUE_MAX_DELIVERY_ATTEMPTS": "7"}))
-	if err != nil || s.grace != 15*time.Second || s.maxJob != 10*time.Minute || s.maxDeliveries != 7 || s.deadLetter != "gpu-jobs:dead" || s.mode != modeWorker {
+		"QUEUE_GRACE_SECONDS": "15", "QUEUE_MAX_JOB_SECONDS": "600", "QUEUE_MAX_DELIVERY_ATTEMPTS": "7",
+		"QUEUE_LEASE_SECONDS": "30", "QUEUE_LEASE_RENEW_SECONDS": "10", "HOSTNAME": "gpu-worker-7d9f"}))
+	if err != nil || s.grace != 15*time.Second || s.maxJob != 10*time.Minute || s.maxDeliveries != 7 || s.deadLetter != "gpu-jobs:dead" || s.mode != modeWorker ||
+		s.lease != 30*time.Second || s.renew != 10*time.Second || s.consumer != "gpu-worker-7d9f" || s.group != "workers" {
 		t.Fatalf("%+v %v", s, err)
 	}
 	for _, bad := range []map[string]string{
@@ -224,6 +226,8 @@ func TestLoadSettings(t *testing.T) {
 		{"QUEUE_BACKEND": "sqs"},
 		{"QUEUE_MODE": "batch"},
 		{"QUEUE_GRACE_SECONDS": "soon"},
+		{"QUEUE_LEASE_SECONDS": "10", "QUEUE_LEASE_RENEW_SECONDS": "6"},
+		{"QUEUE_LEASE_RENEW_SECONDS": "0"},
 	} {
 		if _, err := loadSettings(env(bad)); err == nil {
 			t.Errorf("%v: want an error", bad)
