@@ -439,6 +439,21 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 			want:  "gke-gpu-platform:apps[0].queue.maxJobSeconds = 1: must be 10 to 86400 seconds",
 		},
 		{
+			name:  "a lease Pub/Sub cannot hold",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "w", "image": "w:1", "gpu": 1, "queue": {"leaseSeconds": 900}}]`},
+			want:  "gke-gpu-platform:apps[0].queue.leaseSeconds = 900: must be 10 to 600 seconds (Pub/Sub's ack deadline bounds) and at most queue.maxJobSeconds (3600)",
+		},
+		{
+			name:  "a lease longer than a job may run",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "w", "image": "w:1", "gpu": 1, "queue": {"maxJobSeconds": 30, "leaseSeconds": 60}}]`},
+			want:  "gke-gpu-platform:apps[0].queue.leaseSeconds = 60: must be 10 to 600 seconds (Pub/Sub's ack deadline bounds) and at most queue.maxJobSeconds (30)",
+		},
+		{
+			name:  "renewals too rare to keep the lease",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "w", "image": "w:1", "gpu": 1, "queue": {"leaseSeconds": 30, "leaseRenewSeconds": 20}}]`},
+			want:  "gke-gpu-platform:apps[0].queue.leaseRenewSeconds = 20: must be 1 to half of queue.leaseSeconds (30), so that one missed renewal keeps the lease",
+		},
+		{
 			name:  "a negative grace period",
 			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "w", "image": "w:1", "terminationGracePeriodSeconds": -1}]`},
 			want:  "gke-gpu-platform:apps[0].terminationGracePeriodSeconds = -1: must be 0 to 3600 seconds",

@@ -42,6 +42,16 @@ const (
 	// worker moves a job to that list. Pub/Sub forwards by itself on GKE.
 	EnvQueueMaxDeliveryAttempts = "QUEUE_MAX_DELIVERY_ATTEMPTS"
 	EnvQueueDeadLetter          = "QUEUE_DEAD_LETTER"
+	// EnvQueueLeaseSeconds and EnvQueueLeaseRenewSeconds are queue.leaseSeconds
+	// and queue.leaseRenewSeconds: how soon a dead worker's job is delivered
+	// again, and how often a live worker renews its lease.
+	EnvQueueLeaseSeconds      = "QUEUE_LEASE_SECONDS"
+	EnvQueueLeaseRenewSeconds = "QUEUE_LEASE_RENEW_SECONDS"
+	// EnvQueueGroup is the Redis Streams consumer group a local queue's
+	// workers read in (producers create it too, so KEDA can count).
+	EnvQueueGroup = "QUEUE_GROUP"
+	// RedisGroup is that group's name.
+	RedisGroup = "workers"
 	// kedaNamespace is where KEDA runs on GKE.
 	kedaNamespace = "keda"
 )
@@ -72,6 +82,7 @@ func queueEnv(c config.Config, backend string, name func(queue string, consumer 
 			env[app] = map[string]string{EnvQueueBackend: backend}
 			if backend == "redis" {
 				env[app][EnvRedisAddress] = c.Local.RedisAddress
+				env[app][EnvQueueGroup] = RedisGroup
 			}
 		}
 		env[app][k] = v
@@ -82,6 +93,8 @@ func queueEnv(c config.Config, backend string, name func(queue string, consumer 
 			add(a.Name, EnvQueueMode, a.Queue.Mode)
 			add(a.Name, EnvQueueMaxJobSeconds, strconv.Itoa(a.Queue.MaxJobSeconds))
 			add(a.Name, EnvQueueGraceSeconds, strconv.Itoa(c.TerminationGrace(a)))
+			add(a.Name, EnvQueueLeaseSeconds, strconv.Itoa(a.Queue.LeaseSeconds))
+			add(a.Name, EnvQueueLeaseRenewSeconds, strconv.Itoa(a.Queue.LeaseRenewSeconds))
 			if backend == "redis" {
 				add(a.Name, EnvQueueMaxDeliveryAttempts, strconv.Itoa(a.Queue.MaxDeliveryAttempts))
 				add(a.Name, EnvQueueDeadLetter, DeadLetterList(a.Queue.Name))
@@ -97,25 +110,25 @@ func queueEnv(c config.Config, backend string, name func(queue string, consumer 
 	return env
 }
 
-// DeadLetterList is the Redis list a local queue's dead letters go to.
+// DeadLetterList is the Redis stream a local queue's dead letters go to
+// (fields job, id, deliveries, error).
 func DeadLetterList(queue string) string { return queue + ":dead" }
 
-// ProcessingList is the Redis list a local worker moves a job to while it
-// works on it (apps/gpu-worker's BLMOVE; the real-node e2e reads it by this name).
-func ProcessingList(queue string) string { return queue + ":processing" }
-
-// newLocalQueueing uses the Redis the local harness runs: KEDA's redis
-// scaler reads the list's length, workers pop from it.
+// newLocalQueueing uses the Redis the local harness runs: each queue is a
+// Redis stream read by the consumer group RedisGroup; KEDA's redis-streams
+// scaler reads that group's lag (jobs not yet taken) and its pending
+// entries (jobs taken and not acknowledged, including those whose worker
+// died and whose lease runs out), summed by the ScaledObject's formula.
 func newLocalQueueing(cfg config.Config) *queueing {
 	return &queueing{
 		trigger: func(a config.AppConfig) components.TriggerArgs {
-			return redisListTrigger(cfg.Local.RedisAddress, a.Queue.Name, a.Queue.TargetBacklog)
+			return redisStreamTrigger(cfg.Local.RedisAddress, a.Queue.Name, "lagCount", a.Queue.TargetBacklog)
 		},
-		// LLEN counts the jobs waiting, not those a worker holds: without
+		// The lag counts the jobs waiting, not those a worker holds: without
 		// this a worker busy with the last job would be scaled to zero
 		// after the cooldown.
 		working: func(a config.AppConfig) *components.TriggerArgs {
-			t := redisListTrigger(cfg.Local.RedisAddress, ProcessingList(a.Queue.Name), a.Queue.TargetBacklog)
+			t := redisStreamTrigger(cfg.Local.RedisAddress, a.Queue.Name, "pendingEntriesCount", a.Queue.TargetBacklog)
 			return &t
 		},
 		env:      queueEnv(cfg, "redis", func(q string, _ bool) string { return q }),
@@ -123,15 +136,22 @@ func newLocalQueueing(cfg config.Config) *queueing {
 	}
 }
 
-// redisListTrigger is KEDA's redis scaler on one list's length, aiming at
-// target entries per replica and active from the first.
-func redisListTrigger(address, list string, target int) components.TriggerArgs {
-	return components.TriggerArgs{Type: "redis", Metadata: map[string]pulumi.StringInput{
-		"address":              pulumi.String(address),
-		"listName":             pulumi.String(list),
-		"listLength":           pulumi.String(strconv.Itoa(target)),
-		"activationListLength": pulumi.String("0"),
-	}}
+// redisStreamTrigger is KEDA's redis-streams scaler on a stream's consumer
+// group: count is lagCount (entries not yet delivered to the group; Redis
+// 7+) or pendingEntriesCount (delivered, not acknowledged), aiming at
+// target per replica and active from the first
+// (https://keda.sh/docs/2.21/scalers/redis-streams/).
+func redisStreamTrigger(address, stream, count string, target int) components.TriggerArgs {
+	md := map[string]pulumi.StringInput{
+		"address":       pulumi.String(address),
+		"stream":        pulumi.String(stream),
+		"consumerGroup": pulumi.String(RedisGroup),
+		count:           pulumi.String(strconv.Itoa(target)),
+	}
+	if count == "lagCount" {
+		md["activationLagCount"] = pulumi.String("0")
+	}
+	return components.TriggerArgs{Type: "redis-streams", Metadata: md}
 }
 
 // newGKEQueueing binds every app's own Google service account
@@ -226,7 +246,7 @@ func newGKEQueueing(ctx *pulumi.Context, cfg config.Config, t *target) (*queuein
 		}
 		args := &components.QueueArgs{
 			Project: cfg.Project, TopicID: topicID(a.Queue.Name), SubscriptionID: topicID(a.Queue.Name),
-			AckDeadlineSeconds: 600, Labels: labels,
+			AckDeadlineSeconds: a.Queue.LeaseSeconds, Labels: labels,
 			Consumers: []pulumi.StringInput{members[a.Name]},
 			DeadLetter: &components.DeadLetterArgs{
 				TopicID: topicID(a.Queue.Name) + "-dead", SubscriptionID: topicID(a.Queue.Name) + "-dead",

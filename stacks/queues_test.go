@@ -75,7 +75,7 @@ func TestQueueDrivenWorkerOnGKE(t *testing.T) {
 	assert.Equal(t, []string{"spec.replicas"}, worker.IgnoreChanges)
 	assert.Equal(t, "true", worker.Plain("metadata.annotations").(map[string]any)["pulumi.com/skipAwait"], "GPU pods wait minutes for a node from zero")
 	assert.Equal(t, map[string]string{"QUEUE_BACKEND": "pubsub", "QUEUE_SOURCE": sub, "QUEUE_MODE": "worker",
-		"QUEUE_MAX_JOB_SECONDS": "3600", "QUEUE_GRACE_SECONDS": "15"}, envOf(t, worker))
+		"QUEUE_MAX_JOB_SECONDS": "3600", "QUEUE_GRACE_SECONDS": "15", "QUEUE_LEASE_SECONDS": "60", "QUEUE_LEASE_RENEW_SECONDS": "20"}, envOf(t, worker))
 	assert.Equal(t, 15.0, podSpec(t, worker.Plain("spec").(map[string]any))["terminationGracePeriodSeconds"], "dev's GPU pool is Spot: GKE gives its pods about 15 s")
 	backend := named(t, g, deploymentType, "backend")
 	assert.Equal(t, map[string]string{
@@ -87,7 +87,7 @@ func TestQueueDrivenWorkerOnGKE(t *testing.T) {
 	// Pub/Sub: a subscription that never expires, each grant on its own resource.
 	s := named(t, g, "gcp:pubsub/subscription:Subscription", "gpu-jobs")
 	assert.Equal(t, "platform-dev-gpu-jobs", s.Plain("name"))
-	assert.Equal(t, 600.0, s.Plain("ackDeadlineSeconds"))
+	assert.Equal(t, 60.0, s.Plain("ackDeadlineSeconds"), "queue.leaseSeconds: a dead worker's job comes back within a minute")
 	assert.Equal(t, map[string]any{"ttl": ""}, s.Plain("expirationPolicy"))
 	consumer := named(t, g, "gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember", "gpu-jobs-consumer-0")
 	publisher := named(t, g, "gcp:pubsub/topicIAMMember:TopicIAMMember", "gpu-jobs-publisher-0")
@@ -125,16 +125,16 @@ func TestQueueDrivenWorkerOnGKE(t *testing.T) {
 	}}, release.Plain("values.podIdentity"))
 }
 
-// Locally the triggers are the Redis lists the harness runs: the jobs
-// waiting and, since LLEN does not count them, those being worked on;
-// nothing else changes.
+// Locally the triggers read the Redis stream's consumer group the harness
+// runs: the jobs not yet taken (lag) and, since the lag does not count them,
+// those taken and not acknowledged (pending); nothing else changes.
 func TestQueueDrivenWorkerLocally(t *testing.T) {
 	g := runStack(t, "local", nil)
 	so := named(t, g, scaledObjectType, "gpu-worker")
-	assert.Equal(t, []any{map[string]any{"name": "queued", "type": "redis", "metadata": map[string]any{
-		"address": "127.0.0.1:6379", "listName": "gpu-jobs", "listLength": "1", "activationListLength": "0",
-	}}, map[string]any{"name": "working", "type": "redis", "metadata": map[string]any{
-		"address": "127.0.0.1:6379", "listName": "gpu-jobs:processing", "listLength": "1", "activationListLength": "0",
+	assert.Equal(t, []any{map[string]any{"name": "queued", "type": "redis-streams", "metadata": map[string]any{
+		"address": "127.0.0.1:6379", "stream": "gpu-jobs", "consumerGroup": "workers", "lagCount": "1", "activationLagCount": "0",
+	}}, map[string]any{"name": "working", "type": "redis-streams", "metadata": map[string]any{
+		"address": "127.0.0.1:6379", "stream": "gpu-jobs", "consumerGroup": "workers", "pendingEntriesCount": "1",
 	}}}, so.Plain("spec.triggers"))
 	// The sum, as Pub/Sub's backlog is: one busy and one waiting want two workers.
 	assert.Equal(t, map[string]any{"formula": "queued + working", "target": "1", "activationTarget": "0"},
@@ -144,7 +144,8 @@ func TestQueueDrivenWorkerLocally(t *testing.T) {
 	assert.Empty(t, g.OfType(triggerAuthType))
 	assert.Empty(t, g.OfType(releaseType), "locally KEDA runs beside the cluster, not in the graph")
 	assert.Equal(t, map[string]string{"QUEUE_BACKEND": "redis", "REDIS_ADDRESS": "127.0.0.1:6379", "QUEUE_SOURCE": "gpu-jobs", "QUEUE_MODE": "worker",
-		"QUEUE_MAX_JOB_SECONDS": "3600", "QUEUE_GRACE_SECONDS": "30", "QUEUE_MAX_DELIVERY_ATTEMPTS": "5", "QUEUE_DEAD_LETTER": "gpu-jobs:dead"},
+		"QUEUE_MAX_JOB_SECONDS": "3600", "QUEUE_GRACE_SECONDS": "30", "QUEUE_MAX_DELIVERY_ATTEMPTS": "5", "QUEUE_DEAD_LETTER": "gpu-jobs:dead",
+		"QUEUE_GROUP": "workers", "QUEUE_LEASE_SECONDS": "60", "QUEUE_LEASE_RENEW_SECONDS": "20"},
 		envOf(t, named(t, g, deploymentType, "gpu-worker")))
 }
 

@@ -143,6 +143,8 @@ func run(ctx context.Context, verb string, args []string) error {
 		return joinKEDA(ctx, p)
 	case "drain":
 		return drain(ctx, p, args)
+	case "replay":
+		return replay(ctx, p, args)
 	case "enqueue":
 		return enqueue(ctx, p, opts, args)
 	case "down":
@@ -167,6 +169,9 @@ func run(ctx context.Context, verb string, args []string) error {
 func up(ctx context.Context, p paths, opts engine.Options) error {
 	redis, images, err := startOrJoin(ctx, p)
 	if err != nil {
+		return err
+	}
+	if err := ensureGroups(ctx, p); err != nil {
 		return err
 	}
 	stack, err := engine.Open(ctx, opts)

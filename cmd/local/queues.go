@@ -15,6 +15,7 @@ import (
 	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/engine"
 	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/keda"
 	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/queue"
+	"github.com/redis/go-redis/v9"
 )
 
 // stackQueues are the local stack's queues, in the order its apps declare
@@ -58,15 +59,37 @@ func queueArgs(p paths, verb string, args []string) (name string, rest []string,
 	return *queue, fs.Args(), backend, nil
 }
 
-func redisOf(p paths) (queue.Client, error) {
+// redisOf is a client on the running platform's queue; close it after use.
+func redisOf(p paths) (*redis.Client, error) {
 	addr, err := queue.Address(p.cluster)
 	if err != nil {
-		return queue.Client{}, fmt.Errorf("no local cluster is running (make local): %w", err)
+		return nil, fmt.Errorf("no local cluster is running (make local): %w", err)
 	}
-	return queue.Client{Addr: addr}, nil
+	return redis.NewClient(&redis.Options{Addr: addr}), nil
 }
 
-// drain empties a queue: simulated pods run nothing to consume it.
+// ensureGroups creates every stack queue's stream and consumer group, so
+// that KEDA can count each backlog before any app ran.
+func ensureGroups(ctx context.Context, p paths) error {
+	names, _, err := stackQueues(p)
+	if err != nil {
+		return err
+	}
+	q, err := redisOf(p)
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+	for _, name := range names {
+		if err := queue.EnsureGroup(ctx, q, name); err != nil {
+			return fmt.Errorf("queue %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// drain empties a queue, jobs in flight included: simulated pods run
+// nothing to consume it. Its dead letters stay.
 func drain(ctx context.Context, p paths, args []string) error {
 	name, _, _, err := queueArgs(p, "drain", args)
 	if err != nil {
@@ -76,14 +99,50 @@ func drain(ctx context.Context, p paths, args []string) error {
 	if err != nil {
 		return err
 	}
-	n, err := q.Length(ctx, name)
+	defer q.Close()
+	n, err := queue.Count(ctx, q, name)
 	if err != nil {
 		return err
 	}
-	if _, err := q.Do(ctx, "DEL", name); err != nil {
+	if err := q.Del(ctx, name).Err(); err != nil {
 		return err
 	}
-	fmt.Printf("removed %d job(s) from %s; KEDA scales its workers to zero after their cooldown\n", n, name)
+	if err := queue.EnsureGroup(ctx, q, name); err != nil {
+		return err
+	}
+	fmt.Printf("removed %d waiting and %d in-flight job(s) from %s; KEDA scales its workers to zero after their cooldown\n", n.Waiting, n.InFlight, name)
+	return nil
+}
+
+// replay puts a queue's dead letters back on it, oldest first, each as a
+// new job (its deliveries start again from zero).
+func replay(ctx context.Context, p paths, args []string) error {
+	name, _, _, err := queueArgs(p, "replay", args)
+	if err != nil {
+		return err
+	}
+	q, err := redisOf(p)
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+	dead, err := q.XRange(ctx, name+":dead", "-", "+").Result()
+	if err != nil {
+		return err
+	}
+	for _, e := range dead {
+		job, _ := e.Values[queue.Field].(string)
+		// Both or neither: a replayed job is never in both streams.
+		if _, err := q.TxPipelined(ctx, func(tx redis.Pipeliner) error {
+			tx.XAdd(ctx, &redis.XAddArgs{Stream: name, Values: []any{queue.Field, job}})
+			tx.XDel(ctx, name+":dead", e.ID)
+			return nil
+		}); err != nil {
+			return err
+		}
+		fmt.Printf("replayed %s (dead-lettered after %v deliveries: %v)\n", e.Values["id"], e.Values["deliveries"], e.Values["error"])
+	}
+	fmt.Printf("replayed %d dead letter(s) onto %s\n", len(dead), name)
 	return nil
 }
 
@@ -110,6 +169,7 @@ func enqueue(ctx context.Context, p paths, opts engine.Options, args []string) e
 	if err != nil {
 		return err
 	}
+	defer q.Close()
 	if realNodes(p) && name == backend {
 		return enqueueThroughBackend(ctx, p, opts, n, seconds)
 	}
@@ -117,14 +177,17 @@ func enqueue(ctx context.Context, p paths, opts engine.Options, args []string) e
 	for i := range n {
 		jobs = append(jobs, fmt.Sprintf(`{"id":"local-%d-%d","input":{"seconds":%d}}`, time.Now().Unix(), i, seconds))
 	}
-	if err := q.Push(ctx, name, jobs...); err != nil {
+	if err := queue.EnsureGroup(ctx, q, name); err != nil {
 		return err
 	}
-	length, err := q.Length(ctx, name)
+	if err := queue.Add(ctx, q, name, jobs...); err != nil {
+		return err
+	}
+	c, err := queue.Count(ctx, q, name)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("queued %d job(s) on %s (%d waiting)\n", n, name, length)
+	fmt.Printf("queued %d job(s) on %s (%d waiting)\n", n, name, c.Waiting)
 	if cp, err := controlplane.Open(p.cluster, p.bin); err == nil {
 		if ok, _, _ := keda.Available(ctx, cp); !ok {
 			fmt.Println(kedaStatus(ctx, p) + "\nThe workers scale from zero once KEDA runs.")
@@ -133,7 +196,7 @@ func enqueue(ctx context.Context, p paths, opts engine.Options, args []string) e
 	return nil
 }
 
-// printQueues prints every queue of the stack: waiting, being done and
+// printQueues prints every queue of the stack: waiting, in flight and
 // dead-lettered jobs.
 func printQueues(ctx context.Context, p paths) {
 	names, _, err := stackQueues(p)
@@ -145,14 +208,13 @@ func printQueues(ctx context.Context, p paths) {
 	if err != nil {
 		return
 	}
+	defer q.Close()
 	for _, name := range names {
-		waiting, err1 := q.Length(ctx, name)
-		working, err2 := q.Length(ctx, name+":processing")
-		dead, err3 := q.Length(ctx, name+":dead")
-		if err := errors.Join(err1, err2, err3); err != nil {
+		c, err := queue.Count(ctx, q, name)
+		if err != nil {
 			fmt.Printf("queue %s: %v\n", name, err)
 			continue
 		}
-		fmt.Printf("queue %s: %d waiting, %d being done, %d dead-lettered\n", name, waiting, working, dead)
+		fmt.Printf("queue %s: %d waiting, %d in flight, %d dead-lettered\n", name, c.Waiting, c.InFlight, c.Dead)
 	}
 }

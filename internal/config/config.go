@@ -298,6 +298,17 @@ type QueueConfig struct {
 	// MaxJobSeconds is the longest one job may run: the worker keeps the
 	// message leased that long, so a long job is delivered once.
 	MaxJobSeconds int `json:"maxJobSeconds"`
+	// LeaseSeconds bounds how long a job whose worker died (SIGKILL, an OOM
+	// kill, a lost node) waits before it is delivered again: the worker
+	// renews the lease while it works, up to maxJobSeconds. The Pub/Sub
+	// subscription's ack deadline and the client's longest extension on
+	// GKE, a Redis Streams pending entry's idle time locally. 10 to 600
+	// (Pub/Sub's ack deadline bounds), at most maxJobSeconds.
+	LeaseSeconds int `json:"leaseSeconds"`
+	// LeaseRenewSeconds is how often the local worker renews its lease: at
+	// most half of leaseSeconds, so one missed renewal (Redis restarting)
+	// keeps it. On GKE the Pub/Sub client renews on its own schedule.
+	LeaseRenewSeconds int `json:"leaseRenewSeconds"`
 	// Warm are time windows in which workers (and so GPU nodes) are kept
 	// ready with or without work: KEDA cron triggers beside the queue's.
 	// Worker mode only. Priced in the estimate as idle GPU node-hours.

@@ -111,6 +111,12 @@ func appDefaults(a *AppConfig) {
 		if q.MaxJobSeconds == 0 {
 			q.MaxJobSeconds = 3600
 		}
+		if q.LeaseSeconds == 0 {
+			q.LeaseSeconds = min(60, q.MaxJobSeconds)
+		}
+		if q.LeaseRenewSeconds == 0 {
+			q.LeaseRenewSeconds = q.LeaseSeconds / 3
+		}
 		for i := range q.Warm {
 			if q.Warm[i].Timezone == "" {
 				q.Warm[i].Timezone = "UTC"

@@ -64,6 +64,12 @@ func (c Config) validateQueues(fail failFunc) {
 		if q.MaxJobSeconds < 10 || q.MaxJobSeconds > 86400 {
 			fail(key+".maxJobSeconds", q.MaxJobSeconds, "must be 10 to 86400 seconds (the longest one job may hold its message)")
 		}
+		if q.LeaseSeconds < 10 || q.LeaseSeconds > 600 || q.LeaseSeconds > q.MaxJobSeconds {
+			fail(key+".leaseSeconds", q.LeaseSeconds, "must be 10 to 600 seconds (Pub/Sub's ack deadline bounds) and at most queue.maxJobSeconds (%d)", q.MaxJobSeconds)
+		}
+		if q.LeaseRenewSeconds < 1 || 2*q.LeaseRenewSeconds > q.LeaseSeconds {
+			fail(key+".leaseRenewSeconds", q.LeaseRenewSeconds, "must be 1 to half of queue.leaseSeconds (%d), so that one missed renewal keeps the lease", q.LeaseSeconds)
+		}
 		for j, w := range q.Warm {
 			wkey := fmt.Sprintf("%s.warm[%d]", key, j)
 			if err := w.window().Check(); err != nil {

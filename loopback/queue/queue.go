@@ -1,22 +1,26 @@
 // Package queue runs the local platform's queue: a real Redis (Debian's
 // redis-server) on a free loopback port, started beside the loopback control
-// plane and stopped with it, by PID. KEDA's redis scaler reads the length of
-// a list; producers LPUSH, workers BRPOP.
+// plane and stopped with it, by PID, with an append-only file so that what
+// it accepted survives a restart. Each queue is a Redis stream read by one
+// consumer group (apps/gpu-worker); KEDA's redis-streams scaler reads the
+// group's lag and pending entries.
 package queue
 
 import (
-	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/controlplane"
 )
@@ -117,26 +121,96 @@ func redisServer() (string, error) {
 	return path, nil
 }
 
-// run starts the queue's process (args after exe), in memory only, waits
-// until addr answers PING, and records addr.
+// Durability is redis-server's persistence: an append-only file in dir,
+// written and fsynced before Redis answers a write
+// (https://redis.io/docs/latest/operate/oss_and_stack/management/persistence/#how-durable-is-the-append-only-file),
+// so a job the backend answered 202 for survives redis-server being
+// killed, and even the machine losing power. Measured here beside
+// `everysec`: docs/timings.md (the enqueue benchmark).
+func Durability(dir string) []string {
+	return []string{"--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", dir}
+}
+
+// commandFile records how the queue was started, so Restart can start it
+// again the same way (from another process too: bin/local, the e2e).
+const commandFile = "redis-command.json"
+
+type command struct {
+	Exe  string   `json:"exe"`
+	Args []string `json:"args"`
+	Addr string   `json:"addr"`
+	PID  int      `json:"pid"`
+}
+
+// run starts the queue's process (args after exe) with its append-only
+// file in the control plane's directory, waits until addr answers PING,
+// and records addr and how it was started.
 func run(ctx context.Context, cp *controlplane.ControlPlane, addr, exe string, args ...string) error {
-	// In memory only: nothing is saved, nothing outlives the process.
-	if err := cp.StartProcess("redis", exe, nil, append(args, "--save", "", "--appendonly", "no", "--dir", cp.Dir)...); err != nil {
+	args = append(args, Durability(cp.Dir)...)
+	pid, err := cp.StartProcessPID("redis", exe, nil, args...)
+	if err != nil {
 		return err
 	}
-	c := Client{Addr: addr}
+	if err := waitForPing(ctx, addr, filepath.Join(cp.Dir, "logs", "redis.log")); err != nil {
+		return err
+	}
+	raw, _ := json.Marshal(command{Exe: exe, Args: args, Addr: addr, PID: pid})
+	if err := os.WriteFile(filepath.Join(cp.Dir, commandFile), raw, 0o600); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(cp.Dir, addressFile), []byte(addr), 0o600)
+}
+
+func waitForPing(ctx context.Context, addr, log string) error {
+	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+	defer c.Close()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		_, err := c.Do(ctx, "PING")
+		err := c.Ping(ctx).Err()
 		if err == nil {
-			break
+			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("queue: redis at %s did not answer: %w (see %s)", addr, err, filepath.Join(cp.Dir, "logs", "redis.log"))
+			return fmt.Errorf("queue: redis at %s did not answer: %w (see %s)", addr, err, log)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return os.WriteFile(filepath.Join(cp.Dir, addressFile), []byte(addr), 0o600)
+}
+
+// Restart kills the running queue with SIGKILL (no chance to save
+// anything: what a crash or an OOM kill does) and starts it again as it was
+// started, on the same address and files. It returns once Redis answers
+// again, and how long it was gone.
+func Restart(ctx context.Context, cp *controlplane.ControlPlane) (time.Duration, error) {
+	raw, err := os.ReadFile(filepath.Join(cp.Dir, commandFile))
+	if err != nil {
+		return 0, fmt.Errorf("queue: no queue recorded in %s: %w", cp.Dir, err)
+	}
+	var c command
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	if err := syscall.Kill(c.PID, syscall.SIGKILL); err != nil {
+		return 0, fmt.Errorf("queue: kill redis (PID %d): %w", c.PID, err)
+	}
+	for syscall.Kill(c.PID, 0) == nil {
+		if time.Since(start) > 10*time.Second {
+			return 0, fmt.Errorf("queue: redis (PID %d) still alive 10 s after SIGKILL", c.PID)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := cp.Forget(c.PID); err != nil {
+		return 0, err
+	}
+	if c.PID, err = cp.StartProcessPID("redis", c.Exe, nil, c.Args...); err != nil {
+		return 0, err
+	}
+	if err := waitForPing(ctx, c.Addr, filepath.Join(cp.Dir, "logs", "redis.log")); err != nil {
+		return 0, err
+	}
+	raw, _ = json.Marshal(c)
+	return time.Since(start), os.WriteFile(filepath.Join(cp.Dir, commandFile), raw, 0o600)
 }
 
 // Address is the queue recorded in a control plane directory.
@@ -148,94 +222,68 @@ func Address(dir string) (string, error) {
 	return strings.TrimSpace(string(b)), nil
 }
 
-// Client speaks just enough of Redis's protocol (RESP2) for the harness and
-// tests: one command per connection, integer, status, bulk and array replies.
-type Client struct {
-	// Addr is host:port.
-	Addr string
-}
+// Group is the consumer group every local queue's workers read in
+// (stacks.RedisGroup, which the platform gives the apps as QUEUE_GROUP).
+const Group = "workers"
 
-// Do runs one command and returns its reply: int64, string, []any or nil.
-func (c Client) Do(ctx context.Context, args ...string) (any, error) {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", c.Addr)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
-	} else {
-		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "*%d\r\n", len(args))
-	for _, a := range args {
-		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
-	}
-	if _, err := conn.Write([]byte(b.String())); err != nil {
-		return nil, err
-	}
-	return readReply(bufio.NewReader(conn))
-}
+// Field is the stream entry's field that holds the job.
+const Field = "job"
 
-// Length is LLEN of a list.
-func (c Client) Length(ctx context.Context, list string) (int, error) {
-	v, err := c.Do(ctx, "LLEN", list)
-	if err != nil {
-		return 0, err
+// EnsureGroup creates a queue's stream and its consumer group, reading
+// from the start, unless they exist: KEDA's pending-entries trigger needs
+// the group before any app has run (on simulated nodes, none ever does).
+func EnsureGroup(ctx context.Context, c *redis.Client, stream string) error {
+	err := c.XGroupCreateMkStream(ctx, stream, Group, "0").Err()
+	if err != nil && strings.HasPrefix(err.Error(), "BUSYGROUP") {
+		return nil
 	}
-	n, ok := v.(int64)
-	if !ok {
-		return 0, fmt.Errorf("LLEN %s: unexpected reply %v", list, v)
-	}
-	return int(n), nil
-}
-
-// Push LPUSHes messages onto a list.
-func (c Client) Push(ctx context.Context, list string, messages ...string) error {
-	_, err := c.Do(ctx, append([]string{"LPUSH", list}, messages...)...)
 	return err
 }
 
-func readReply(r *bufio.Reader) (any, error) {
-	line, err := r.ReadString('\n')
+// Add appends jobs to a queue's stream, in one round trip.
+func Add(ctx context.Context, c *redis.Client, stream string, jobs ...string) error {
+	_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, j := range jobs {
+			p.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: []any{Field, j}})
+		}
+		return nil
+	})
+	return err
+}
+
+// Counts are a queue's jobs by where they are.
+type Counts struct {
+	// Waiting have not been taken by a worker (the group's lag).
+	Waiting int64
+	// InFlight have been taken and not acknowledged (the group's pending
+	// entries): being done, or whose worker died, until their lease runs out.
+	InFlight int64
+	// Dead are in the dead-letter stream <queue>:dead.
+	Dead int64
+}
+
+// Count reads a queue's Counts. A stream not created yet counts zero; a
+// stream without the group counts every entry waiting.
+func Count(ctx context.Context, c *redis.Client, stream string) (Counts, error) {
+	var n Counts
+	dead, err := c.XLen(ctx, stream+":dead").Result()
 	if err != nil {
-		return nil, err
+		return n, err
 	}
-	line = strings.TrimSuffix(line, "\r\n")
-	if line == "" {
-		return nil, errors.New("redis: empty reply")
+	n.Dead = dead
+	groups, err := c.XInfoGroups(ctx, stream).Result()
+	if err != nil && strings.Contains(err.Error(), "no such key") {
+		return n, nil
 	}
-	switch body := line[1:]; line[0] {
-	case '+':
-		return body, nil
-	case '-':
-		return nil, errors.New("redis: " + body)
-	case ':':
-		return strconv.ParseInt(body, 10, 64)
-	case '$':
-		n, err := strconv.Atoi(body)
-		if err != nil || n < 0 {
-			return nil, err
-		}
-		buf := make([]byte, n+2)
-		if _, err := io.ReadFull(r, buf); err != nil {
-			return nil, err
-		}
-		return string(buf[:n]), nil
-	case '*':
-		n, err := strconv.Atoi(body)
-		if err != nil || n < 0 {
-			return nil, err
-		}
-		out := make([]any, n)
-		for i := range out {
-			if out[i], err = readReply(r); err != nil {
-				return nil, err
-			}
-		}
-		return out, nil
+	if err != nil {
+		return n, err
 	}
-	return nil, fmt.Errorf("redis: unknown reply %q", line)
+	for _, g := range groups {
+		if g.Name == Group {
+			n.Waiting, n.InFlight = g.Lag, g.Pending
+			return n, nil
+		}
+	}
+	n.Waiting, err = c.XLen(ctx, stream).Result()
+	return n, err
 }

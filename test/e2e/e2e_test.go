@@ -26,6 +26,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -43,7 +44,7 @@ const namespace = "platform" // Pulumi.local.yaml
 
 type env struct {
 	cp    *controlplane.ControlPlane
-	queue queue.Client
+	queue *redis.Client
 	stack auto.Stack
 	opts  engine.Options
 	bin   string
@@ -141,7 +142,17 @@ func setup(t *testing.T) *env {
 	stack, err := engine.Open(ctx, opts)
 	require.NoError(t, err)
 	require.NoError(t, engine.Configure(ctx, stack, opts, cluster.RedisAddress, nil))
-	return &env{cp: cp, queue: queue.Client{Addr: cluster.RedisAddress}, stack: stack, opts: opts, bin: bin, pack: pack, project: project}
+	return &env{cp: cp, queue: queueClient(t, cluster.RedisAddress), stack: stack, opts: opts, bin: bin, pack: pack, project: project}
+}
+
+// queueClient is a client on the platform's queue, with the stack's queue
+// and its consumer group created, as `bin/local up` does.
+func queueClient(t *testing.T, addr string) *redis.Client {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { _ = c.Close() })
+	require.NoError(t, queue.EnsureGroup(context.Background(), c, "gpu-jobs"))
+	return c
 }
 
 // editStackFile replaces old with new in the test's copy of Pulumi.local.yaml.
@@ -414,7 +425,7 @@ func (e *env) queueScaling(t *testing.T, want int) {
 	for i := range n {
 		jobs = append(jobs, fmt.Sprintf(`{"id":"e2e-%d"}`, i))
 	}
-	require.NoError(t, e.queue.Push(ctx, "gpu-jobs", jobs...))
+	require.NoError(t, queue.Add(ctx, e.queue, "gpu-jobs", jobs...))
 	start := time.Now()
 	first := eventually(t, 2*time.Minute, "a GPU worker pod scheduled", func() bool {
 		running, _ := e.gpuWorkers(t, "gpu-worker")
@@ -442,8 +453,8 @@ func (e *env) queueScaling(t *testing.T, want int) {
 	assert.Equal(t, fmt.Sprint(maxReplicas), replicas(), "and must leave KEDA's replica count alone")
 
 	// The work is done: empty the queue (kwok runs no container to consume it).
-	_, err = e.queue.Do(ctx, "DEL", "gpu-jobs")
-	require.NoError(t, err)
+	require.NoError(t, e.queue.Del(ctx, "gpu-jobs").Err())
+	require.NoError(t, queue.EnsureGroup(ctx, e.queue, "gpu-jobs"))
 	drained := eventually(t, 2*time.Minute, "the GPU worker back at zero", func() bool {
 		running, pending := e.gpuWorkers(t, "gpu-worker")
 		return replicas() == "0" && len(running)+len(pending) == 0
@@ -574,9 +585,9 @@ func (e *env) warmWindow(t *testing.T, want int) {
 		running, _ := e.gpuWorkers(t, "gpu-worker")
 		return replicas() == "1" && len(running) == 1
 	})
-	n, err := e.queue.Length(ctx, "gpu-jobs")
+	n, err := queue.Count(ctx, e.queue, "gpu-jobs")
 	require.NoError(t, err)
-	assert.Zero(t, n, "nothing is queued: the window alone holds the worker")
+	assert.Zero(t, n.Waiting+n.InFlight, "nothing is queued: the window alone holds the worker")
 	t.Logf("warm window (%s .. %s UTC) -> 1 worker on an empty queue in %s", at(now.Add(-2*time.Minute)), at(now.Add(30*time.Minute)), held.Round(100*time.Millisecond))
 
 	e.editStackFile(t, window, plain)

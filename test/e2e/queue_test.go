@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -103,7 +104,7 @@ func appEnv(t *testing.T, project, redis, app string) []string {
 // The project's own backend and GPU worker, built from this repository, on
 // a real Redis, with the environment the platform gives them: a job posted
 // with the token is done and acknowledged; without the token, 401; a job
-// that always fails ends on the dead-letter list after maxDeliveryAttempts.
+// that always fails ends in the dead-letter stream after maxDeliveryAttempts.
 func TestAppsOnTheRealQueue(t *testing.T) {
 	project, err := engine.FindProjectDir(".")
 	require.NoError(t, err)
@@ -112,10 +113,12 @@ func TestAppsOnTheRealQueue(t *testing.T) {
 	ports, err := controlplane.FreePorts(2)
 	require.NoError(t, err)
 	redisAddr := fmt.Sprintf("127.0.0.1:%d", ports[0])
-	start(t, nil, redisServer, "--bind", "127.0.0.1", "--port", fmt.Sprint(ports[0]), "--save", "", "--appendonly", "no")
-	q := queue.Client{Addr: redisAddr}
+	start(t, nil, redisServer, append([]string{"--bind", "127.0.0.1", "--port", fmt.Sprint(ports[0])}, queue.Durability(t.TempDir())...)...)
 	ctx := context.Background()
-	eventually(t, 10*time.Second, "redis answers", func() bool { _, err := q.Length(ctx, "gpu-jobs"); return err == nil })
+	q := redis.NewClient(&redis.Options{Addr: redisAddr})
+	t.Cleanup(func() { _ = q.Close() })
+	eventually(t, 10*time.Second, "redis answers", func() bool { return q.Ping(ctx).Err() == nil })
+	counts := func() queue.Counts { n, err := queue.Count(ctx, q, "gpu-jobs"); require.NoError(t, err); return n }
 
 	bin := t.TempDir()
 	for _, app := range []string{"backend", "gpu-worker"} {
@@ -145,36 +148,32 @@ func TestAppsOnTheRealQueue(t *testing.T) {
 	eventually(t, 10*time.Second, "the backend answers", func() bool { return post("") != 0 })
 	assert.Equal(t, http.StatusUnauthorized, post(""), "no token")
 	assert.Equal(t, http.StatusUnauthorized, post("guess"), "a wrong token")
-	n, err := q.Length(ctx, "gpu-jobs")
-	require.NoError(t, err)
-	assert.Zero(t, n, "a refused request enqueues nothing")
+	assert.Zero(t, counts().Waiting, "a refused request enqueues nothing")
 
 	workerEnv := appEnv(t, project, redisAddr, "gpu-worker")
 	t.Run("a job is done and acknowledged", func(t *testing.T) {
 		require.Equal(t, http.StatusAccepted, post(token))
 		worker := start(t, append(workerEnv, "NVIDIA_SMI="+okSMI), filepath.Join(bin, "gpu-worker"))
 		took := eventually(t, 30*time.Second, "the queue empties", func() bool {
-			n, _ := q.Length(ctx, "gpu-jobs")
-			p, _ := q.Length(ctx, "gpu-jobs:processing")
-			return n == 0 && p == 0 && strings.Contains(worker.out.String(), "on 1 GPU(s)")
+			n := counts()
+			return n.Waiting == 0 && n.InFlight == 0 && strings.Contains(worker.out.String(), "on 1 GPU(s)")
 		})
 		t.Logf("posted -> done and acknowledged in %s", took.Round(time.Millisecond))
 		worker.stop()
 		assert.Contains(t, worker.out.String(), "stopping")
 	})
-	t.Run("a job that always fails ends on the dead-letter list", func(t *testing.T) {
+	t.Run("a job that always fails ends in the dead letters with its last error", func(t *testing.T) {
 		require.Equal(t, http.StatusAccepted, post(token))
 		worker := start(t, append(workerEnv, "NVIDIA_SMI="+filepath.Join(bin, "missing")), filepath.Join(bin, "gpu-worker"))
 		eventually(t, 60*time.Second, "the job reaches gpu-jobs:dead", func() bool {
-			dead, _ := q.Length(ctx, stacks.DeadLetterList("gpu-jobs"))
-			return dead == 1
+			return counts().Dead == 1
 		})
 		worker.stop()
 		assert.Equal(t, 5, strings.Count(worker.out.String(), "job failed, left for redelivery"), "delivered maxDeliveryAttempts (5) times:\n%s", worker.out.String())
-		for _, list := range []string{"gpu-jobs", "gpu-jobs:processing"} {
-			n, err := q.Length(ctx, list)
-			require.NoError(t, err)
-			assert.Zero(t, n, list)
-		}
+		n := counts()
+		assert.Zero(t, n.Waiting+n.InFlight, "the job is only in the dead letters")
+		dead, err := q.XRange(ctx, stacks.DeadLetterList("gpu-jobs"), "-", "+").Result()
+		require.NoError(t, err)
+		assert.Contains(t, dead[0].Values["error"], "failed on delivery 5 of 5: no GPU visible", "the dead letter says why")
 	})
 }

@@ -27,7 +27,6 @@ import (
 	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/images"
 	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/node"
 	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/queue"
-	"github.com/gke-gpu-platform/gke-gpu-platform/stacks"
 )
 
 // TestRealNodes runs the project's own apps, built into OCI images without
@@ -102,7 +101,7 @@ func TestRealNodes(t *testing.T) {
 	require.NoError(t, engine.Configure(ctx, stack, opts, redis, cluster.AppImages))
 	token, err := engine.EnqueueToken(opts)
 	require.NoError(t, err)
-	e := &env{cp: cp, queue: queue.Client{Addr: redis}, stack: stack, opts: opts, bin: bin, project: project}
+	e := &env{cp: cp, queue: queueClient(t, redis), stack: stack, opts: opts, bin: bin, project: project}
 	start = time.Now()
 	_, err = stack.Up(ctx, optup.ProgressStreams(testWriter{t}))
 	require.NoError(t, err, "up on real nodes: every Deployment Available (containers started, readiness probes passing)")
@@ -290,14 +289,13 @@ func (e *env) realDemandLoop(t *testing.T, token string) {
 	assert.Contains(t, e.unschedulable(t, pending[0]), "Insufficient nvidia.com/gpu",
 		"the replica beyond the GPU nodes waits for a GPU, on real nodes too")
 	eventually(t, 3*time.Minute, "every job taken and acknowledged", func() bool {
-		waiting, _ := e.queue.Length(ctx, "gpu-jobs")
-		working, _ := e.queue.Length(ctx, "gpu-jobs:processing")
-		return waiting == 0 && working == 0
+		n, err := queue.Count(ctx, e.queue, "gpu-jobs")
+		return err == nil && n.Waiting == 0 && n.InFlight == 0
 	})
 	allDone := time.Since(start)
-	dead, err := e.queue.Length(ctx, "gpu-jobs:dead")
+	counts, err := queue.Count(ctx, e.queue, "gpu-jobs")
 	require.NoError(t, err)
-	assert.Zero(t, dead, "no job failed")
+	assert.Zero(t, counts.Dead, "no job failed")
 	logs := e.kubectl(t, "logs", "-n", namespace, "deployment/gpu-worker")
 	assert.Contains(t, logs, "no GPU on this machine", "the worker ran the stand-in nvidia-smi for its jobs")
 	emptied := time.Now()
@@ -341,7 +339,7 @@ func (e *env) busyWorkerSurvivesScaleIn(t *testing.T, token string) {
 		resp.Body.Close()
 		require.Equal(t, http.StatusAccepted, resp.StatusCode)
 	}
-	working := func() int { n, _ := e.queue.Length(ctx, stacks.ProcessingList("gpu-jobs")); return n }
+	working := func() int64 { n, _ := queue.Count(ctx, e.queue, "gpu-jobs"); return n.InFlight }
 	eventually(t, 3*time.Minute, "two workers on gpu-0, each with a job", func() bool {
 		running, _ := e.gpuWorkers(t, "gpu-worker")
 		return len(running) == 2 && working() == 2
@@ -361,18 +359,16 @@ func (e *env) busyWorkerSurvivesScaleIn(t *testing.T, token string) {
 	}
 	held := time.Since(oneLeft)
 	assert.Greater(t, held, 30*time.Second, "the backlog stayed at 1 across two HPA syncs")
-	waiting, err := e.queue.Length(ctx, "gpu-jobs")
+	n, err := queue.Count(ctx, e.queue, "gpu-jobs")
 	require.NoError(t, err)
-	assert.Zero(t, waiting, "the long job was not handed back")
+	assert.Zero(t, n.Waiting, "the long job was not handed back")
 	var logs string
 	for _, w := range workers {
 		logs += e.kubectl(t, "logs", "-n", namespace, w)
 	}
 	assert.Equal(t, 1, strings.Count(logs, `"input":`+longJob+"} on"), "the long job ran once:\n%s", logs)
 	assert.NotContains(t, logs, "handed back")
-	deliveries, err := e.queue.Do(ctx, "HLEN", "gpu-jobs:deliveries")
-	require.NoError(t, err)
-	assert.EqualValues(t, 0, deliveries, "acknowledged on its first delivery")
+	assert.NotContains(t, logs, "taken again", "acknowledged on its first delivery")
 	done := time.Now()
 	eventually(t, 3*time.Minute, "the gpu-worker back at zero", func() bool {
 		return e.kubectl(t, "get", "deployment", "gpu-worker", "-n", namespace, "-o", "jsonpath={.spec.replicas}") == "0"
