@@ -3,6 +3,7 @@
 #   make local / local-down   the apps on a loopback cluster, no Google account
 #   make cost STACK=dev       the monthly estimate of a stack
 #   make docs                 regenerate docs/config.md and Pulumi.yaml's config block
+#   make bench / make fuzz    the enqueue path under load; the fuzz tests for FUZZTIME
 #   make preview|up|destroy STACK=dev   Pulumi on a real Google project
 
 STACK ?= dev
@@ -30,7 +31,7 @@ NODES ?= simulated
 
 APPS := apps/backend apps/frontend apps/gpu-worker
 
-.PHONY: test lint docs unit e2e tools policy-pack build cost preview up destroy local local-tools local-down local-driver check-pulumi
+.PHONY: test lint docs unit e2e tools bench fuzz policy-pack build cost preview up destroy local local-tools local-down local-driver check-pulumi
 
 test: lint unit e2e
 
@@ -50,12 +51,29 @@ lint:
 docs:
 	go generate ./internal/config
 
+# The queue's tests run a real redis-server (tools/build.sh installs it on
+# Debian); the fuzz tests' seed corpora run as ordinary tests here.
 unit:
+	bash tools/build.sh redis
 	go test -count=1 ./...
 	@for app in $(APPS); do (cd $$app && go vet ./... && go test -count=1 ./...) || exit 1; done
 
 tools:
 	bash tools/build.sh
+
+# The enqueue path under load (cmd/loadtest): the real backend on the real
+# local queue at several concurrencies, beside redis-benchmark's XADD rate.
+# A measurement, not a test; docs/timings.md records its figures.
+bench:
+	bash tools/build.sh redis
+	go run ./cmd/loadtest -project .
+
+# Each fuzz test for FUZZTIME (bad requests to the backend, bad stack
+# config); `make unit` runs only their seeds.
+FUZZTIME ?= 30s
+fuzz:
+	cd apps/backend && go test -run '^$$' -fuzz '^FuzzPostJob$$' -fuzztime $(FUZZTIME) .
+	go test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./internal/config
 
 # -v: a first build compiles the Pulumi SDK for minutes; each package prints.
 policy-pack:

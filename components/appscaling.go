@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
@@ -42,17 +40,13 @@ type QueueScalingArgs struct {
 	// CooldownSeconds is how long an empty queue keeps workers before zero
 	// (worker mode; Jobs end by themselves).
 	CooldownSeconds int
-	// Trigger is the KEDA scaler that reads the backlog.
+	// Trigger is the KEDA scaler that reads the backlog: every job not yet
+	// acknowledged, those being worked on included (Pub/Sub's undelivered
+	// messages, the local stream's length), so that a worker busy with the
+	// last job is not scaled away and job mode's "default" strategy, which
+	// subtracts the running Jobs, counts right.
 	Trigger TriggerArgs
-	// Working, when set, reads the jobs taken and not yet finished, for a
-	// queue whose Trigger counts only those waiting (the local Redis list;
-	// Pub/Sub's backlog counts both). Worker mode: KEDA scales on their sum
-	// (a scalingModifiers formula), as on a backlog that counts both. Job
-	// mode: KEDA's "accurate" strategy, the one for a queue length without
-	// the taken messages, instead of "default", which subtracts the running Jobs.
-	Working *TriggerArgs
-	// TargetBacklog is the messages per replica the triggers aim at; the
-	// formula that sums Trigger and Working aims at it too.
+	// TargetBacklog is the messages per replica the trigger aims at.
 	TargetBacklog int
 	// Warm are KEDA cron triggers beside the queue's: in each window the app
 	// runs at least that window's replicas, queue or no queue (worker mode).
@@ -71,12 +65,12 @@ type WarmWindowArgs struct {
 }
 
 // TriggerArgs are one KEDA trigger: the scaler type and its metadata. The
-// same App takes a redis trigger on the local platform and a gcp-pubsub one
+// same App takes a redis-streams trigger on the local platform and a prometheus one
 // on GKE; nothing else about the app changes.
 type TriggerArgs struct {
-	// Type is the KEDA scaler, e.g. "redis" or "gcp-pubsub".
+	// Type is the KEDA scaler, e.g. "redis-streams" or "prometheus".
 	Type string
-	// Metadata is the scaler's metadata (address, listName, listLength;
+	// Metadata is the scaler's metadata (address, stream, streamLength;
 	// subscriptionName, mode, value...).
 	Metadata map[string]pulumi.StringInput
 	// PodIdentity, when set (e.g. "gcp"), makes the scaler authenticate as
@@ -105,14 +99,6 @@ func newScaledObject(ctx *pulumi.Context, name string, meta *metav1.ObjectMetaAr
 		// early idles until the last job of the burst is done.
 		"scaleDown": pulumi.Map{"selectPolicy": pulumi.String("Disabled")},
 	}}}
-	if q.Working != nil {
-		working, err := kedaTriggers(ctx, name+"-working", meta, *q.Working, nil, opts...)
-		if err != nil {
-			return err
-		}
-		triggers = append(triggers, working...)
-		advanced["scalingModifiers"] = sumOfQueuedAndWorking(triggers, q)
-	}
 	_, err = apiextensions.NewCustomResource(ctx, name, &apiextensions.CustomResourceArgs{
 		ApiVersion: pulumi.String(KEDAAPIVersion),
 		Kind:       pulumi.String("ScaledObject"),
@@ -156,49 +142,14 @@ func newScaledJob(ctx *pulumi.Context, name string, meta *metav1.ObjectMetaArgs,
 			"rollout": pulumi.Map{"strategy": pulumi.String("gradual")},
 			// How many Jobs to start (https://keda.sh/docs/2.21/reference/scaledjob-spec/#scalingstrategy):
 			// "default" subtracts the running Jobs from the backlog, right
-			// when the backlog counts the messages they hold (Pub/Sub's
-			// does); "accurate" does not, for a backlog without them.
-			"scalingStrategy":            pulumi.Map{"strategy": pulumi.String(jobStrategy(q))},
+			// when the backlog counts the messages they hold, as Trigger's does.
+			"scalingStrategy":            pulumi.Map{"strategy": pulumi.String("default")},
 			"successfulJobsHistoryLimit": pulumi.Int(3),
 			"failedJobsHistoryLimit":     pulumi.Int(3),
 			"triggers":                   triggers,
 		}},
 	}, opts...)
 	return err
-}
-
-// sumOfQueuedAndWorking names the triggers and has KEDA scale on one
-// composite metric: the jobs waiting plus those being worked on, or a warm
-// window's replicas when that is more (https://keda.sh/docs/2.21/reference/scaledobject-spec/#scalingmodifiers).
-// With two plain triggers the HPA would follow the larger, not the sum: one
-// worker busy and one job waiting would never bring a second worker.
-func sumOfQueuedAndWorking(triggers pulumi.Array, q *QueueScalingArgs) pulumi.Map {
-	triggers[0].(pulumi.Map)["name"] = pulumi.String("queued")
-	triggers[len(triggers)-1].(pulumi.Map)["name"] = pulumi.String("working")
-	terms := []string{"queued + working"}
-	for i := range q.Warm {
-		name := fmt.Sprintf("warm%d", i)
-		triggers[1+i].(pulumi.Map)["name"] = pulumi.String(name)
-		// A cron trigger reports its replicas; the formula's target divides.
-		terms = append(terms, fmt.Sprintf("%s * %d", name, q.TargetBacklog))
-	}
-	formula := terms[0]
-	if len(terms) > 1 {
-		formula = "max(" + strings.Join(terms, ", ") + ")"
-	}
-	return pulumi.Map{
-		"formula":          pulumi.String(formula),
-		"target":           pulumi.String(strconv.Itoa(q.TargetBacklog)),
-		"activationTarget": pulumi.String("0"),
-	}
-}
-
-// jobStrategy is the ScaledJob scaling strategy that fits what the backlog counts.
-func jobStrategy(q *QueueScalingArgs) string {
-	if q.Working != nil {
-		return "accurate"
-	}
-	return "default"
 }
 
 // kedaTriggers renders the trigger list, creating the TriggerAuthentication

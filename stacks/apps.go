@@ -97,9 +97,6 @@ func deployApps(ctx *pulumi.Context, cfg config.Config, t *target) error {
 				PollingSeconds: q.PollingSeconds, CooldownSeconds: q.CooldownSeconds,
 				Trigger: queues.trigger(a), TargetBacklog: q.TargetBacklog,
 			}
-			if queues.working != nil {
-				args.Queue.Working = queues.working(a)
-			}
 			for _, w := range q.Warm {
 				args.Queue.Warm = append(args.Queue.Warm, components.WarmWindowArgs{
 					Start: w.Start, End: w.End, Timezone: w.Timezone, Replicas: w.Replicas,

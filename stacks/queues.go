@@ -62,9 +62,6 @@ const (
 type queueing struct {
 	// trigger reads the backlog of one app's queue.
 	trigger func(a config.AppConfig) components.TriggerArgs
-	// working is a trigger on the jobs taken and not finished, where the
-	// backlog does not count them (nil: it does).
-	working func(a config.AppConfig) *components.TriggerArgs
 	// env is the queue environment of every app that consumes or publishes.
 	env map[string]map[string]string
 	// identity is the Google service account of each app that has one.
@@ -115,43 +112,30 @@ func queueEnv(c config.Config, backend string, name func(queue string, consumer 
 func DeadLetterList(queue string) string { return queue + ":dead" }
 
 // newLocalQueueing uses the Redis the local harness runs: each queue is a
-// Redis stream read by the consumer group RedisGroup; KEDA's redis-streams
-// scaler reads that group's lag (jobs not yet taken) and its pending
-// entries (jobs taken and not acknowledged, including those whose worker
-// died and whose lease runs out), summed by the ScaledObject's formula.
+// Redis stream read by the consumer group RedisGroup, and KEDA's
+// redis-streams scaler reads its length. A worker deletes a job from the
+// stream when it acknowledges it (XACK, XDEL) or dead-letters it, so the
+// length is every job not yet done: waiting, being worked on, or whose
+// worker died until its lease runs out; what Pub/Sub's undelivered
+// messages count on GKE. (The group's lag would count only those waiting,
+// but it is "NULL when that number can't be determined"
+// (https://redis.io/docs/latest/commands/xinfo-groups/): seen here on
+// Debian's Redis 7.0 once an acknowledged entry was deleted behind a
+// pending one, and after a restart from the append-only file; KEDA then
+// reads -1.)
 func newLocalQueueing(cfg config.Config) *queueing {
 	return &queueing{
 		trigger: func(a config.AppConfig) components.TriggerArgs {
-			return redisStreamTrigger(cfg.Local.RedisAddress, a.Queue.Name, "lagCount", a.Queue.TargetBacklog)
-		},
-		// The lag counts the jobs waiting, not those a worker holds: without
-		// this a worker busy with the last job would be scaled to zero
-		// after the cooldown.
-		working: func(a config.AppConfig) *components.TriggerArgs {
-			t := redisStreamTrigger(cfg.Local.RedisAddress, a.Queue.Name, "pendingEntriesCount", a.Queue.TargetBacklog)
-			return &t
+			return components.TriggerArgs{Type: "redis-streams", Metadata: map[string]pulumi.StringInput{
+				"address":            pulumi.String(cfg.Local.RedisAddress),
+				"stream":             pulumi.String(a.Queue.Name),
+				"streamLength":       pulumi.String(strconv.Itoa(a.Queue.TargetBacklog)),
+				"activationLagCount": pulumi.String("0"),
+			}}
 		},
 		env:      queueEnv(cfg, "redis", func(q string, _ bool) string { return q }),
 		identity: map[string]pulumi.StringInput{},
 	}
-}
-
-// redisStreamTrigger is KEDA's redis-streams scaler on a stream's consumer
-// group: count is lagCount (entries not yet delivered to the group; Redis
-// 7+) or pendingEntriesCount (delivered, not acknowledged), aiming at
-// target per replica and active from the first
-// (https://keda.sh/docs/2.21/scalers/redis-streams/).
-func redisStreamTrigger(address, stream, count string, target int) components.TriggerArgs {
-	md := map[string]pulumi.StringInput{
-		"address":       pulumi.String(address),
-		"stream":        pulumi.String(stream),
-		"consumerGroup": pulumi.String(RedisGroup),
-		count:           pulumi.String(strconv.Itoa(target)),
-	}
-	if count == "lagCount" {
-		md["activationLagCount"] = pulumi.String("0")
-	}
-	return components.TriggerArgs{Type: "redis-streams", Metadata: md}
 }
 
 // newGKEQueueing binds every app's own Google service account

@@ -125,27 +125,23 @@ func TestQueueDrivenWorkerOnGKE(t *testing.T) {
 	}}, release.Plain("values.podIdentity"))
 }
 
-// Locally the triggers read the Redis stream's consumer group the harness
-// runs: the jobs not yet taken (lag) and, since the lag does not count them,
-// those taken and not acknowledged (pending); nothing else changes.
+// Locally the trigger reads the length of the Redis stream the harness
+// runs: every job not yet acknowledged, those being worked on included, as
+// Pub/Sub's backlog counts on GKE; nothing else changes.
 func TestQueueDrivenWorkerLocally(t *testing.T) {
 	g := runStack(t, "local", nil)
 	so := named(t, g, scaledObjectType, "gpu-worker")
-	assert.Equal(t, []any{map[string]any{"name": "queued", "type": "redis-streams", "metadata": map[string]any{
-		"address": "127.0.0.1:6379", "stream": "gpu-jobs", "consumerGroup": "workers", "lagCount": "1", "activationLagCount": "0",
-	}}, map[string]any{"name": "working", "type": "redis-streams", "metadata": map[string]any{
-		"address": "127.0.0.1:6379", "stream": "gpu-jobs", "consumerGroup": "workers", "pendingEntriesCount": "1",
+	assert.Equal(t, []any{map[string]any{"type": "redis-streams", "metadata": map[string]any{
+		"address": "127.0.0.1:6379", "stream": "gpu-jobs", "streamLength": "1", "activationLagCount": "0",
 	}}}, so.Plain("spec.triggers"))
-	// The sum, as Pub/Sub's backlog is: one busy and one waiting want two workers.
-	assert.Equal(t, map[string]any{"formula": "queued + working", "target": "1", "activationTarget": "0"},
-		so.Plain("spec.advanced.scalingModifiers"))
+	assert.Nil(t, so.Plain("spec.advanced.scalingModifiers"), "one metric counts both waiting and busy jobs: nothing to sum")
 	assert.Equal(t, "Disabled", so.Plain("spec.advanced.horizontalPodAutoscalerConfig.behavior.scaleDown.selectPolicy"))
 	assert.Equal(t, 15.0, so.Plain("spec.cooldownPeriod"))
 	assert.Empty(t, g.OfType(triggerAuthType))
 	assert.Empty(t, g.OfType(releaseType), "locally KEDA runs beside the cluster, not in the graph")
 	assert.Equal(t, map[string]string{"QUEUE_BACKEND": "redis", "REDIS_ADDRESS": "127.0.0.1:6379", "QUEUE_SOURCE": "gpu-jobs", "QUEUE_MODE": "worker",
 		"QUEUE_MAX_JOB_SECONDS": "3600", "QUEUE_GRACE_SECONDS": "30", "QUEUE_MAX_DELIVERY_ATTEMPTS": "5", "QUEUE_DEAD_LETTER": "gpu-jobs:dead",
-		"QUEUE_GROUP": "workers", "QUEUE_LEASE_SECONDS": "60", "QUEUE_LEASE_RENEW_SECONDS": "20"},
+		"QUEUE_GROUP": "workers", "QUEUE_LEASE_SECONDS": "15", "QUEUE_LEASE_RENEW_SECONDS": "5"},
 		envOf(t, named(t, g, deploymentType, "gpu-worker")))
 }
 
@@ -173,11 +169,11 @@ func TestQueueJobMode(t *testing.T) {
 	// Pub/Sub's backlog counts the messages running Jobs hold: KEDA's
 	// default strategy subtracts those Jobs, so none starts for a taken message.
 	assert.Equal(t, map[string]any{"strategy": "default"}, job.Plain("spec.scalingStrategy"))
-	// Locally the list does not count them: the accurate strategy.
+	// Locally the stream's length counts them too: the same strategy.
 	local := named(t, runStack(t, "local", map[string]string{"gke-gpu-platform:apps": `[
 		{"name": "render", "image": "render:1.0", "gpu": 1, "queue": {"mode": "job"}}]`}), scaledJobType, "render")
-	assert.Equal(t, map[string]any{"strategy": "accurate"}, local.Plain("spec.scalingStrategy"))
-	assert.Len(t, local.Plain("spec.triggers"), 1, "a Job takes one message: only the waiting ones start Jobs")
+	assert.Equal(t, map[string]any{"strategy": "default"}, local.Plain("spec.scalingStrategy"))
+	assert.Len(t, local.Plain("spec.triggers"), 1)
 }
 
 // Account IDs fit GCP's 6-30 characters and differ between clusters.

@@ -24,6 +24,10 @@ type job struct {
 	Input       json.RawMessage `json:"input,omitempty"`
 }
 
+// maxInput is the largest body POST /api/jobs takes, in bytes: a job's
+// input, not its data (large inputs belong in storage, referenced by URL).
+const maxInput = 64 << 10
+
 // EnvEnqueueToken is the variable holding the bearer token POST /api/jobs
 // requires: the platform fills it from a Pulumi secret (apps[].secretEnv).
 const EnvEnqueueToken = "ENQUEUE_TOKEN"
@@ -62,7 +66,11 @@ func newHandler(hostname string, queue publisher, token string) http.Handler {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "no job queue configured (apps[].publishes)"})
 			return
 		}
-		input, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+		input, err := io.ReadAll(io.LimitReader(r.Body, maxInput+1))
+		if len(input) > maxInput {
+			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": "the body must be at most 64 KiB"})
+			return
+		}
 		if err != nil || (len(input) > 0 && !json.Valid(input)) {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "the body, if any, must be JSON (at most 64 KiB)"})
 			return

@@ -48,6 +48,7 @@ func TestPostJob(t *testing.T) {
 		{name: "not a bearer token", queue: &recorder{}, token: token, header: token, body: `{}`, status: http.StatusUnauthorized},
 		{name: "no token configured: enqueueing is off", queue: &recorder{}, header: "Bearer ", body: `{}`, status: http.StatusServiceUnavailable},
 		{name: "not JSON", queue: &recorder{}, token: token, header: "Bearer " + token, body: `a cat`, status: http.StatusBadRequest},
+		{name: "over 64 KiB, even if a prefix is JSON", queue: &recorder{}, token: token, header: "Bearer " + token, body: strings.Repeat("1", maxInput+1), status: http.StatusRequestEntityTooLarge},
 		{name: "no queue", queue: nil, token: token, header: "Bearer " + token, body: `{}`, status: http.StatusServiceUnavailable},
 		{name: "queue down", queue: &recorder{err: errors.New("down")}, token: token, header: "Bearer " + token, body: `{}`, status: http.StatusBadGateway},
 	}
@@ -69,7 +70,7 @@ func TestPostJob(t *testing.T) {
 			}
 			rec, _ := tt.queue.(*recorder)
 			if tt.status != http.StatusAccepted {
-				refused := tt.status == http.StatusUnauthorized || tt.token == ""
+				refused := tt.status == http.StatusUnauthorized || tt.status == http.StatusRequestEntityTooLarge || tt.token == ""
 				if refused && rec != nil && len(rec.got) != 0 {
 					t.Fatalf("published %q on a refused request", rec.got)
 				}

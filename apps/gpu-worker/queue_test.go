@@ -4,7 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -236,4 +241,49 @@ func TestLoadSettings(t *testing.T) {
 	if got := jobGrace(15 * time.Second); got != 13*time.Second {
 		t.Fatalf("jobGrace(15s) = %s: 2 s are kept for handing back and exiting", got)
 	}
+}
+
+// On Pub/Sub too a SIGKILLed worker's job comes back within the lease: the
+// real worker process, on the official fake, extends its lease at most
+// QUEUE_LEASE_SECONDS at a time (MaxDurationPerAckExtension), so once it
+// is killed mid-job the message is delivered again within that, counted.
+// (A fresh client extends by 10 s anyway; the setting keeps that bound once
+// the client's ack-latency histogram has grown with long jobs, when it
+// would extend by up to 600 s at a time.)
+func TestPubSubJobOfAKilledWorkerIsDeliveredAgain(t *testing.T) {
+	srv, client, topic, sub := pubSub(t, 10*time.Second)
+	srv.Publish(topic, []byte(`{"id":"k","input":{"seconds":120}}`), nil)
+	smi := filepath.Join(t.TempDir(), "nvidia-smi")
+	if err := os.WriteFile(smi, []byte("#!/bin/sh\necho 'GPU 0: Tesla T4 (UUID: GPU-1)'\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Env = append(os.Environ(), "GPU_WORKER_RUN_MAIN=1", "NVIDIA_SMI="+smi, "PUBSUB_EMULATOR_HOST="+srv.Addr,
+		"QUEUE_BACKEND=pubsub", "QUEUE_SOURCE="+sub, "QUEUE_LEASE_SECONDS=10", "QUEUE_LEASE_RENEW_SECONDS=5")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(out.String(), "on 1 GPU(s)"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("the worker never started the job:\n%s", out.String())
+		}
+	}
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	_ = cmd.Wait()
+	killed := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	defer cancel()
+	outcome, err := runOne(ctx, newPubSubSource(client, sub, time.Hour, 10*time.Second), time.Second, 20*time.Second,
+		func(context.Context, []byte) error { return nil })
+	after := time.Since(killed)
+	if err != nil || outcome != done {
+		t.Fatalf("the next worker: outcome %d, err %v, %s after the kill", outcome, err, after)
+	}
+	if m := srv.Messages()[0]; m.Deliveries != 2 || m.Acks != 1 || after > 12*time.Second {
+		t.Fatalf("deliveries %d, acks %d, %s after the kill: want 2, 1, within the 10 s lease", m.Deliveries, m.Acks, after.Round(100*time.Millisecond))
+	}
+	t.Logf("Pub/Sub: SIGKILL mid-job -> delivered again %s later", after.Round(100*time.Millisecond))
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
@@ -138,7 +139,7 @@ func (r *redisSource) next(ctx context.Context) (*redisMessage, error) {
 			m.deadLetter(fmt.Sprintf("its lease ran out on delivery %d of %d: the worker stopped (killed, or its node lost) without finishing it", m.deliveries-1, r.maxDeliveries))
 			continue
 		}
-		log.Printf("job %s: taken again (its worker failed it, handed it back or stopped renewing its lease); delivery %d", m.id, m.deliveries)
+		log.Printf("job %s: taken again (its worker failed it, handed it back or stopped renewing its lease); delivery %d", m.name(), m.deliveries)
 		return m, nil
 	}
 	streams, err := r.client.XReadGroup(ctx, &redis.XReadGroupArgs{
@@ -190,13 +191,13 @@ func (r *redisSource) run(m *redisMessage, handle func(message)) {
 			case <-ctx.Done():
 				return
 			case <-until:
-				log.Printf("job %s: still running after %s (queue.maxJobSeconds); no longer renewing its lease", m.id, r.maxJob)
+				log.Printf("job %s: still running after %s (queue.maxJobSeconds); no longer renewing its lease", m.name(), r.maxJob)
 				return
 			case <-tick.C:
 				// A failed renewal (Redis restarting) is tried again at the
 				// next tick: one missed renewal fits in a lease (validated).
 				if ok, err := m.renew(ctx); err == nil && !ok {
-					log.Printf("job %s: lease lost to another worker", m.id)
+					log.Printf("job %s: lease lost to another worker", m.name())
 					return
 				}
 			}
@@ -258,15 +259,46 @@ func (m *redisMessage) Done() {
 	if !m.settle() {
 		return
 	}
-	ctx := context.Background()
-	_, err := m.r.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.XAck(ctx, m.r.stream, m.r.group, m.id)
-		p.XDel(ctx, m.r.stream, m.id)
-		return nil
-	})
-	if err != nil {
-		// Not acknowledged: the lease runs out and the job is done again.
-		log.Printf("job %s: acknowledging: %v", m.id, err)
+	if m.retry("acknowledging", func(ctx context.Context) error {
+		_, err := m.r.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.XAck(ctx, m.r.stream, m.r.group, m.id)
+			p.XDel(ctx, m.r.stream, m.id)
+			return nil
+		})
+		return err
+	}) {
+		log.Printf("job %s done (delivery %d)", m.name(), m.deliveries)
+	}
+}
+
+// name is the job's own id (the backend's, in its body) and the entry's.
+func (m *redisMessage) name() string {
+	var j struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal([]byte(m.body), &j) == nil && j.ID != "" {
+		return j.ID + " (" + m.id + ")"
+	}
+	return m.id
+}
+
+// retry runs a write that ends this delivery until it succeeds, for up to
+// half a lease (Redis restarting); after that the lease runs out and the
+// job comes back, so nothing is lost either way. It reports success.
+func (m *redisMessage) retry(what string, write func(context.Context) error) bool {
+	deadline := time.Now().Add(m.r.lease / 2)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := write(ctx)
+		cancel()
+		if err == nil {
+			return true
+		}
+		if time.Now().After(deadline) {
+			log.Printf("job %s: %s: %v; its lease runs out and it is delivered again", m.name(), what, err)
+			return false
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 }
 
@@ -294,27 +326,26 @@ func (m *redisMessage) Release() {
 
 func (m *redisMessage) handBack(deliveries int) {
 	idle := fmt.Sprint(m.r.lease.Milliseconds())
-	if _, err := m.claim(context.Background(), "IDLE", idle, "RETRYCOUNT", fmt.Sprint(deliveries), "JUSTID"); err != nil {
-		// Not handed back: the lease runs out and the job comes back then.
-		log.Printf("job %s: handing back: %v", m.id, err)
-	}
+	m.retry("handing back", func(ctx context.Context) error {
+		_, err := m.claim(ctx, "IDLE", idle, "RETRYCOUNT", fmt.Sprint(deliveries), "JUSTID")
+		return err
+	})
 }
 
 // deadLetter moves the entry to the dead-letter stream with why, in one
 // MULTI: the job is never in both, never in neither.
 func (m *redisMessage) deadLetter(why string) {
-	ctx := context.Background()
-	_, err := m.r.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.XAdd(ctx, &redis.XAddArgs{Stream: m.r.deadLetter, Values: []any{
-			jobField, m.body, "id", m.id, "deliveries", m.deliveries, "error", why,
-		}})
-		p.XAck(ctx, m.r.stream, m.r.group, m.id)
-		p.XDel(ctx, m.r.stream, m.id)
-		return nil
-	})
-	if err != nil {
-		log.Printf("job %s: dead-lettering: %v", m.id, err)
-		return
+	if m.retry("dead-lettering", func(ctx context.Context) error {
+		_, err := m.r.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.XAdd(ctx, &redis.XAddArgs{Stream: m.r.deadLetter, Values: []any{
+				jobField, m.body, "id", m.id, "deliveries", m.deliveries, "error", why,
+			}})
+			p.XAck(ctx, m.r.stream, m.r.group, m.id)
+			p.XDel(ctx, m.r.stream, m.id)
+			return nil
+		})
+		return err
+	}) {
+		log.Printf("job %s: dead-lettered to %s: %s", m.name(), m.r.deadLetter, why)
 	}
-	log.Printf("job %s: dead-lettered to %s: %s", m.id, m.r.deadLetter, why)
 }

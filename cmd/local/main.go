@@ -7,6 +7,7 @@
 //	bin/local enqueue 4 10   # real nodes: 4 jobs that each hold the GPU 10 s (the second worker waits for a GPU)
 //	bin/local enqueue -queue other 2  # jobs on another queue of the stack
 //	bin/local drain          # empty a queue (-queue NAME; simulated pods run nothing to consume it)
+//	bin/local replay         # put a queue's dead letters back on it (-queue NAME)
 //	bin/local token          # the backend's enqueue token (POST /api/jobs)
 //	bin/local secret NAME    # set a secret of the local stack from standard input (no NAME: list them)
 //	bin/local down           # destroy the stack and stop every process
@@ -62,7 +63,7 @@ var nodes = flag.String("nodes", "simulated", "the nodes a new cluster gets: sim
 func main() {
 	flag.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: local [-nodes simulated|real] up|down|status|token\n"+
-			"       local enqueue [-queue NAME] [N [SECONDS]] | drain [-queue NAME]\n"+
+			"       local enqueue [-queue NAME] [N [SECONDS]] | drain [-queue NAME] | replay [-queue NAME]\n"+
 			"       local secret [NAME]   (NAME's value on standard input; no NAME lists them)")
 	}
 	flag.Parse()

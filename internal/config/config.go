@@ -272,7 +272,7 @@ type AppConfig struct {
 // QueueConfig is an app's `queue` block.
 type QueueConfig struct {
 	// Name of the queue: the Pub/Sub topic and subscription <cluster>-<name>
-	// on GKE, the Redis list on the local platform. Default: the app's name.
+	// on GKE, the Redis stream on the local platform. Default: the app's name.
 	Name string `json:"name"`
 	// Mode is worker (a Deployment KEDA scales: a ScaledObject) or job (one
 	// Job per message: a ScaledJob, rolled out gradually); the container

@@ -137,7 +137,7 @@ func Start(ctx context.Context, cp *controlplane.ControlPlane, binDir string, o 
 		return fmt.Errorf("node %s: %w", o.Name, err)
 	}
 	containerd, _ := exec.LookPath("containerd")
-	if err := cp.StartProcess("containerd-"+o.Name, containerd, nil, "--config", filepath.Join(d.home, "containerd.toml")); err != nil {
+	if err := startRecorded(cp, d, "containerd-"+o.Name, containerd, "--config", filepath.Join(d.home, "containerd.toml")); err != nil {
 		return err
 	}
 	if err := wait(ctx, 30*time.Second, "containerd of "+o.Name, func() error {
@@ -174,20 +174,11 @@ func Start(ctx context.Context, cp *controlplane.ControlPlane, binDir string, o 
 	if len(o.Taints) > 0 {
 		args = append(args, "--register-with-taints", strings.Join(o.Taints, ","))
 	}
-	if err := cp.StartProcess("kubelet-"+o.Name, filepath.Join(binDir, agents), nil, args...); err != nil {
+	if err := startRecorded(cp, d, "kubelet-"+o.Name, filepath.Join(binDir, agents), args...); err != nil {
 		return err
 	}
-	if err := wait(ctx, 90*time.Second, "node "+o.Name+" Ready", func() error {
-		out, err := cp.Kubectl(ctx, "get", "node", o.Name, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
-		if err != nil {
-			return err
-		}
-		if out != "True" {
-			return fmt.Errorf("Ready=%q", out)
-		}
-		return nil
-	}); err != nil {
-		return fmt.Errorf("%w (kubelet log: %s)", err, filepath.Join(cp.Dir, "logs", "kubelet-"+o.Name+".log"))
+	if err := waitReady(ctx, cp, o.Name); err != nil {
+		return err
 	}
 	if o.GPUs > 0 {
 		// No GPU here: the capacity is advertised on the Node's status, as

@@ -253,7 +253,7 @@ func Add(ctx context.Context, c *redis.Client, stream string, jobs ...string) er
 
 // Counts are a queue's jobs by where they are.
 type Counts struct {
-	// Waiting have not been taken by a worker (the group's lag).
+	// Waiting have not been taken by a worker.
 	Waiting int64
 	// InFlight have been taken and not acknowledged (the group's pending
 	// entries): being done, or whose worker died, until their lease runs out.
@@ -262,28 +262,27 @@ type Counts struct {
 	Dead int64
 }
 
-// Count reads a queue's Counts. A stream not created yet counts zero; a
-// stream without the group counts every entry waiting.
+// Count reads a queue's Counts: a worker deletes what it acknowledges or
+// dead-letters, so the stream holds the jobs waiting and in flight (the
+// length KEDA scales on), and the group's pending entries are those in
+// flight. A stream not created yet counts zero.
 func Count(ctx context.Context, c *redis.Client, stream string) (Counts, error) {
 	var n Counts
-	dead, err := c.XLen(ctx, stream+":dead").Result()
-	if err != nil {
+	var length, dead *redis.IntCmd
+	var pending *redis.XPendingCmd
+	_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		length = p.XLen(ctx, stream)
+		dead = p.XLen(ctx, stream+":dead")
+		pending = p.XPending(ctx, stream, Group)
+		return nil
+	})
+	if err != nil && !strings.HasPrefix(err.Error(), "NOGROUP") {
 		return n, err
 	}
-	n.Dead = dead
-	groups, err := c.XInfoGroups(ctx, stream).Result()
-	if err != nil && strings.Contains(err.Error(), "no such key") {
-		return n, nil
+	n.Dead = dead.Val()
+	if p, err := pending.Result(); err == nil {
+		n.InFlight = p.Count
 	}
-	if err != nil {
-		return n, err
-	}
-	for _, g := range groups {
-		if g.Name == Group {
-			n.Waiting, n.InFlight = g.Lag, g.Pending
-			return n, nil
-		}
-	}
-	n.Waiting, err = c.XLen(ctx, stream).Result()
-	return n, err
+	n.Waiting = length.Val() - n.InFlight
+	return n, nil
 }

@@ -137,6 +137,7 @@ func TestRealNodes(t *testing.T) {
 	e.networkPolicies(t, cluster.Images["netcheck"], redis)
 	e.realDemandLoop(t, token)
 	e.busyWorkerSurvivesScaleIn(t, token)
+	e.faults(t, token)
 }
 
 // networkPolicies runs the netcheck probe as pods under chosen apps'
