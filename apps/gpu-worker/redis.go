@@ -83,6 +83,11 @@ func (r *redisSource) Receive(ctx context.Context, handle func(message)) error {
 		}
 		switch {
 		case ctx.Err() != nil:
+			// Stopping: a job that arrived meanwhile (the blocking read
+			// finished after SIGTERM) goes back at once, not after its lease.
+			if m != nil {
+				m.Release()
+			}
 			return nil
 		case err != nil:
 			// Redis restarting, or the stream deleted (`bin/local drain`):

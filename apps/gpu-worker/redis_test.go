@@ -252,3 +252,26 @@ func TestRedisLeaseRunsOutOnTheLastDelivery(t *testing.T) {
 		t.Fatalf("stream %d, pending %d, dead %d: want it dead-lettered", stream, pending, dead)
 	}
 }
+
+// A job that arrives while a stopping worker's blocking read is still out
+// (SIGTERM came first) is handed back at once, not left pending with a
+// worker that is gone until its lease runs out.
+func TestRedisJobArrivingAtShutdownIsHandedBack(t *testing.T) {
+	c, _ := realRedis(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		_ = worker(c, "stopping", 30*time.Second, 10*time.Second).Receive(ctx, func(m message) {
+			t.Errorf("handled %s after shutdown", m.Body())
+		})
+	}()
+	time.Sleep(300 * time.Millisecond) // blocked in XREADGROUP
+	cancel()
+	addJob(t, c, `{"id":"late"}`)
+	<-stopped
+	n, waited := receiveOne(t, worker(c, "next", 30*time.Second, 10*time.Second), 10*time.Second, func(m message) { m.Done() })
+	if n != 1 || waited > 3*time.Second {
+		t.Fatalf("delivery %d after %s: want the late job at once and uncounted, not after the 30 s lease", n, waited)
+	}
+}
