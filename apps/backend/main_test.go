@@ -10,7 +10,7 @@ import (
 )
 
 func TestHandler(t *testing.T) {
-	srv := httptest.NewServer(newHandler("pod-1", nil, ""))
+	srv := httptest.NewServer(newHandler("pod-1", nil, nil, ""))
 	defer srv.Close()
 
 	resp, err := http.Get(srv.URL + "/healthz")
@@ -56,7 +56,7 @@ func FuzzPostJob(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body, auth, ctype string) {
 		rec := &recorder{}
-		h := newHandler("pod-1", rec, token)
+		h := newHandler("pod-1", rec, nil, token)
 		req := httptest.NewRequest(http.MethodPost, "/api/jobs", strings.NewReader(body))
 		req.Header.Set("Authorization", auth)
 		req.Header.Set("Content-Type", ctype)
@@ -65,7 +65,7 @@ func FuzzPostJob(f *testing.F) {
 		switch w.Code {
 		case http.StatusAccepted:
 			var j job
-			if len(rec.got) != 1 || json.Unmarshal(rec.got[0], &j) != nil || len(j.ID) != 16 {
+			if len(rec.got) != 1 || json.Unmarshal(rec.got[0], &j) != nil || len(j.ID) != 32 {
 				t.Fatalf("202 but published %q", rec.got)
 			}
 			var want bytes.Buffer

@@ -54,7 +54,7 @@ func TestPostJob(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := httptest.NewServer(newHandler("pod-1", tt.queue, tt.token))
+			srv := httptest.NewServer(newHandler("pod-1", tt.queue, nil, tt.token))
 			defer srv.Close()
 			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/jobs", strings.NewReader(tt.body))
 			if tt.header != "" {
