@@ -45,33 +45,50 @@ func listGPUs(ctx context.Context, smi string) ([]string, error) {
 	return gpus, nil
 }
 
-// work is one job: here, a look at the GPUs the job would run on.
-// A job's input may ask the sample to hold its GPU for a while
-// ({"input": {"seconds": N}}, at most maxHold), standing in for real work's
-// duration: enough to see the pool's GPUs all busy and the next worker wait
-// for a node.
-func work(ctx context.Context, smi string, body []byte) error {
-	gpus, err := listGPUs(ctx, smi)
-	if err != nil {
-		return fmt.Errorf("no GPU visible: %w", err)
-	}
-	log.Printf("job %s on %d GPU(s): %s", body, len(gpus), strings.Join(gpus, "; "))
+// work is one job: here, a look at the GPUs the job would run on. A job's
+// input may ask the sample to hold its GPU for a while ({"input":
+// {"seconds": N}}, 0 to maxHold), standing in for real work's duration:
+// enough to see the pool's GPUs all busy and the next worker wait for a
+// node. Its result says what it ran on and for how long. An input it
+// cannot do is errPermanent: not worth another GPU.
+func work(ctx context.Context, smi string, body []byte) (json.RawMessage, error) {
 	var j struct {
-		Input struct {
-			Seconds float64 `json:"seconds"`
+		Input *struct {
+			Seconds *float64 `json:"seconds"`
 		} `json:"input"`
 	}
-	if json.Unmarshal(body, &j) != nil || j.Input.Seconds <= 0 {
-		return nil
+	if err := json.Unmarshal(body, &j); err != nil {
+		return nil, fmt.Errorf("%w: the job is not JSON: %v", errPermanent, err)
 	}
-	hold := min(time.Duration(j.Input.Seconds*float64(time.Second)), maxHold)
+	var hold time.Duration
+	if j.Input != nil && j.Input.Seconds != nil {
+		s := *j.Input.Seconds
+		if s < 0 || s > maxHold.Seconds() {
+			return nil, fmt.Errorf("%w: input.seconds %v: want 0 to %v", errPermanent, s, maxHold.Seconds())
+		}
+		hold = time.Duration(s * float64(time.Second))
+	}
+	start := time.Now()
+	gpus, err := listGPUs(ctx, smi)
+	if err != nil {
+		return nil, fmt.Errorf("no GPU visible: %w", err)
+	}
+	log.Printf("job %s on %d GPU(s): %s", body, len(gpus), strings.Join(gpus, "; "))
 	select {
 	case <-time.After(hold):
-		return nil
 	case <-ctx.Done():
-		return ctx.Err()
+		return nil, ctx.Err()
 	}
+	host, _ := os.Hostname()
+	return json.Marshal(map[string]any{
+		"gpus": gpus, "pod": host, "node": os.Getenv("NODE_NAME"),
+		"heldSeconds": hold.Seconds(), "tookSeconds": time.Since(start).Seconds(),
+	})
 }
+
+// errPermanent marks a job that can never succeed (bad input): it is
+// recorded failed and acknowledged, not retried on a GPU.
+var errPermanent = errors.New("permanent")
 
 // maxHold bounds how long a sample job holds its GPU.
 const maxHold = 10 * time.Minute
@@ -89,28 +106,40 @@ const (
 // KEDA scales in, or a Spot VM is reclaimed) the job gets grace to finish;
 // past that it is cancelled and the message handed back at once, instead
 // of another worker waiting out its lease.
-func process(stopping <-chan struct{}, grace time.Duration, m message, do func(context.Context, []byte) error) outcome {
+func process(stopping <-chan struct{}, grace time.Duration, m message, do workFunc) outcome {
 	jobCtx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	result := make(chan error, 1)
-	go func() { result <- do(jobCtx, m.Body()) }()
-	finish := func(err error) outcome {
-		if err != nil {
-			log.Printf("job failed, left for redelivery: %v", err)
-			m.Failed(err)
+	type ended struct {
+		result json.RawMessage
+		err    error
+	}
+	results := make(chan ended, 1)
+	go func() {
+		r, err := do(jobCtx, m.Body())
+		results <- ended{r, err}
+	}()
+	finish := func(e ended) outcome {
+		switch {
+		case errors.Is(e.err, errPermanent):
+			log.Printf("job failed for good, not retried: %v", e.err)
+			m.Reject(e.err)
+			return failed
+		case e.err != nil:
+			log.Printf("job failed, left for redelivery: %v", e.err)
+			m.Failed(e.err)
 			return failed
 		}
-		m.Done()
+		m.Done(e.result)
 		return done
 	}
 	select {
-	case err := <-result:
-		return finish(err)
+	case e := <-results:
+		return finish(e)
 	case <-stopping:
 	}
 	select {
-	case err := <-result:
-		return finish(err)
+	case e := <-results:
+		return finish(e)
 	case <-time.After(grace):
 		cancel()
 		log.Printf("stopping: the job did not finish within %s; handed back to the queue", grace)
@@ -118,6 +147,9 @@ func process(stopping <-chan struct{}, grace time.Duration, m message, do func(c
 		return released
 	}
 }
+
+// workFunc does one job (its body) and returns its result (JSON, or nil).
+type workFunc func(ctx context.Context, body []byte) (json.RawMessage, error)
 
 // shutdownMargin is kept from the pod's grace period for handing a message
 // back and exiting before SIGKILL.
@@ -129,7 +161,7 @@ func jobGrace(podGrace time.Duration) time.Duration {
 }
 
 // consume takes jobs until ctx ends (worker mode).
-func consume(ctx context.Context, src source, grace time.Duration, do func(context.Context, []byte) error) error {
+func consume(ctx context.Context, src source, grace time.Duration, do workFunc) error {
 	return src.Receive(ctx, func(m message) { process(ctx.Done(), grace, m, do) })
 }
 
@@ -139,7 +171,7 @@ var errNoJob = errors.New("no job arrived")
 
 // runOne takes one job, waiting up to wait for it (job mode: each pod is
 // one Job's run).
-func runOne(ctx context.Context, src source, grace, wait time.Duration, do func(context.Context, []byte) error) (outcome, error) {
+func runOne(ctx context.Context, src source, grace, wait time.Duration, do workFunc) (outcome, error) {
 	receiving, stop := context.WithCancel(ctx)
 	defer stop()
 	var once sync.Once
@@ -192,7 +224,15 @@ func main() {
 		log.Fatal(err)
 	}
 	defer closeSource()
-	do := func(ctx context.Context, body []byte) error { return work(ctx, smi, body) }
+	records, closeRecords, err := newJobRecords(ctx, os.Getenv)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer closeRecords()
+	if src != nil && records != nil {
+		src = recordedSource{source: src, records: records}
+	}
+	do := func(ctx context.Context, body []byte) (json.RawMessage, error) { return work(ctx, smi, body) }
 	grace := jobGrace(s.grace)
 	if src != nil {
 		switch s.mode {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -47,7 +48,9 @@ func TestWorkHoldsTheGPU(t *testing.T) {
 		wantErr error
 	}{
 		{"no input: done at once", `{"id":"a"}`, 0, 0, nil},
-		{"not JSON: done at once", `plain`, 0, 0, nil},
+		{"not JSON: failed for good", `plain`, 0, 0, errPermanent},
+		{"seconds out of range: failed for good", `{"id":"d","input":{"seconds":-1}}`, 0, 0, errPermanent},
+		{"seconds not a number: failed for good", `{"id":"e","input":{"seconds":"ten"}}`, 0, 0, errPermanent},
 		{"holds 300 ms", `{"id":"b","input":{"seconds":0.3}}`, 0, 300 * time.Millisecond, nil},
 		{"cancelled while holding", `{"id":"c","input":{"seconds":60}}`, 200 * time.Millisecond, 200 * time.Millisecond, context.Canceled},
 	}
@@ -59,10 +62,17 @@ func TestWorkHoldsTheGPU(t *testing.T) {
 				time.AfterFunc(tt.cancel, cancel)
 			}
 			start := time.Now()
-			err := work(ctx, smi, []byte(tt.body))
+			result, err := work(ctx, smi, []byte(tt.body))
 			took := time.Since(start)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			var r struct {
+				GPUs        []string `json:"gpus"`
+				HeldSeconds float64  `json:"heldSeconds"`
+			}
+			if err == nil && (json.Unmarshal(result, &r) != nil || len(r.GPUs) != 1 || r.HeldSeconds != tt.min.Seconds()) {
+				t.Fatalf("result %s: want the GPU it saw and the seconds it held", result)
 			}
 			if took < tt.min || took > tt.min+5*time.Second {
 				t.Fatalf("took %s, want about %s", took, tt.min)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -18,8 +19,9 @@ import (
 type message interface {
 	// Body is the job.
 	Body() []byte
-	// Done acknowledges the job: the queue forgets it.
-	Done()
+	// Done acknowledges the job: the queue forgets it. result is what the
+	// job produced (JSON, may be nil), kept with its record.
+	Done(result json.RawMessage)
 	// Failed counts a failed delivery: the queue delivers the job again
 	// later, until maxDeliveryAttempts, then it goes to the dead letters
 	// (on Redis with cause as its last error).
@@ -27,6 +29,12 @@ type message interface {
 	// Release hands the job back at once, without counting a failure (the
 	// worker is stopping), so another worker can take it now.
 	Release()
+	// Reject ends a job that can never succeed (errPermanent: bad input):
+	// the queue forgets it, as Done does, and its record says failed.
+	Reject(cause error)
+	// Attempt is this delivery's number, from 1, and whether it is the last
+	// the queue permits (its failure dead-letters the job); 0 if unknown.
+	Attempt() (n int, last bool)
 }
 
 // source hands out jobs one at a time: Receive calls handle for each, one
@@ -111,7 +119,9 @@ func newSource(ctx context.Context, s settings) (source, func(), error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		return newPubSubSource(client, s.source, s.maxJob, s.lease), func() { _ = client.Close() }, nil
+		src := newPubSubSource(client, s.source, s.maxJob, s.lease)
+		src.maxDeliveries = s.maxDeliveries
+		return src, func() { _ = client.Close() }, nil
 	case "redis":
 		client := redis.NewClient(&redis.Options{Addr: s.redisAddress})
 		return &redisSource{
@@ -127,7 +137,8 @@ func newSource(ctx context.Context, s settings) (source, func(), error) {
 // leased (extending its ack deadline) for up to maxJob while the job runs,
 // so a job longer than the subscription's ack deadline is delivered once.
 type pubSubSource struct {
-	sub *pubsub.Subscriber
+	sub           *pubsub.Subscriber
+	maxDeliveries int
 }
 
 func newPubSubSource(client *pubsub.Client, subscription string, maxJob, lease time.Duration) *pubSubSource {
@@ -175,7 +186,7 @@ func (p *pubSubSource) Receive(ctx context.Context, handle func(message)) error 
 		}
 		busy = true
 		mu.Unlock()
-		handle(pubSubMessage{m})
+		handle(pubSubMessage{m: m, maxDeliveries: p.maxDeliveries})
 		mu.Lock()
 		busy = false
 		if ctx.Err() != nil {
@@ -185,10 +196,27 @@ func (p *pubSubSource) Receive(ctx context.Context, handle func(message)) error 
 	})
 }
 
-type pubSubMessage struct{ m *pubsub.Message }
+type pubSubMessage struct {
+	m *pubsub.Message
+	// maxDeliveries is the subscription's dead-letter policy's.
+	maxDeliveries int
+}
 
-func (p pubSubMessage) Body() []byte { return p.m.Data }
-func (p pubSubMessage) Done()        { p.m.Ack() }
+func (p pubSubMessage) Body() []byte         { return p.m.Data }
+func (p pubSubMessage) Done(json.RawMessage) { p.m.Ack() }
+
+func (p pubSubMessage) Reject(error) { p.m.Ack() }
+
+// Attempt is Pub/Sub's own count, which it gives only when the
+// subscription has a dead-letter policy (every queue of the platform's
+// has): https://pkg.go.dev/cloud.google.com/go/pubsub/v2#Message.
+func (p pubSubMessage) Attempt() (int, bool) {
+	if p.m.DeliveryAttempt == nil {
+		return 0, false
+	}
+	n := *p.m.DeliveryAttempt
+	return n, p.maxDeliveries > 0 && n >= p.maxDeliveries
+}
 
 // Failed and Release both nack: Pub/Sub counts the delivery either way (it
 // cannot tell why) and redelivers per the subscription's retry policy;

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -35,24 +36,29 @@ func (f *fakeMessage) end(how string) {
 	defer f.mu.Unlock()
 	f.ended = append(f.ended, how)
 }
-func (f *fakeMessage) Done()        { f.end("done") }
-func (f *fakeMessage) Failed(error) { f.end("failed") }
-func (f *fakeMessage) Release()     { f.end("released") }
+func (f *fakeMessage) Done(json.RawMessage) { f.end("done") }
+func (f *fakeMessage) Failed(error)         { f.end("failed") }
+func (f *fakeMessage) Reject(error)         { f.end("rejected") }
+func (f *fakeMessage) Release()             { f.end("released") }
+func (f *fakeMessage) Attempt() (int, bool) { return 1, false }
 
 // A job ends exactly one way: done, failed, or (stopping, past the grace)
 // handed back; a job that finishes within the grace is still done.
 func TestProcess(t *testing.T) {
 	tests := []struct {
-		name     string
-		job      time.Duration
-		fail     bool
-		stop     bool
-		grace    time.Duration
-		want     outcome
-		wantEnds string
+		name string
+		job  time.Duration
+		fail bool
+		// permanent: the job can never succeed (errPermanent).
+		permanent bool
+		stop      bool
+		grace     time.Duration
+		want      outcome
+		wantEnds  string
 	}{
 		{name: "done", want: done, wantEnds: "done"},
 		{name: "failed", fail: true, want: failed, wantEnds: "failed"},
+		{name: "failed for good: not retried", permanent: true, want: failed, wantEnds: "rejected"},
 		{name: "stopping, finishes within the grace", job: 50 * time.Millisecond, stop: true, grace: time.Second, want: done, wantEnds: "done"},
 		{name: "stopping, too long for the grace", job: time.Hour, stop: true, grace: 50 * time.Millisecond, want: released, wantEnds: "released"},
 	}
@@ -63,16 +69,19 @@ func TestProcess(t *testing.T) {
 				close(stopping)
 			}
 			m := &fakeMessage{body: "job"}
-			got := process(stopping, tt.grace, m, func(ctx context.Context, _ []byte) error {
+			got := process(stopping, tt.grace, m, func(ctx context.Context, _ []byte) (json.RawMessage, error) {
 				select {
 				case <-time.After(tt.job):
 				case <-ctx.Done():
-					return ctx.Err()
+					return nil, ctx.Err()
 				}
 				if tt.fail {
-					return errors.New("CUDA out of memory")
+					return nil, errors.New("CUDA out of memory")
 				}
-				return nil
+				if tt.permanent {
+					return nil, fmt.Errorf("%w: input.seconds -1", errPermanent)
+				}
+				return nil, nil
 			})
 			if got != tt.want || fmt.Sprint(m.ended) != "["+tt.wantEnds+"]" {
 				t.Fatalf("outcome %d, ended %v; want %d, [%s]", got, m.ended, tt.want, tt.wantEnds)
@@ -129,10 +138,10 @@ func TestPubSubLongJobIsDeliveredOnce(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
 	var runs int
-	outcome, err := runOne(ctx, src, time.Second, 10*time.Second, func(context.Context, []byte) error {
+	outcome, err := runOne(ctx, src, time.Second, 10*time.Second, func(context.Context, []byte) (json.RawMessage, error) {
 		runs++
 		time.Sleep(13 * time.Second)
-		return nil
+		return nil, nil
 	})
 	if err != nil || outcome != done || runs != 1 {
 		t.Fatalf("outcome %d, err %v, runs %d", outcome, err, runs)
@@ -157,14 +166,14 @@ func TestPubSubFailedJobIsNotAcknowledged(t *testing.T) {
 	var mu sync.Mutex
 	runs := 0
 	go func() {
-		_ = consume(ctx, src, time.Second, func(context.Context, []byte) error {
+		_ = consume(ctx, src, time.Second, func(context.Context, []byte) (json.RawMessage, error) {
 			mu.Lock()
 			runs++
 			if runs == 2 {
 				cancel()
 			}
 			mu.Unlock()
-			return errors.New("CUDA out of memory")
+			return nil, errors.New("CUDA out of memory")
 		})
 	}()
 	<-ctx.Done()
@@ -185,10 +194,10 @@ func TestPubSubShutdownHandsTheJobBack(t *testing.T) {
 	started := make(chan struct{})
 	stopped := make(chan error, 1)
 	go func() {
-		stopped <- consume(ctx, first, 100*time.Millisecond, func(jobCtx context.Context, _ []byte) error {
+		stopped <- consume(ctx, first, 100*time.Millisecond, func(jobCtx context.Context, _ []byte) (json.RawMessage, error) {
 			close(started)
 			<-jobCtx.Done() // a job far longer than the grace
-			return jobCtx.Err()
+			return nil, jobCtx.Err()
 		})
 	}()
 	select {
@@ -204,7 +213,7 @@ func TestPubSubShutdownHandsTheJobBack(t *testing.T) {
 	second := newPubSubSource(client, sub, time.Hour, 10*time.Second)
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel2()
-	outcome, err := runOne(ctx2, second, time.Second, 15*time.Second, func(context.Context, []byte) error { return nil })
+	outcome, err := runOne(ctx2, second, time.Second, 15*time.Second, func(context.Context, []byte) (json.RawMessage, error) { return nil, nil })
 	if err != nil || outcome != done {
 		t.Fatalf("the second worker: outcome %d, err %v", outcome, err)
 	}
@@ -277,7 +286,7 @@ func TestPubSubJobOfAKilledWorkerIsDeliveredAgain(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
 	defer cancel()
 	outcome, err := runOne(ctx, newPubSubSource(client, sub, time.Hour, 10*time.Second), time.Second, 20*time.Second,
-		func(context.Context, []byte) error { return nil })
+		func(context.Context, []byte) (json.RawMessage, error) { return nil, nil })
 	after := time.Since(killed)
 	if err != nil || outcome != done {
 		t.Fatalf("the next worker: outcome %d, err %v, %s after the kill", outcome, err, after)

@@ -259,8 +259,17 @@ func toAny(s []string) []any {
 	return out
 }
 
+// Reject acknowledges and deletes the entry as Done does: a job that can
+// never succeed is not retried.
+func (m *redisMessage) Reject(error) { m.Done(nil) }
+
+// Attempt is the PEL's delivery count against maxDeliveries.
+func (m *redisMessage) Attempt() (int, bool) {
+	return m.deliveries, m.deliveries >= m.r.maxDeliveries
+}
+
 // Done acknowledges and deletes the entry (MULTI: both or neither).
-func (m *redisMessage) Done() {
+func (m *redisMessage) Done(json.RawMessage) {
 	if !m.settle() {
 		return
 	}

@@ -104,7 +104,7 @@ func TestRedisStreamDeliveries(t *testing.T) {
 	t.Run("done: acknowledged and deleted", func(t *testing.T) {
 		c, _ := realRedis(t)
 		addJob(t, c, `{"id":"a"}`)
-		n, _ := receiveOne(t, worker(c, "w1", 5*time.Second, time.Second), 10*time.Second, func(m message) { m.Done() })
+		n, _ := receiveOne(t, worker(c, "w1", 5*time.Second, time.Second), 10*time.Second, func(m message) { m.Done(nil) })
 		stream, pending, dead := queueState(t, c)
 		if n != 1 || stream != 0 || pending != 0 || dead != 0 {
 			t.Fatalf("deliveries %d, stream %d, pending %d, dead %d: want 1, 0, 0, 0", n, stream, pending, dead)
@@ -133,7 +133,7 @@ func TestRedisStreamDeliveries(t *testing.T) {
 		c, _ := realRedis(t)
 		addJob(t, c, `{"id":"c"}`)
 		receiveOne(t, worker(c, "w1", 30*time.Second, time.Second), 10*time.Second, func(m message) { m.Release() })
-		n, waited := receiveOne(t, worker(c, "w2", 30*time.Second, time.Second), 10*time.Second, func(m message) { m.Done() })
+		n, waited := receiveOne(t, worker(c, "w2", 30*time.Second, time.Second), 10*time.Second, func(m message) { m.Done(nil) })
 		if n != 1 || waited > 3*time.Second {
 			t.Fatalf("after a release: delivery %d after %s; want 1, at once (not after the 30 s lease)", n, waited)
 		}
@@ -158,7 +158,7 @@ func TestRedisRenewedLeaseIsKept(t *testing.T) {
 				got = append(got, name)
 				mu.Unlock()
 				time.Sleep(hold)
-				m.Done()
+				m.Done(nil)
 			})
 		}()
 		return func() { cancel(); <-done }
@@ -215,7 +215,7 @@ func TestRedisJobOfAKilledWorkerIsDeliveredAgain(t *testing.T) {
 		if m.(*redisMessage).id != id {
 			t.Errorf("got %s, want the killed worker's %s", m.(*redisMessage).id, id)
 		}
-		m.Done()
+		m.Done(nil)
 	})
 	after := time.Since(killed)
 	if n != 2 || after < 2*time.Second || after > 6*time.Second {
@@ -270,7 +270,7 @@ func TestRedisJobArrivingAtShutdownIsHandedBack(t *testing.T) {
 	cancel()
 	addJob(t, c, `{"id":"late"}`)
 	<-stopped
-	n, waited := receiveOne(t, worker(c, "next", 30*time.Second, 10*time.Second), 10*time.Second, func(m message) { m.Done() })
+	n, waited := receiveOne(t, worker(c, "next", 30*time.Second, 10*time.Second), 10*time.Second, func(m message) { m.Done(nil) })
 	if n != 1 || waited > 3*time.Second {
 		t.Fatalf("delivery %d after %s: want the late job at once and uncounted, not after the 30 s lease", n, waited)
 	}
