@@ -27,13 +27,21 @@ func podTemplate(name string, args *AppArgs, labels pulumi.StringMap, image, ser
 	if l := args.Resources.EphemeralStorageLimit; l != "" {
 		limits["ephemeral-storage"] = pulumi.String(l)
 	}
+	env := envVars(args.Env, slices.Sorted(maps.Keys(args.SecretEnv)), secretName)
+	if args.Queue != nil {
+		// A queue worker records where each job ran: its pod (HOSTNAME) and
+		// its node, from the downward API.
+		env = append(env, &corev1.EnvVarArgs{Name: pulumi.String(EnvNodeName), ValueFrom: &corev1.EnvVarSourceArgs{
+			FieldRef: &corev1.ObjectFieldSelectorArgs{FieldPath: pulumi.String("spec.nodeName")},
+		}})
+	}
 	container := &corev1.ContainerArgs{
 		Name:            pulumi.String(name),
 		Image:           image,
 		ImagePullPolicy: pulumi.String("IfNotPresent"),
 		Command:         pulumi.ToStringArray(args.Command),
 		Args:            pulumi.ToStringArray(args.Args),
-		Env:             envVars(args.Env, slices.Sorted(maps.Keys(args.SecretEnv)), secretName),
+		Env:             env,
 		Resources:       &corev1.ResourceRequirementsArgs{Requests: requests, Limits: limits},
 		SecurityContext: &corev1.SecurityContextArgs{
 			AllowPrivilegeEscalation: pulumi.Bool(false),
@@ -139,6 +147,9 @@ func spreads(args *AppArgs) bool {
 	}
 	return args.Replicas > 1
 }
+
+// EnvNodeName is a queue worker's node, from the downward API.
+const EnvNodeName = "NODE_NAME"
 
 // envVars returns the environment in a stable (sorted) order, so a map's
 // iteration order never shows up as a diff: the clear values, then each

@@ -454,6 +454,11 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 			want:  "gke-gpu-platform:apps[0].queue.leaseRenewSeconds = 20: must be 1 to half of queue.leaseSeconds (30), so that one missed renewal keeps the lease",
 		},
 		{
+			name:  "job records kept for no time",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "w", "image": "w:1", "gpu": 1, "queue": {"results": {"keepDays": -1}}}]`},
+			want:  "gke-gpu-platform:apps[0].queue.results.keepDays = -1: must be 1 to 3650 days (how long a job's record and result are kept)",
+		},
+		{
 			name:  "a negative grace period",
 			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "w", "image": "w:1", "terminationGracePeriodSeconds": -1}]`},
 			want:  "gke-gpu-platform:apps[0].terminationGracePeriodSeconds = -1: must be 0 to 3600 seconds",
@@ -506,6 +511,12 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 			stack: "local",
 			edits: map[string]string{"gke-gpu-platform:local": `{"redisAddress": "redis"}`},
 			want:  "gke-gpu-platform:local.redisAddress = redis: must be host:port, e.g. 127.0.0.1:6379",
+		},
+		{
+			name:  "local storage address malformed",
+			stack: "local",
+			edits: map[string]string{"gke-gpu-platform:local": `{"redisAddress": "127.0.0.1:6379", "storageAddress": "http://127.0.0.1:4443"}`},
+			want:  "gke-gpu-platform:local.storageAddress = http://127.0.0.1:4443: must be host:port, e.g. 127.0.0.1:4443",
 		},
 		{
 			name:  "a local image for an app the stack does not have",

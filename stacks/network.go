@@ -40,9 +40,12 @@ func appTraffic(c config.Config, gke bool, q *queueing) []components.AppTrafficA
 		_, hasIdentity := q.identity[a.Name]
 		t.GoogleAPIs = gke && hasIdentity
 		if !gke && a.UsesQueue() {
-			if host, port, err := net.SplitHostPort(c.Local.RedisAddress); err == nil && net.ParseIP(host) != nil {
-				p, _ := strconv.Atoi(port)
-				t.Egress = append(t.Egress, components.EgressArgs{CIDR: host + "/32", Ports: []int{p}})
+			// The local queue and the local job records' server.
+			for _, addr := range []string{c.Local.RedisAddress, c.Local.StorageAddress} {
+				if host, port, err := net.SplitHostPort(addr); err == nil && net.ParseIP(host) != nil {
+					p, _ := strconv.Atoi(port)
+					t.Egress = append(t.Egress, components.EgressArgs{CIDR: host + "/32", Ports: []int{p}})
+				}
 			}
 		}
 		out = append(out, t)

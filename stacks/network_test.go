@@ -58,8 +58,12 @@ func TestNetworkPolicies(t *testing.T) {
 			map[string]any{"from": []any{ns("ingress-nginx")}, "ports": tcp(8080)},
 			map[string]any{"from": []any{map[string]any{"podSelector": selector("frontend")}}, "ports": tcp(8080)},
 		}, back.Plain("spec.ingress"))
-		// It publishes to the local Redis, and nothing else.
-		assert.Equal(t, []any{map[string]any{"to": []any{ipBlock("127.0.0.1/32")}, "ports": tcp(6379)}}, back.Plain("spec.egress"))
+		// It publishes to the local Redis and keeps job records on the local
+		// storage server, and reaches nothing else.
+		assert.Equal(t, []any{
+			map[string]any{"to": []any{ipBlock("127.0.0.1/32")}, "ports": tcp(6379)},
+			map[string]any{"to": []any{ipBlock("127.0.0.1/32")}, "ports": tcp(4443)},
+		}, back.Plain("spec.egress"))
 		front := named(t, g, networkPolicyType, "allow-frontend")
 		assert.Equal(t, []any{map[string]any{"to": []any{map[string]any{"podSelector": selector("backend")}}, "ports": tcp(8080)}},
 			front.Plain("spec.egress"))

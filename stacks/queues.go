@@ -37,9 +37,10 @@ const (
 	// EnvQueueGraceSeconds is the pod's termination grace: after SIGTERM the
 	// worker finishes the job in hand within it, or hands the message back.
 	EnvQueueGraceSeconds = "QUEUE_GRACE_SECONDS"
-	// EnvQueueMaxDeliveryAttempts and EnvQueueDeadLetter are the local
-	// (Redis) dead-letter contract: after that many failed deliveries the
-	// worker moves a job to that list. Pub/Sub forwards by itself on GKE.
+	// EnvQueueMaxDeliveryAttempts is queue.maxDeliveryAttempts: locally the
+	// worker moves a job that failed that often to EnvQueueDeadLetter (Pub/Sub
+	// forwards by itself on GKE); on both, the worker records such a job
+	// dead-lettered.
 	EnvQueueMaxDeliveryAttempts = "QUEUE_MAX_DELIVERY_ATTEMPTS"
 	EnvQueueDeadLetter          = "QUEUE_DEAD_LETTER"
 	// EnvQueueLeaseSeconds and EnvQueueLeaseRenewSeconds are queue.leaseSeconds
@@ -47,6 +48,12 @@ const (
 	// again, and how often a live worker renews its lease.
 	EnvQueueLeaseSeconds      = "QUEUE_LEASE_SECONDS"
 	EnvQueueLeaseRenewSeconds = "QUEUE_LEASE_RENEW_SECONDS"
+	// EnvJobsBucket is the Cloud Storage bucket of a queue's job records
+	// (JOBS_BUCKET_<NAME> per published queue too, like QUEUE_TOPIC).
+	EnvJobsBucket = "JOBS_BUCKET"
+	// EnvStorageEmulatorHost points the official Cloud Storage clients at
+	// the local platform's GCS-compatible server (local.storageAddress).
+	EnvStorageEmulatorHost = "STORAGE_EMULATOR_HOST"
 	// EnvQueueGroup is the Redis Streams consumer group a local queue's
 	// workers read in (producers create it too, so KEDA can count).
 	EnvQueueGroup = "QUEUE_GROUP"
@@ -71,19 +78,26 @@ type queueing struct {
 }
 
 // queueEnv adds the queue environment: the source a consumer reads, and the
-// target(s) a producer writes (QUEUE_TOPIC_<NAME> each, QUEUE_TOPIC when only one).
+// target(s) a producer writes (QUEUE_TOPIC_<NAME> each, QUEUE_TOPIC when
+// only one), and where each queue's job records are (JOBS_BUCKET, the same
+// way), unless the platform keeps none (locally without a storage server).
 func queueEnv(c config.Config, backend string, name func(queue string, consumer bool) string) map[string]map[string]string {
 	env := map[string]map[string]string{}
+	records := backend != "redis" || c.Local.StorageAddress != ""
 	add := func(app, k, v string) {
 		if env[app] == nil {
 			env[app] = map[string]string{EnvQueueBackend: backend}
 			if backend == "redis" {
 				env[app][EnvRedisAddress] = c.Local.RedisAddress
 				env[app][EnvQueueGroup] = RedisGroup
+				if records {
+					env[app][EnvStorageEmulatorHost] = c.Local.StorageAddress
+				}
 			}
 		}
 		env[app][k] = v
 	}
+	suffix := func(q string) string { return "_" + strings.ToUpper(strings.ReplaceAll(q, "-", "_")) }
 	for _, a := range c.Apps {
 		if a.Queue != nil {
 			add(a.Name, EnvQueueSource, name(a.Queue.Name, true))
@@ -92,15 +106,24 @@ func queueEnv(c config.Config, backend string, name func(queue string, consumer 
 			add(a.Name, EnvQueueGraceSeconds, strconv.Itoa(c.TerminationGrace(a)))
 			add(a.Name, EnvQueueLeaseSeconds, strconv.Itoa(a.Queue.LeaseSeconds))
 			add(a.Name, EnvQueueLeaseRenewSeconds, strconv.Itoa(a.Queue.LeaseRenewSeconds))
+			add(a.Name, EnvQueueMaxDeliveryAttempts, strconv.Itoa(a.Queue.MaxDeliveryAttempts))
 			if backend == "redis" {
-				add(a.Name, EnvQueueMaxDeliveryAttempts, strconv.Itoa(a.Queue.MaxDeliveryAttempts))
 				add(a.Name, EnvQueueDeadLetter, DeadLetterList(a.Queue.Name))
+			}
+			if records {
+				add(a.Name, EnvJobsBucket, c.ResultsBucket(a.Queue.Name))
 			}
 		}
 		for _, q := range a.Publishes {
-			add(a.Name, EnvQueueTopic+"_"+strings.ToUpper(strings.ReplaceAll(q, "-", "_")), name(q, false))
+			add(a.Name, EnvQueueTopic+suffix(q), name(q, false))
+			if records {
+				add(a.Name, EnvJobsBucket+suffix(q), c.ResultsBucket(q))
+			}
 			if len(a.Publishes) == 1 {
 				add(a.Name, EnvQueueTopic, name(q, false))
+				if records {
+					add(a.Name, EnvJobsBucket, c.ResultsBucket(q))
+				}
 			}
 		}
 	}

@@ -75,12 +75,14 @@ func TestQueueDrivenWorkerOnGKE(t *testing.T) {
 	assert.Equal(t, []string{"spec.replicas"}, worker.IgnoreChanges)
 	assert.Equal(t, "true", worker.Plain("metadata.annotations").(map[string]any)["pulumi.com/skipAwait"], "GPU pods wait minutes for a node from zero")
 	assert.Equal(t, map[string]string{"QUEUE_BACKEND": "pubsub", "QUEUE_SOURCE": sub, "QUEUE_MODE": "worker",
-		"QUEUE_MAX_JOB_SECONDS": "3600", "QUEUE_GRACE_SECONDS": "15", "QUEUE_LEASE_SECONDS": "60", "QUEUE_LEASE_RENEW_SECONDS": "20"}, envOf(t, worker))
+		"QUEUE_MAX_JOB_SECONDS": "3600", "QUEUE_GRACE_SECONDS": "15", "QUEUE_LEASE_SECONDS": "60", "QUEUE_LEASE_RENEW_SECONDS": "20",
+		"QUEUE_MAX_DELIVERY_ATTEMPTS": "5", "JOBS_BUCKET": "acme-platform-dev-platform-dev-gpu-jobs"}, envOf(t, worker))
 	assert.Equal(t, 15.0, podSpec(t, worker.Plain("spec").(map[string]any))["terminationGracePeriodSeconds"], "dev's GPU pool is Spot: GKE gives its pods about 15 s")
 	backend := named(t, g, deploymentType, "backend")
 	assert.Equal(t, map[string]string{
 		"QUEUE_BACKEND": "pubsub", "QUEUE_TOPIC": "projects/acme-platform-dev/topics/platform-dev-gpu-jobs",
 		"QUEUE_TOPIC_GPU_JOBS": "projects/acme-platform-dev/topics/platform-dev-gpu-jobs",
+		"JOBS_BUCKET":          "acme-platform-dev-platform-dev-gpu-jobs", "JOBS_BUCKET_GPU_JOBS": "acme-platform-dev-platform-dev-gpu-jobs",
 	}, envOf(t, backend))
 	assert.Equal(t, "600", backend.Plain("metadata.annotations").(map[string]any)["pulumi.com/timeoutSeconds"])
 
@@ -141,8 +143,17 @@ func TestQueueDrivenWorkerLocally(t *testing.T) {
 	assert.Empty(t, g.OfType(releaseType), "locally KEDA runs beside the cluster, not in the graph")
 	assert.Equal(t, map[string]string{"QUEUE_BACKEND": "redis", "REDIS_ADDRESS": "127.0.0.1:6379", "QUEUE_SOURCE": "gpu-jobs", "QUEUE_MODE": "worker",
 		"QUEUE_MAX_JOB_SECONDS": "3600", "QUEUE_GRACE_SECONDS": "30", "QUEUE_MAX_DELIVERY_ATTEMPTS": "5", "QUEUE_DEAD_LETTER": "gpu-jobs:dead",
-		"QUEUE_GROUP": "workers", "QUEUE_LEASE_SECONDS": "15", "QUEUE_LEASE_RENEW_SECONDS": "5"},
+		"QUEUE_GROUP": "workers", "QUEUE_LEASE_SECONDS": "15", "QUEUE_LEASE_RENEW_SECONDS": "5",
+		"STORAGE_EMULATOR_HOST": "127.0.0.1:4443", "JOBS_BUCKET": "gpu-jobs-jobs"},
 		envOf(t, named(t, g, deploymentType, "gpu-worker")))
+	// The node a job ran on, for its record: the downward API.
+	var fromAPI []any
+	for _, e := range podSpec(t, named(t, g, deploymentType, "gpu-worker").Plain("spec").(map[string]any))["containers"].([]any)[0].(map[string]any)["env"].([]any) {
+		if e := e.(map[string]any); e["valueFrom"] != nil && e["valueFrom"].(map[string]any)["fieldRef"] != nil {
+			fromAPI = append(fromAPI, e)
+		}
+	}
+	assert.Equal(t, []any{map[string]any{"name": "NODE_NAME", "valueFrom": map[string]any{"fieldRef": map[string]any{"fieldPath": "spec.nodeName"}}}}, fromAPI)
 }
 
 // Job mode: no Deployment; KEDA starts one Job per message from the same pod.

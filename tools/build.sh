@@ -45,6 +45,7 @@ nodeagents          | loopback/cluster          | nodeagents                 | c
 pulumi              | tools/pulumi              | pulumi                     |              | *.go
 keda-crds           | loopback/cluster          | keda-crds                  |              | -
 actionlint          | tools/actionlint          | actionlint                 |              | *.go
+fake-gcs-server     | tools/fake-gcs-server     | fake-gcs-server            |              | *.go
 '
 
 # The Debian packages, installed (as root) when a command is missing:
@@ -249,6 +250,11 @@ build_keda() {
 build_actionlint() {
 	cd "$root/tools/actionlint"
 	go build -trimpath -ldflags "$TOOL_LDFLAGS" -o "$bin/actionlint" github.com/rhysd/actionlint/cmd/actionlint
+}
+
+build_fake_gcs_server() {
+	cd "$root/tools/fake-gcs-server"
+	go build -trimpath -ldflags "$TOOL_LDFLAGS" -o "$bin/fake-gcs-server" github.com/fsouza/fake-gcs-server
 }
 
 # ensure_package NAME: install a package_table row's packages (as root) when

@@ -309,10 +309,24 @@ type QueueConfig struct {
 	// most half of leaseSeconds, so one missed renewal (Redis restarting)
 	// keeps it. On GKE the Pub/Sub client renews on its own schedule.
 	LeaseRenewSeconds int `json:"leaseRenewSeconds"`
+	// Results are where the queue's jobs are recorded: their state and
+	// result, for GET /api/jobs/{id}.
+	Results ResultsConfig `json:"results"`
 	// Warm are time windows in which workers (and so GPU nodes) are kept
 	// ready with or without work: KEDA cron triggers beside the queue's.
 	// Worker mode only. Priced in the estimate as idle GPU node-hours.
 	Warm []WarmWindowConfig `json:"warm"`
+}
+
+// ResultsConfig is an app's `queue.results` block: on GKE a Cloud Storage
+// bucket per queue (<project>-<cluster>-<queue>, in the cluster's region,
+// uniform access, public access prevented) holding jobs/<id>.json and
+// what each job produced under jobs/<id>/; locally a bucket <queue>-jobs
+// on the platform's GCS-compatible server.
+type ResultsConfig struct {
+	// KeepDays is how long a job's record and result are kept: a lifecycle
+	// rule deletes objects older than that; 1 to 3650.
+	KeepDays int `json:"keepDays"`
 }
 
 // WarmWindowConfig is one entry of an app's `queue.warm` list.
@@ -450,6 +464,11 @@ type LocalConfig struct {
 	// it, e.g. 127.0.0.1:6379; required on the local platform when an app
 	// uses a queue. `make local` starts a Redis and sets it.
 	RedisAddress string `json:"redisAddress"`
+	// StorageAddress is the local platform's GCS-compatible server
+	// (fake-gcs-server, host:port) that keeps the queues' job records, as
+	// the pods reach it; the apps get it as STORAGE_EMULATOR_HOST. Empty:
+	// no job records locally. `make local` starts one and sets it.
+	StorageAddress string `json:"storageAddress"`
 	// Images maps an app's name to its own image, built from the app's
 	// directory (package loopback/images) and imported into real nodes:
 	// `make local NODES=real` and the e2e set it to digest references

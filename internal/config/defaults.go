@@ -111,6 +111,9 @@ func appDefaults(a *AppConfig) {
 		if q.MaxJobSeconds == 0 {
 			q.MaxJobSeconds = 3600
 		}
+		if q.Results.KeepDays == 0 {
+			q.Results.KeepDays = 7
+		}
 		if q.LeaseSeconds == 0 {
 			q.LeaseSeconds = min(60, q.MaxJobSeconds)
 		}

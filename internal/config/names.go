@@ -60,3 +60,23 @@ func namespaceFor(stack string) string {
 	}
 	return "platform"
 }
+
+// bucketNameMax is Cloud Storage's limit for a bucket name without dots
+// (https://cloud.google.com/storage/docs/buckets#naming).
+const bucketNameMax = 63
+
+// ResultsBucket is the bucket holding queue's job records. On GKE bucket
+// names are global, so the name carries the project and the cluster:
+// <project>-<cluster>-<queue>, or its first 54 characters and 8 hex of its
+// SHA-256 when longer than 63. Locally: <queue>-jobs.
+func (c Config) ResultsBucket(queue string) string {
+	if c.Platform == PlatformLocal {
+		return queue + "-jobs"
+	}
+	name := c.Project + "-" + c.Cluster.Name + "-" + queue
+	if len(name) <= bucketNameMax {
+		return name
+	}
+	sum := sha256.Sum256([]byte(name))
+	return name[:bucketNameMax-9] + "-" + hex.EncodeToString(sum[:4])
+}

@@ -64,6 +64,9 @@ func (c Config) validateQueues(fail failFunc) {
 		if q.MaxJobSeconds < 10 || q.MaxJobSeconds > 86400 {
 			fail(key+".maxJobSeconds", q.MaxJobSeconds, "must be 10 to 86400 seconds (the longest one job may hold its message)")
 		}
+		if q.Results.KeepDays < 1 || q.Results.KeepDays > 3650 {
+			fail(key+".results.keepDays", q.Results.KeepDays, "must be 1 to 3650 days (how long a job's record and result are kept)")
+		}
 		if q.LeaseSeconds < 10 || q.LeaseSeconds > 600 || q.LeaseSeconds > q.MaxJobSeconds {
 			fail(key+".leaseSeconds", q.LeaseSeconds, "must be 10 to 600 seconds (Pub/Sub's ack deadline bounds) and at most queue.maxJobSeconds (%d)", q.MaxJobSeconds)
 		}
@@ -111,6 +114,9 @@ func (c Config) validateQueues(fail failFunc) {
 	}
 	if c.Platform == PlatformLocal && c.Local.RedisAddress != "" && !hostPortPattern.MatchString(c.Local.RedisAddress) {
 		fail("local.redisAddress", c.Local.RedisAddress, "must be host:port, e.g. 127.0.0.1:6379")
+	}
+	if c.Platform == PlatformLocal && c.Local.StorageAddress != "" && !hostPortPattern.MatchString(c.Local.StorageAddress) {
+		fail("local.storageAddress", c.Local.StorageAddress, "must be host:port, e.g. 127.0.0.1:4443")
 	}
 }
 
