@@ -23,7 +23,7 @@ export GOFLAGS := $(strip $(GOFLAGS) -trimpath)
 # by test/deployments): the language host's flags.
 PROGRAM_BUILD := go build -buildvcs=false -trimpath -ldflags "-w -s"
 # What `make local` needs besides the program's local driver (bin/local).
-LOCAL_TOOLS := kubernetes-provider controlplane keda-crds pulumi redis
+LOCAL_TOOLS := kubernetes-provider controlplane keda-crds pulumi redis fake-gcs-server
 # The loopback cluster's nodes: simulated (kwok; no root) or real (root:
 # kubelets over containerd, kube-proxy, cluster DNS, NetworkPolicy
 # enforcement, the apps' own images). `make local NODES=real`.

@@ -16,6 +16,7 @@ import (
 	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/controlplane"
 	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/keda"
 	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/queue"
+	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/storage"
 )
 
 // Cluster is everything the local stack runs on: the loopback control plane
@@ -26,6 +27,8 @@ type Cluster struct {
 	ControlPlane *controlplane.ControlPlane
 	// RedisAddress is the queue's host:port.
 	RedisAddress string
+	// StorageAddress is the job records' server's host:port (package storage).
+	StorageAddress string
 	// Images are every image imported into the real nodes, by name (digest
 	// references): the apps', the platform's own and any extra; nil on
 	// simulated nodes.
@@ -61,12 +64,16 @@ func StartCluster(ctx context.Context, binDir, dir string, withKEDA bool, progre
 	if err != nil {
 		return nil, err
 	}
-	step("queue (redis-server on "+addr+")", start)
+	objects, err := storage.Start(ctx, cp, binDir)
+	if err != nil {
+		return nil, err
+	}
+	step("queue (redis-server on "+addr+") and job records (fake-gcs-server on "+objects+")", start)
 
 	if err := startKEDA(ctx, cp, binDir, withKEDA, step); err != nil {
 		return nil, err
 	}
-	return &Cluster{ControlPlane: cp, RedisAddress: addr}, nil
+	return &Cluster{ControlPlane: cp, RedisAddress: addr, StorageAddress: objects}, nil
 }
 
 // startKEDA starts KEDA's operator and adapter when withKEDA (they are

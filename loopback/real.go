@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/images"
 	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/node"
 	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/queue"
+	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/storage"
 )
 
 // RealNodes are the real nodes the loopback platform starts: one CPU node
@@ -129,12 +131,17 @@ func StartReal(ctx context.Context, o RealOptions) (_ *Cluster, err error) {
 	if err != nil {
 		return nil, err
 	}
-	step("queue (redis-server on "+addr+", its own network namespace)", start)
+	host, _, _ := net.SplitHostPort(addr)
+	objects, err := storage.StartIsolated(ctx, cp, o.BinDir, queue.Netns, host)
+	if err != nil {
+		return nil, err
+	}
+	step("queue (redis-server on "+addr+") and job records (fake-gcs-server on "+objects+"), in their own network namespace", start)
 
 	if err := startKEDA(ctx, cp, o.BinDir, o.WithKEDA, step); err != nil {
 		return nil, err
 	}
-	return &Cluster{ControlPlane: cp, RedisAddress: addr, Images: refs, AppImages: appRefs}, nil
+	return &Cluster{ControlPlane: cp, RedisAddress: addr, StorageAddress: objects, Images: refs, AppImages: appRefs}, nil
 }
 
 // imagesDir is where the images of the cluster in dir are built: beside

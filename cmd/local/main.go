@@ -54,6 +54,7 @@ import (
 	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/display"
 	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/engine"
 	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/queue"
+	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/storage"
 )
 
 // nodes chooses the nodes a new cluster gets: simulated (kwok, no root)
@@ -168,18 +169,18 @@ func run(ctx context.Context, verb string, args []string) error {
 // up starts the cluster when none runs (on the nodes -nodes names), points
 // the local stack at it and runs `pulumi up`.
 func up(ctx context.Context, p paths, opts engine.Options) error {
-	redis, images, err := startOrJoin(ctx, p)
+	redis, objects, images, err := startOrJoin(ctx, p)
 	if err != nil {
 		return err
 	}
-	if err := ensureGroups(ctx, p); err != nil {
+	if err := ensureQueues(ctx, p); err != nil {
 		return err
 	}
 	stack, err := engine.Open(ctx, opts)
 	if err != nil {
 		return err
 	}
-	if err := engine.Configure(ctx, stack, opts, redis, images); err != nil {
+	if err := engine.Configure(ctx, stack, opts, redis, objects, images); err != nil {
 		return err
 	}
 	logPath, engineLog, err := openLog(p.logs, "up")
@@ -211,30 +212,31 @@ func up(ctx context.Context, p paths, opts engine.Options) error {
 }
 
 // startOrJoin starts the loopback cluster, or joins the running one (which
-// must run on the nodes asked for); it returns the queue's address and, on
-// real nodes, the apps' own images by app name.
-func startOrJoin(ctx context.Context, p paths) (string, map[string]string, error) {
+// must run on the nodes asked for); it returns the queue's address, the
+// job records server's and, on real nodes, the apps' own images by app name.
+func startOrJoin(ctx context.Context, p paths) (redis, objects string, images map[string]string, err error) {
 	if controlplane.Running(ctx, p.bin, p.cluster) {
 		if realNodes(p) != (*nodes == "real") {
-			return "", nil, fmt.Errorf("a cluster on %s nodes is running: make local-down first to switch to -nodes %s", nodesOf(p), *nodes)
+			return "", "", nil, fmt.Errorf("a cluster on %s nodes is running: make local-down first to switch to -nodes %s", nodesOf(p), *nodes)
 		}
-		redis, err := queue.Address(p.cluster)
-		if err != nil {
-			return "", nil, err
+		if redis, err = queue.Address(p.cluster); err != nil {
+			return "", "", nil, err
+		}
+		if objects, err = storage.Address(p.cluster); err != nil {
+			return "", "", nil, fmt.Errorf("%w: a cluster started before job records existed; make local-down, then make local", err)
 		}
 		if err := ensureKEDA(ctx, p); err != nil {
-			return "", nil, err
+			return "", "", nil, err
 		}
 		if !realNodes(p) {
-			return redis, nil, nil
+			return redis, objects, nil, nil
 		}
 		fmt.Println("rebuilding the apps' images (seconds when unchanged) and importing them into the nodes")
 		images, err := loopback.RefreshImages(ctx, p.project, p.cluster)
-		return redis, images, err
+		return redis, objects, images, err
 	}
 	built := kedaBuilt(ctx, p)
 	var c *loopback.Cluster
-	var err error
 	progress := func(s string) { fmt.Println("  " + s) }
 	if *nodes == "real" {
 		fmt.Println("starting the loopback cluster on real nodes:")
@@ -244,17 +246,16 @@ func startOrJoin(ctx context.Context, p paths) (string, map[string]string, error
 		c, err = loopback.StartCluster(ctx, p.bin, p.cluster, built, progress)
 	}
 	if err != nil {
-		return "", nil, err
+		return "", "", nil, err
 	}
 	if !built {
 		if err := startKEDALane(p, c.ControlPlane); err != nil {
-			return "", nil, err
+			return "", "", nil, err
 		}
 	}
-	return c.RedisAddress, c.AppImages, nil
+	return c.RedisAddress, c.StorageAddress, c.AppImages, nil
 }
 
-// printNextSteps says what to look at and try once the stack is up.
 func printNextSteps(ctx context.Context, p paths, opts engine.Options) {
 	fmt.Printf("\nLook around:\n  export KUBECONFIG=%s\n  %s/kubectl get pods -n platform -o wide\n", opts.Kubeconfig, p.bin)
 	if realNodes(p) {

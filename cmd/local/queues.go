@@ -15,6 +15,7 @@ import (
 	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/engine"
 	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/keda"
 	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/queue"
+	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/storage"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -68,9 +69,14 @@ func redisOf(p paths) (*redis.Client, error) {
 	return redis.NewClient(&redis.Options{Addr: addr}), nil
 }
 
-// ensureGroups creates every stack queue's stream and consumer group, so
-// that KEDA can count each backlog before any app ran.
-func ensureGroups(ctx context.Context, p paths) error {
+// ensureQueues creates every stack queue's stream and consumer group, so
+// that KEDA can count each backlog before any app ran, and its results
+// bucket on the job records' server.
+func ensureQueues(ctx context.Context, p paths) error {
+	cfg, err := config.LoadStackFile(p.project, "local")
+	if err != nil {
+		return err
+	}
 	names, _, err := stackQueues(p)
 	if err != nil {
 		return err
@@ -80,8 +86,15 @@ func ensureGroups(ctx context.Context, p paths) error {
 		return err
 	}
 	defer q.Close()
+	objects, err := storage.Address(p.cluster)
+	if err != nil {
+		return err
+	}
 	for _, name := range names {
 		if err := queue.EnsureGroup(ctx, q, name); err != nil {
+			return fmt.Errorf("queue %s: %w", name, err)
+		}
+		if err := (storage.Client{Addr: objects}).EnsureBucket(ctx, cfg.ResultsBucket(name)); err != nil {
 			return fmt.Errorf("queue %s: %w", name, err)
 		}
 	}

@@ -208,18 +208,19 @@ func processAlive(pid int) bool {
 
 // Configure points the stack at the running cluster: the settings the
 // harness owns, written into the engine's copy of the stack file, never the
-// repo's: local.kubeconfig (opts.Kubeconfig), local.redisAddress,
+// repo's: local.kubeconfig (opts.Kubeconfig), local.redisAddress and
+// local.storageAddress (the cluster's queue and job records' server),
 // local.images (the apps' own images on real nodes; none when images is
 // empty, so a stack that ran on real nodes goes back to the stack file's
 // images), and every local secret (Secrets) as secrets.<name>, encrypted,
 // the enqueue token among them. An explicit kubeconfig also keeps the
 // provider's inputs stable: left empty, the provider would take whatever
 // $KUBECONFIG the caller's shell has, and show it as a diff.
-func Configure(ctx context.Context, stack auto.Stack, opts Options, redisAddress string, images map[string]string) error {
+func Configure(ctx context.Context, stack auto.Stack, opts Options, redisAddress, storageAddress string, images map[string]string) error {
 	set := func(key, value string, secret bool) error {
 		return stack.SetConfigWithOptions(ctx, "gke-gpu-platform:"+key, auto.ConfigValue{Value: value, Secret: secret}, &auto.ConfigOptions{Path: true})
 	}
-	for key, value := range map[string]string{"local.kubeconfig": opts.Kubeconfig, "local.redisAddress": redisAddress} {
+	for key, value := range map[string]string{"local.kubeconfig": opts.Kubeconfig, "local.redisAddress": redisAddress, "local.storageAddress": storageAddress} {
 		if err := set(key, value, false); err != nil {
 			return err
 		}

@@ -37,6 +37,7 @@ import (
 	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/controlplane"
 	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/engine"
 	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/queue"
+	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/storage"
 	"github.com/gke-gpu-platform/gke-gpu-platform/stacks"
 )
 
@@ -141,7 +142,9 @@ func setup(t *testing.T) *env {
 	}
 	stack, err := engine.Open(ctx, opts)
 	require.NoError(t, err)
-	require.NoError(t, engine.Configure(ctx, stack, opts, cluster.RedisAddress, nil))
+	require.NoError(t, engine.Configure(ctx, stack, opts, cluster.RedisAddress, cluster.StorageAddress, nil))
+	// As `bin/local up` does: the queue's results bucket (Pulumi.local.yaml's gpu-jobs).
+	require.NoError(t, storage.Client{Addr: cluster.StorageAddress}.EnsureBucket(ctx, "gpu-jobs-jobs"))
 	return &env{cp: cp, queue: queueClient(t, cluster.RedisAddress), stack: stack, opts: opts, bin: bin, pack: pack, project: project}
 }
 

@@ -5,7 +5,9 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -25,6 +27,7 @@ import (
 	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/controlplane"
 	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/engine"
 	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/queue"
+	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/storage"
 	"github.com/gke-gpu-platform/gke-gpu-platform/stacks"
 )
 
@@ -79,11 +82,11 @@ func (p *process) stop() {
 
 // appEnv is the environment the platform gives an app of the local stack
 // (read from its Deployment in the mocked graph): the contract under test.
-func appEnv(t *testing.T, project, redis, app string) []string {
+func appEnv(t *testing.T, project, redis, objects, app string) []string {
 	t.Helper()
 	values, err := config.StackFileConfig(project, "local")
 	require.NoError(t, err)
-	values["gke-gpu-platform:local"] = fmt.Sprintf(`{"redisAddress": %q}`, redis)
+	values["gke-gpu-platform:local"] = fmt.Sprintf(`{"redisAddress": %q, "storageAddress": %q}`, redis, objects)
 	// The enqueue token make local sets (encrypted, as the engine passes it).
 	values["gke-gpu-platform:secrets"] = `{"enqueueToken": "[secret]"}`
 	g, err := graphtest.Run(t, stacks.Program, "local", values)
@@ -102,22 +105,34 @@ func appEnv(t *testing.T, project, redis, app string) []string {
 }
 
 // The project's own backend and GPU worker, built from this repository, on
-// a real Redis, with the environment the platform gives them: a job posted
-// with the token is done and acknowledged; without the token, 401; a job
-// that always fails ends in the dead-letter stream after maxDeliveryAttempts.
+// a real Redis and a real fake-gcs-server, with the environment the
+// platform gives them: without the token, 401; a job posted with the token
+// is done and acknowledged, and GET /api/jobs/{id} follows it to
+// succeeded with the worker's result; a job that always fails ends in the
+// dead-letter stream after maxDeliveryAttempts, its record dead-lettered.
 func TestAppsOnTheRealQueue(t *testing.T) {
 	project, err := engine.FindProjectDir(".")
 	require.NoError(t, err)
 	redisServer, err := exec.LookPath("redis-server")
 	require.NoError(t, err, "redis-server is needed (tools/build.sh installs it)")
-	ports, err := controlplane.FreePorts(2)
+	tools := os.Getenv("TOOLS_BIN")
+	if tools == "" {
+		tools = filepath.Join(project, ".tools", "bin")
+	}
+	ports, err := controlplane.FreePorts(3)
 	require.NoError(t, err)
 	redisAddr := fmt.Sprintf("127.0.0.1:%d", ports[0])
 	start(t, nil, redisServer, append([]string{"--bind", "127.0.0.1", "--port", fmt.Sprint(ports[0])}, queue.Durability(t.TempDir())...)...)
+	objects := fmt.Sprintf("127.0.0.1:%d", ports[2])
+	start(t, nil, filepath.Join(tools, "fake-gcs-server"), "-scheme", "http", "-host", "127.0.0.1", "-port", fmt.Sprint(ports[2]),
+		"-backend", "filesystem", "-filesystem-root", t.TempDir(), "-log-level", "warn")
 	ctx := context.Background()
 	q := redis.NewClient(&redis.Options{Addr: redisAddr})
 	t.Cleanup(func() { _ = q.Close() })
 	eventually(t, 10*time.Second, "redis answers", func() bool { return q.Ping(ctx).Err() == nil })
+	eventually(t, 10*time.Second, "fake-gcs-server answers", func() bool {
+		return storage.Client{Addr: objects}.EnsureBucket(ctx, "gpu-jobs-jobs") == nil
+	})
 	counts := func() queue.Counts { n, err := queue.Count(ctx, q, "gpu-jobs"); require.NoError(t, err); return n }
 
 	bin := t.TempDir()
@@ -131,39 +146,64 @@ func TestAppsOnTheRealQueue(t *testing.T) {
 	require.NoError(t, os.WriteFile(okSMI, []byte("#!/bin/sh\necho 'GPU 0: stand-in (no GPU on this machine)'\n"), 0o755))
 
 	const token = "e2e-enqueue-token"
-	backendEnv := append(appEnv(t, project, redisAddr, "backend"), fmt.Sprintf("PORT=%d", ports[1]), "ENQUEUE_TOKEN="+token)
+	backendEnv := append(appEnv(t, project, redisAddr, objects, "backend"), fmt.Sprintf("PORT=%d", ports[1]), "ENQUEUE_TOKEN="+token)
 	start(t, backendEnv, filepath.Join(bin, "backend"))
-	post := func(auth string) int {
-		req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("http://127.0.0.1:%d/api/jobs", ports[1]), strings.NewReader(`{"prompt":"a cat"}`))
+	api := fmt.Sprintf("http://127.0.0.1:%d", ports[1])
+	call := func(method, path, auth, body string) (int, []byte) {
+		req, _ := http.NewRequest(method, api+path, strings.NewReader(body))
 		if auth != "" {
 			req.Header.Set("Authorization", "Bearer "+auth)
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
-			return 0
+			return 0, nil
 		}
-		resp.Body.Close()
-		return resp.StatusCode
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
 	}
-	eventually(t, 10*time.Second, "the backend answers", func() bool { return post("") != 0 })
-	assert.Equal(t, http.StatusUnauthorized, post(""), "no token")
-	assert.Equal(t, http.StatusUnauthorized, post("guess"), "a wrong token")
+	post := func() string {
+		code, body := call(http.MethodPost, "/api/jobs", token, `{"prompt":"a cat"}`)
+		require.Equal(t, http.StatusAccepted, code, "%s", body)
+		var r struct{ ID string }
+		require.NoError(t, json.Unmarshal(body, &r))
+		return r.ID
+	}
+	record := func(id string) map[string]any {
+		code, body := call(http.MethodGet, "/api/jobs/"+id, token, "")
+		require.Equal(t, http.StatusOK, code, "%s", body)
+		var r map[string]any
+		require.NoError(t, json.Unmarshal(body, &r))
+		return r
+	}
+	eventually(t, 10*time.Second, "the backend answers", func() bool { c, _ := call(http.MethodPost, "/api/jobs", "", ""); return c != 0 })
+	for _, auth := range []string{"", "guess"} {
+		code, _ := call(http.MethodPost, "/api/jobs", auth, `{}`)
+		assert.Equal(t, http.StatusUnauthorized, code, "token %q", auth)
+	}
 	assert.Zero(t, counts().Waiting, "a refused request enqueues nothing")
 
-	workerEnv := appEnv(t, project, redisAddr, "gpu-worker")
-	t.Run("a job is done and acknowledged", func(t *testing.T) {
-		require.Equal(t, http.StatusAccepted, post(token))
-		worker := start(t, append(workerEnv, "NVIDIA_SMI="+okSMI), filepath.Join(bin, "gpu-worker"))
-		took := eventually(t, 30*time.Second, "the queue empties", func() bool {
-			n := counts()
-			return n.Waiting == 0 && n.InFlight == 0 && strings.Contains(worker.out.String(), "on 1 GPU(s)")
-		})
-		t.Logf("posted -> done and acknowledged in %s", took.Round(time.Millisecond))
+	workerEnv := appEnv(t, project, redisAddr, objects, "gpu-worker")
+	t.Run("a job is done, and its record says so with its result", func(t *testing.T) {
+		id := post()
+		assert.Equal(t, "queued", record(id)["state"], "recorded before any worker runs")
+		worker := start(t, append(workerEnv, "NVIDIA_SMI="+okSMI, "HOSTNAME=gpu-worker-e2e"), filepath.Join(bin, "gpu-worker"))
+		took := eventually(t, 30*time.Second, "the job succeeded", func() bool { return record(id)["state"] == "succeeded" })
+		t.Logf("posted -> succeeded in %s", took.Round(time.Millisecond))
+		r := record(id)
+		assert.EqualValues(t, 1, r["attempts"])
+		assert.Equal(t, map[string]any{"pod": "gpu-worker-e2e"}, r["worker"])
+		assert.Contains(t, fmt.Sprint(r["result"]), "stand-in (no GPU on this machine)", "the worker's result, inline")
+		code, result := call(http.MethodGet, "/api/jobs/"+id+"/result", token, "")
+		assert.Equal(t, http.StatusOK, code)
+		assert.Contains(t, string(result), `"gpus":["GPU 0: stand-in (no GPU on this machine)"]`)
+		n := counts()
+		assert.Zero(t, n.Waiting+n.InFlight)
 		worker.stop()
 		assert.Contains(t, worker.out.String(), "stopping")
 	})
 	t.Run("a job that always fails ends in the dead letters with its last error", func(t *testing.T) {
-		require.Equal(t, http.StatusAccepted, post(token))
+		id := post()
 		worker := start(t, append(workerEnv, "NVIDIA_SMI="+filepath.Join(bin, "missing")), filepath.Join(bin, "gpu-worker"))
 		eventually(t, 60*time.Second, "the job reaches gpu-jobs:dead", func() bool {
 			return counts().Dead == 1
@@ -175,5 +215,9 @@ func TestAppsOnTheRealQueue(t *testing.T) {
 		dead, err := q.XRange(ctx, stacks.DeadLetterList("gpu-jobs"), "-", "+").Result()
 		require.NoError(t, err)
 		assert.Contains(t, dead[0].Values["error"], "failed on delivery 5 of 5: no GPU visible", "the dead letter says why")
+		r := record(id)
+		assert.Equal(t, "dead-lettered", r["state"])
+		assert.EqualValues(t, 5, r["attempts"])
+		assert.Contains(t, r["error"], "no GPU visible")
 	})
 }

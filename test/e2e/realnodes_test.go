@@ -27,6 +27,7 @@ import (
 	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/images"
 	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/node"
 	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/queue"
+	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/storage"
 )
 
 // TestRealNodes runs the project's own apps, built into OCI images without
@@ -98,7 +99,8 @@ func TestRealNodes(t *testing.T) {
 	require.NoError(t, err)
 	// The apps' own images, as make local NODES=real sets them.
 	require.Equal(t, []string{"backend", "frontend", "gpu-worker"}, slices.Sorted(maps.Keys(cluster.AppImages)))
-	require.NoError(t, engine.Configure(ctx, stack, opts, redis, cluster.AppImages))
+	require.NoError(t, engine.Configure(ctx, stack, opts, redis, cluster.StorageAddress, cluster.AppImages))
+	require.NoError(t, storage.Client{Addr: cluster.StorageAddress}.EnsureBucket(ctx, "gpu-jobs-jobs"))
 	token, err := engine.EnqueueToken(opts)
 	require.NoError(t, err)
 	e := &env{cp: cp, queue: queueClient(t, redis), stack: stack, opts: opts, bin: bin, project: project}
