@@ -49,12 +49,16 @@ func listGPUs(ctx context.Context, smi string) ([]string, error) {
 // input may ask the sample to hold its GPU for a while ({"input":
 // {"seconds": N}}, 0 to maxHold), standing in for real work's duration:
 // enough to see the pool's GPUs all busy and the next worker wait for a
-// node. Its result says what it ran on and for how long. An input it
-// cannot do is errPermanent: not worth another GPU.
+// node; {"input": {"fail": "why"}} fails every attempt with that error.
+// Its result says what it ran on and for how long. An input it cannot do
+// is errPermanent: not worth another GPU.
 func work(ctx context.Context, smi string, body []byte) (json.RawMessage, error) {
 	var j struct {
 		Input *struct {
 			Seconds *float64 `json:"seconds"`
+			// Fail makes the job fail with this error on every attempt,
+			// as a crashing model would: to see retries and dead letters.
+			Fail string `json:"fail"`
 		} `json:"input"`
 	}
 	if err := json.Unmarshal(body, &j); err != nil {
@@ -74,6 +78,9 @@ func work(ctx context.Context, smi string, body []byte) (json.RawMessage, error)
 		return nil, fmt.Errorf("no GPU visible: %w", err)
 	}
 	log.Printf("job %s on %d GPU(s): %s", body, len(gpus), strings.Join(gpus, "; "))
+	if j.Input != nil && j.Input.Fail != "" {
+		return nil, errors.New(j.Input.Fail)
+	}
 	select {
 	case <-time.After(hold):
 	case <-ctx.Done():

@@ -35,6 +35,8 @@ func TestListGPUs(t *testing.T) {
 
 // A job's input.seconds holds the GPU that long; cancelled (SIGTERM past the
 // grace), the job ends at once with the context's error.
+var errAsked = errors.New("CUDA error")
+
 func TestWorkHoldsTheGPU(t *testing.T) {
 	smi := filepath.Join(t.TempDir(), "nvidia-smi")
 	if err := os.WriteFile(smi, []byte("#!/bin/sh\necho 'GPU 0: Tesla T4 (UUID: GPU-1)'\n"), 0o755); err != nil {
@@ -52,6 +54,7 @@ func TestWorkHoldsTheGPU(t *testing.T) {
 		{"seconds out of range: failed for good", `{"id":"d","input":{"seconds":-1}}`, 0, 0, errPermanent},
 		{"seconds not a number: failed for good", `{"id":"e","input":{"seconds":"ten"}}`, 0, 0, errPermanent},
 		{"holds 300 ms", `{"id":"b","input":{"seconds":0.3}}`, 0, 300 * time.Millisecond, nil},
+		{"asked to fail: fails, to be retried", `{"id":"f","input":{"fail":"CUDA error"}}`, 0, 0, errAsked},
 		{"cancelled while holding", `{"id":"c","input":{"seconds":60}}`, 200 * time.Millisecond, 200 * time.Millisecond, context.Canceled},
 	}
 	for _, tt := range tests {
@@ -64,6 +67,9 @@ func TestWorkHoldsTheGPU(t *testing.T) {
 			start := time.Now()
 			result, err := work(ctx, smi, []byte(tt.body))
 			took := time.Since(start)
+			if tt.wantErr == errAsked && err != nil && err.Error() == "CUDA error" && !errors.Is(err, errPermanent) {
+				err = errAsked
+			}
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}

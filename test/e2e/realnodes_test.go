@@ -139,6 +139,7 @@ func TestRealNodes(t *testing.T) {
 	e.networkPolicies(t, cluster.Images["netcheck"], redis)
 	e.realDemandLoop(t, token)
 	e.busyWorkerSurvivesScaleIn(t, token)
+	e.jobsYouCanFollow(t, token)
 	e.faults(t, token)
 }
 
