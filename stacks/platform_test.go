@@ -210,6 +210,8 @@ func TestEveryChildHasItsComponentAsParent(t *testing.T) {
 		"gcp:pubsub/subscription:Subscription":                   {"Queue"},
 		"gcp:pubsub/topicIAMMember:TopicIAMMember":               {"Queue"},
 		"gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember": {"Queue"},
+		"gcp:storage/bucket:Bucket":                              {"JobRecords"},
+		"gcp:storage/bucketIAMMember:BucketIAMMember":            {"JobRecords"},
 	}
 	seen := map[string]bool{}
 	for _, r := range g.Resources {

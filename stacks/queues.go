@@ -270,6 +270,14 @@ func newGKEQueueing(ctx *pulumi.Context, cfg config.Config, t *target) (*queuein
 			return nil, err
 		}
 		subscriptions[a.Name] = queue.Subscription
+		// The same apps, the same least privilege, on the job records.
+		if _, err := components.NewJobRecords(ctx, a.Queue.Name+"-jobs", &components.JobRecordsArgs{
+			Project: cfg.Project, Name: cfg.ResultsBucket(a.Queue.Name), Location: cfg.Region(),
+			KeepDays: a.Queue.Results.KeepDays, Labels: labels,
+			Producers: args.Publishers, Consumers: args.Consumers,
+		}); err != nil {
+			return nil, err
+		}
 	}
 	q.trigger = func(a config.AppConfig) components.TriggerArgs {
 		return pubsubBacklogTrigger(cfg.Project, subscriptions[a.Name], a.Queue.TargetBacklog)

@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -98,6 +99,31 @@ func TestQueueDrivenWorkerOnGKE(t *testing.T) {
 	workerSA := appAccountID("platform-dev", "gpu-worker")
 	assert.Equal(t, "serviceAccount:"+workerSA+"@acme-platform-dev.iam.gserviceaccount.com", consumer.Plain("member"))
 	assert.Equal(t, "serviceAccount:"+appAccountID("platform-dev", "backend")+"@acme-platform-dev.iam.gserviceaccount.com", publisher.Plain("member"))
+
+	// Job records: a private bucket in the cluster's region that forgets
+	// after queue.results.keepDays, and grants on it alone.
+	bucket := named(t, g, "gcp:storage/bucket:Bucket", "gpu-jobs-jobs")
+	assert.Equal(t, "acme-platform-dev-platform-dev-gpu-jobs", bucket.Plain("name"))
+	assert.Equal(t, "us-central1", bucket.Plain("location"))
+	assert.Equal(t, true, bucket.Plain("uniformBucketLevelAccess"))
+	assert.Equal(t, "enforced", bucket.Plain("publicAccessPrevention"))
+	assert.Equal(t, []any{map[string]any{"action": map[string]any{"type": "Delete"}, "condition": map[string]any{"age": 7.0}}}, bucket.Plain("lifecycleRules"))
+	assert.Equal(t, map[string]any{"retentionDurationSeconds": 0.0}, bucket.Plain("softDeletePolicy"))
+	assert.Equal(t, map[string]any{"platform": "gke-gpu-platform", "stack": "dev"}, bucket.Plain("labels"))
+	grants := map[string]string{}
+	for _, m := range g.OfType("gcp:storage/bucketIAMMember:BucketIAMMember") {
+		assert.Equal(t, "acme-platform-dev-platform-dev-gpu-jobs", m.Plain("bucket"))
+		grants[m.Plain("role").(string)+" "+m.Plain("member").(string)] = m.Name
+	}
+	backendSA := "serviceAccount:" + appAccountID("platform-dev", "backend") + "@acme-platform-dev.iam.gserviceaccount.com"
+	assert.Equal(t, []string{
+		"roles/storage.objectCreator " + backendSA,
+		"roles/storage.objectUser serviceAccount:" + workerSA + "@acme-platform-dev.iam.gserviceaccount.com",
+		"roles/storage.objectViewer " + backendSA,
+	}, slices.Sorted(maps.Keys(grants)), "the producer creates and reads, the consumer reads and writes")
+	for _, m := range g.OfType("gcp:projects/iAMMember:IAMMember") {
+		assert.NotContains(t, m.Plain("role"), "roles/storage.", "no project-wide storage role (%s)", m.Name)
+	}
 
 	// Workload Identity: each Kubernetes service account may act as its Google
 	// one, and the annotation names it.
