@@ -145,7 +145,8 @@ func checkBudget(r Resource, stack Stack, cfg map[string]any, state *runState) [
 	busy, _ := cfg["gpuBusyHoursPerMonth"].(float64)
 	storage, _ := cfg["registryStorageGb"].(float64)
 	nat, _ := cfg["natGbPerMonth"].(float64)
-	usage := cost.Usage{FreeTier: isTrue(cfg["freeTier"]), GPUBusyHours: busy, RegistryStorageGB: storage, NATDataGB: nat}
+	jobs, _ := cfg["jobsPerMonth"].(float64)
+	usage := cost.Usage{FreeTier: isTrue(cfg["freeTier"]), GPUBusyHours: busy, RegistryStorageGB: storage, NATDataGB: nat, JobsPerMonth: jobs}
 	if perDay, _ := cfg["burstsPerDay"].(float64); perDay > 0 {
 		work, _ := cfg["burstWorkMinutes"].(float64)
 		usage.Bursts = &cost.Bursts{PerDay: perDay, WorkMinutes: work}

@@ -49,6 +49,8 @@ var costTypes = []string{
 	// GPU node up after each burst, unless it scales a Deployment that asks
 	// for no GPU.
 	"gcp:compute/routerNat:RouterNat", "kubernetes:keda.sh/v1alpha1:ScaledObject", "kubernetes:apps/v1:Deployment",
+	// A queue's results bucket bills operations per job.
+	"gcp:storage/bucket:Bucket",
 }
 
 // Check is a rule's logic: the violations it finds in one resource, each a

@@ -74,7 +74,7 @@ func TestCostIsAStackOutput(t *testing.T) {
 	assert.Len(t, out["lines"], len(e.Lines))
 	assert.Len(t, out["assumptions"], len(e.Assumptions))
 	// What a preview diff shows as before -> after.
-	assert.Equal(t, "idle $3.34/day ($101.58/month), busy $139.31/month", g.Exports["estimatedCost"])
+	assert.Equal(t, "idle $3.34/day ($101.58/month), busy $139.53/month", g.Exports["estimatedCost"])
 }
 
 func TestRegionalClusterCostsTheControlPlane(t *testing.T) {
@@ -121,7 +121,7 @@ func TestCostInputMatchesTheGraph(t *testing.T) {
 			require.NoError(t, err)
 			fromGraph := graphCost(t, runStack(t, stack, nil), cost.Usage{
 				FreeTier: cfg.Cost.FreeTier, GPUBusyHours: cfg.Cost.GPUBusyHoursPerMonth, RegistryStorageGB: cfg.Cost.RegistryStorageGb,
-				Bursts: config.CostInput(cfg).Bursts, NATDataGB: config.CostInput(cfg).NATDataGB,
+				Bursts: config.CostInput(cfg).Bursts, NATDataGB: config.CostInput(cfg).NATDataGB, JobsPerMonth: cfg.Cost.JobsPerMonth,
 			})
 			assert.Equal(t, fromConfig.Lines, fromGraph.Lines)
 			assert.Equal(t, fromConfig.BusyMonthly, fromGraph.BusyMonthly)

@@ -77,6 +77,11 @@ func (g gcsJobs) Create(ctx context.Context, r record) error {
 	// DoesNotExist: if the worker got the job first, its record stands.
 	w := g.bucket.Object(recordObject(r.ID)).If(storage.Conditions{DoesNotExist: true}).NewWriter(ctx)
 	w.ContentType = "application/json"
+	// One request, no 16 MiB chunk buffer: a record is a few hundred bytes
+	// (https://pkg.go.dev/cloud.google.com/go/storage#Writer: "ChunkSize
+	// ... If ChunkSize is set to zero, chunking will be disabled and the
+	// object will be uploaded in a single request").
+	w.ChunkSize = 0
 	if _, err := w.Write(body); err != nil {
 		_ = w.Close()
 		return err

@@ -1,10 +1,12 @@
 // Command loadtest measures the enqueue path as a founder's app uses it:
 // the real backend (apps/backend, built here) on loopback, publishing to the
-// real local queue (redis-server with the platform's durability flags),
-// driven by POST /api/jobs with the enqueue token at several concurrencies
-// for a bounded time each. It prints, per concurrency, jobs/s, p50 and p99
-// latency, errors and the backend's memory, and beside them the floor:
-// redis-benchmark's XADD rate on the same Redis in the same run.
+// real local queue (redis-server with the platform's durability flags) and
+// recording each job on the real job records' server (fake-gcs-server),
+// driven by POST /api/jobs then GET /api/jobs/{id}, with the enqueue
+// token, at several concurrencies for a bounded time each. It prints, per
+// concurrency, jobs/s, p50 and p99 latency of each request, errors and the
+// backend's memory, and beside them the floor: redis-benchmark's XADD rate
+// on the same Redis in the same run.
 //
 //	make bench                          # what docs/timings.md records
 //	go run ./cmd/loadtest -duration 5s -concurrency 1,50
@@ -14,7 +16,7 @@ package main
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -33,12 +35,14 @@ import (
 
 	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/controlplane"
 	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/queue"
+	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/storage"
 )
 
 func main() {
 	duration := flag.Duration("duration", 10*time.Second, "how long each concurrency runs")
 	levels := flag.String("concurrency", "1,10,50,100", "comma-separated numbers of concurrent clients")
 	project := flag.String("project", ".", "the repository (holds apps/backend)")
+	tools := flag.String("tools", ".tools/bin", "where tools/build.sh put fake-gcs-server (the job records' server)")
 	flag.Parse()
 	var conc []int
 	for _, f := range strings.Split(*levels, ",") {
@@ -49,7 +53,7 @@ func main() {
 		}
 		conc = append(conc, n)
 	}
-	if err := run(*project, *duration, conc); err != nil {
+	if err := run(*project, *tools, *duration, conc); err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(1)
 	}
@@ -57,20 +61,46 @@ func main() {
 
 // result is one concurrency's figures.
 type result struct {
-	clients        int
-	ok, errs       int
-	elapsed        time.Duration
-	p50, p99, pmax time.Duration
+	clients   int
+	ok, errs  int
+	elapsed   time.Duration
+	post, get quantiles
 }
 
-func run(project string, d time.Duration, conc []int) error {
+// quantiles of one request kind's latencies.
+type quantiles struct{ p50, p99 time.Duration }
+
+func quantilesOf(lat []time.Duration) quantiles {
+	if len(lat) == 0 {
+		return quantiles{}
+	}
+	slices.Sort(lat)
+	return quantiles{lat[len(lat)/2], lat[len(lat)*99/100]}
+}
+
+func run(project, tools string, d time.Duration, conc []int) error {
+	tools, err := filepath.Abs(tools)
+	if err != nil {
+		return err
+	}
 	dir, err := os.MkdirTemp("", "loadtest-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	ports, err := controlplane.FreePorts(2)
+	ports, err := controlplane.FreePorts(3)
 	if err != nil {
+		return err
+	}
+	// The job records, as the local platform keeps them.
+	objects := fmt.Sprintf("127.0.0.1:%d", ports[2])
+	stopGCS, err := start(dir, filepath.Join(tools, "fake-gcs-server"), nil, "-scheme", "http", "-host", "127.0.0.1", "-port", fmt.Sprint(ports[2]),
+		"-backend", "filesystem", "-filesystem-root", filepath.Join(dir, "storage"), "-log-level", "error")
+	if err != nil {
+		return fmt.Errorf("%w (tools/build.sh fake-gcs-server builds it)", err)
+	}
+	defer stopGCS()
+	if err := waitFor(func() error { return storage.Client{Addr: objects}.EnsureBucket(context.Background(), "bench-jobs") }); err != nil {
 		return err
 	}
 	redisAddr := fmt.Sprintf("127.0.0.1:%d", ports[0])
@@ -88,14 +118,21 @@ func run(project string, d time.Duration, conc []int) error {
 	}
 	const token = "loadtest-token"
 	env := []string{"PORT=" + fmt.Sprint(ports[1]), "ENQUEUE_TOKEN=" + token, "QUEUE_BACKEND=redis",
-		"REDIS_ADDRESS=" + redisAddr, "QUEUE_TOPIC=bench", "QUEUE_GROUP=" + queue.Group}
+		"REDIS_ADDRESS=" + redisAddr, "QUEUE_TOPIC=bench", "QUEUE_GROUP=" + queue.Group,
+		"JOBS_BUCKET=bench-jobs", "STORAGE_EMULATOR_HOST=" + objects}
 	stopBackend, err := start(dir, backend, env)
 	if err != nil {
 		return err
 	}
 	defer stopBackend()
 	url := fmt.Sprintf("http://127.0.0.1:%d/api/jobs", ports[1])
-	if err := waitHTTP(fmt.Sprintf("http://127.0.0.1:%d/healthz", ports[1])); err != nil {
+	if err := waitFor(func() error {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/healthz", ports[1]))
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err
+	}); err != nil {
 		return err
 	}
 	pid, err := pidOf(dir, "backend")
@@ -103,14 +140,16 @@ func run(project string, d time.Duration, conc []int) error {
 		return err
 	}
 
-	fmt.Printf("machine: %d cores; redis-server with %s; each level %s\n\n", runtime.NumCPU(), strings.Join(queue.Durability("<dir>")[2:6], " "), d)
-	fmt.Println("| clients | jobs/s | p50 | p99 | max | errors | backend RSS (peak) |")
-	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Printf("machine: %d cores; redis-server with %s; job records on fake-gcs-server (filesystem); each level %s\n\n", runtime.NumCPU(), strings.Join(queue.Durability("<dir>")[2:6], " "), d)
+	fmt.Println("Each client POSTs a job, then GETs its status once.")
+	fmt.Println()
+	fmt.Println("| clients | jobs/s | POST p50 | POST p99 | GET p50 | GET p99 | errors | backend RSS (peak) |")
+	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, c := range conc {
 		r := drive(url, token, c, d)
 		rss, peak := memory(pid)
-		fmt.Printf("| %d | %.0f | %s | %s | %s | %d | %d MB (%d MB) |\n", r.clients, float64(r.ok)/r.elapsed.Seconds(),
-			ms(r.p50), ms(r.p99), ms(r.pmax), r.errs, rss, peak)
+		fmt.Printf("| %d | %.0f | %s | %s | %s | %s | %d | %d MB (%d MB) |\n", r.clients, float64(r.ok)/r.elapsed.Seconds(),
+			ms(r.post.p50), ms(r.post.p99), ms(r.get.p50), ms(r.get.p99), r.errs, rss, peak)
 	}
 	c := redis.NewClient(&redis.Options{Addr: redisAddr})
 	defer c.Close()
@@ -124,13 +163,26 @@ func run(project string, d time.Duration, conc []int) error {
 	return nil
 }
 
-// drive POSTs jobs from clients goroutines for d and collects latencies.
+// drive runs clients goroutines for d, each POSTing a job and then
+// GETting its status, and collects both latencies.
 func drive(url, token string, clients int, d time.Duration) result {
 	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	call := func(method, u, body string) (int, []byte, time.Duration, error) {
+		req, _ := http.NewRequest(method, u, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		t0 := time.Now()
+		resp, err := hc.Do(req)
+		if err != nil {
+			return 0, nil, 0, err
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, b, time.Since(t0), nil
+	}
 	var mu sync.Mutex
-	var lat []time.Duration
+	var posts, gets []time.Duration
 	errs := 0
 	deadline := time.Now().Add(d)
 	start := time.Now()
@@ -139,36 +191,30 @@ func drive(url, token string, clients int, d time.Duration) result {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var mine []time.Duration
+			var p, g []time.Duration
 			bad := 0
 			for time.Now().Before(deadline) {
-				req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(`{"prompt":"a cat","seconds":1}`))
-				req.Header.Set("Authorization", "Bearer "+token)
-				t0 := time.Now()
-				resp, err := hc.Do(req)
-				if err == nil {
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
-				if err != nil || resp.StatusCode != http.StatusAccepted {
+				code, body, took, err := call(http.MethodPost, url, `{"prompt":"a cat","seconds":1}`)
+				var posted struct{ Status string }
+				if err != nil || code != http.StatusAccepted || json.Unmarshal(body, &posted) != nil {
 					bad++
 					continue
 				}
-				mine = append(mine, time.Since(t0))
+				p = append(p, took)
+				code, _, took, err = call(http.MethodGet, strings.TrimSuffix(url, "/api/jobs")+posted.Status, "")
+				if err != nil || code != http.StatusOK {
+					bad++
+					continue
+				}
+				g = append(g, took)
 			}
 			mu.Lock()
-			lat = append(lat, mine...)
-			errs += bad
+			posts, gets, errs = append(posts, p...), append(gets, g...), errs+bad
 			mu.Unlock()
 		}()
 	}
 	wg.Wait()
-	r := result{clients: clients, ok: len(lat), errs: errs, elapsed: time.Since(start)}
-	if len(lat) > 0 {
-		slices.Sort(lat)
-		r.p50, r.p99, r.pmax = lat[len(lat)/2], lat[len(lat)*99/100], lat[len(lat)-1]
-	}
-	return r
+	return result{clients: clients, ok: len(gets), errs: errs, elapsed: time.Since(start), post: quantilesOf(posts), get: quantilesOf(gets)}
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
@@ -220,14 +266,15 @@ func pidOf(dir, name string) (int, error) {
 	return strconv.Atoi(string(raw))
 }
 
-func waitHTTP(url string) error {
+// waitFor retries f for up to 15 s.
+func waitFor(f func() error) error {
+	var err error
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
+		if err = f(); err == nil {
 			return nil
 		}
 	}
-	return errors.New("the backend did not answer " + url)
+	return err
 }
 
 // memory is a process's resident and peak resident memory, in MB.

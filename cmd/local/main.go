@@ -8,6 +8,8 @@
 //	bin/local enqueue -queue other 2  # jobs on another queue of the stack
 //	bin/local drain          # empty a queue (-queue NAME; simulated pods run nothing to consume it)
 //	bin/local replay         # put a queue's dead letters back on it (-queue NAME)
+//	bin/local jobs [N]       # a queue's N most recent jobs: state, attempts, times (-queue NAME)
+//	bin/local job ID         # one job's record and result (-queue NAME)
 //	bin/local token          # the backend's enqueue token (POST /api/jobs)
 //	bin/local secret NAME    # set a secret of the local stack from standard input (no NAME: list them)
 //	bin/local down           # destroy the stack and stop every process
@@ -65,6 +67,7 @@ func main() {
 	flag.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: local [-nodes simulated|real] up|down|status|token\n"+
 			"       local enqueue [-queue NAME] [N [SECONDS]] | drain [-queue NAME] | replay [-queue NAME]\n"+
+			"       local jobs [-queue NAME] [N] | job [-queue NAME] ID\n"+
 			"       local secret [NAME]   (NAME's value on standard input; no NAME lists them)")
 	}
 	flag.Parse()
@@ -147,6 +150,10 @@ func run(ctx context.Context, verb string, args []string) error {
 		return drain(ctx, p, args)
 	case "replay":
 		return replay(ctx, p, args)
+	case "jobs":
+		return jobs(ctx, p, args)
+	case "job":
+		return job(ctx, p, args)
 	case "enqueue":
 		return enqueue(ctx, p, opts, args)
 	case "down":

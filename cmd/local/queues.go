@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -154,9 +157,42 @@ func replay(ctx context.Context, p paths, args []string) error {
 			return err
 		}
 		fmt.Printf("replayed %s (dead-lettered after %v deliveries: %v)\n", e.Values["id"], e.Values["deliveries"], e.Values["error"])
+		if err := requeueRecord(ctx, p, name, job); err != nil {
+			fmt.Printf("  its record stays dead-lettered until a worker takes it: %v\n", err)
+		}
 	}
 	fmt.Printf("replayed %d dead letter(s) onto %s\n", len(dead), name)
 	return nil
+}
+
+// requeueRecord moves a replayed job's record back to queued (its
+// attempts and last error kept), if it has one.
+func requeueRecord(ctx context.Context, p paths, queueName, body string) error {
+	var j struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal([]byte(body), &j) != nil || j.ID == "" {
+		return nil
+	}
+	c, bucket, err := recordsOf(p, queueName)
+	if err != nil {
+		return err
+	}
+	raw, err := c.Read(ctx, bucket, "jobs/"+j.ID+".json")
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var r map[string]any
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return err
+	}
+	r["state"] = "queued"
+	delete(r, "finishedAt")
+	out, _ := json.Marshal(r)
+	return c.Write(ctx, bucket, "jobs/"+j.ID+".json", out)
 }
 
 // enqueue queues N jobs (default 1) on a queue; on real nodes, jobs for the
@@ -230,4 +266,116 @@ func printQueues(ctx context.Context, p paths) {
 		}
 		fmt.Printf("queue %s: %d waiting, %d in flight, %d dead-lettered\n", name, c.Waiting, c.InFlight, c.Dead)
 	}
+}
+
+// jobRecord is what `jobs` and `job` read of a job's record (the apps
+// write it: apps/backend, apps/gpu-worker).
+type jobRecord struct {
+	ID          string     `json:"id"`
+	State       string     `json:"state"`
+	Attempts    int        `json:"attempts"`
+	SubmittedAt time.Time  `json:"submittedAt"`
+	StartedAt   *time.Time `json:"startedAt"`
+	FinishedAt  *time.Time `json:"finishedAt"`
+	Worker      *struct{ Pod, Node string }
+	Error       string          `json:"error"`
+	Result      json.RawMessage `json:"result"`
+}
+
+// recordsOf is the job records' server and a queue's bucket on it.
+func recordsOf(p paths, queueName string) (storage.Client, string, error) {
+	addr, err := storage.Address(p.cluster)
+	if err != nil {
+		return storage.Client{}, "", fmt.Errorf("no local cluster with job records is running (make local): %w", err)
+	}
+	cfg, err := config.LoadStackFile(p.project, "local")
+	if err != nil {
+		return storage.Client{}, "", err
+	}
+	return storage.Client{Addr: addr}, cfg.ResultsBucket(queueName), nil
+}
+
+// jobs lists a queue's most recent jobs (-n, default 20): state, attempts
+// and times, newest first.
+func jobs(ctx context.Context, p paths, args []string) error {
+	name, rest, _, err := queueArgs(p, "jobs", args)
+	if err != nil {
+		return err
+	}
+	limit := 20
+	if len(rest) > 0 {
+		if limit, err = strconv.Atoi(rest[0]); err != nil || limit < 1 {
+			return fmt.Errorf("jobs takes how many to show, >= 1, got %q", rest[0])
+		}
+	}
+	c, bucket, err := recordsOf(p, name)
+	if err != nil {
+		return err
+	}
+	objects, err := c.List(ctx, bucket, "jobs/")
+	if err != nil {
+		return err
+	}
+	var records []jobRecord
+	for _, o := range objects {
+		if !strings.HasSuffix(o.Name, ".json") || strings.Count(o.Name, "/") != 1 {
+			continue // results, under jobs/<id>/
+		}
+		raw, err := c.Read(ctx, bucket, o.Name)
+		if err != nil {
+			return err
+		}
+		var r jobRecord
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return fmt.Errorf("%s: %w", o.Name, err)
+		}
+		records = append(records, r)
+	}
+	slices.SortFunc(records, func(a, b jobRecord) int { return b.SubmittedAt.Compare(a.SubmittedAt) })
+	fmt.Printf("%-32s  %-13s  %8s  %-20s  %s\n", "JOB", "STATE", "ATTEMPTS", "SUBMITTED", "TOOK")
+	for _, r := range records[:min(limit, len(records))] {
+		took := ""
+		if r.StartedAt != nil && r.FinishedAt != nil {
+			took = r.FinishedAt.Sub(r.SubmittedAt).Round(100 * time.Millisecond).String()
+		}
+		fmt.Printf("%-32s  %-13s  %8d  %-20s  %s\n", r.ID, r.State, r.Attempts, r.SubmittedAt.Local().Format("2006-01-02 15:04:05"), took)
+	}
+	fmt.Printf("%d job(s) in %s; bin/local job ID shows one\n", len(records), bucket)
+	return nil
+}
+
+// job shows one job's record and its result.
+func job(ctx context.Context, p paths, args []string) error {
+	name, rest, _, err := queueArgs(p, "job", args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return errors.New("job takes one job id (bin/local jobs lists them)")
+	}
+	id := rest[0]
+	c, bucket, err := recordsOf(p, name)
+	if err != nil {
+		return err
+	}
+	raw, err := c.Read(ctx, bucket, "jobs/"+id+".json")
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("no job %s in %s", id, bucket)
+	}
+	if err != nil {
+		return err
+	}
+	var pretty bytes.Buffer
+	_ = json.Indent(&pretty, raw, "", "  ")
+	fmt.Println(pretty.String())
+	result, err := c.Read(ctx, bucket, "jobs/"+id+"/result")
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		fmt.Println("no result (yet)")
+	case err != nil:
+		return err
+	default:
+		fmt.Printf("result (jobs/%s/result):\n%s\n", id, result)
+	}
+	return nil
 }

@@ -439,6 +439,10 @@ type CostConfig struct {
 	// nodes only; $0.045/GB): images from registries outside Google, calls
 	// to outside APIs.
 	NATGbPerMonth float64 `json:"natGbPerMonth"`
+	// JobsPerMonth is the expected jobs per month across the stack's
+	// queues, for the job records' Cloud Storage operations (4 writes and
+	// 2 reads by the apps, 3 status reads by callers, per job).
+	JobsPerMonth float64 `json:"jobsPerMonth"`
 	// MonthlyBudget is refused: the budget lives in the policy config
 	// (policy/config/<stack>.json), out of a pull request's stack file. Kept
 	// only to say so when a stack file still sets it.

@@ -38,6 +38,14 @@ func CostInput(cfg Config) cost.Input {
 	if b := cfg.Cost.Bursts; b != nil {
 		in.Bursts = &cost.Bursts{PerDay: b.PerDay, WorkMinutes: b.WorkMinutes}
 	}
+	if cfg.UsesQueues() && cfg.Platform != PlatformLocal {
+		in.JobRecords = &cost.JobRecords{PerMonth: cfg.Cost.JobsPerMonth}
+		for _, a := range cfg.Apps {
+			if a.Queue != nil {
+				in.JobRecords.KeepDays = max(in.JobRecords.KeepDays, a.Queue.Results.KeepDays)
+			}
+		}
+	}
 	if g := cfg.GPUPool; g.Enabled {
 		in.Pools = append(in.Pools, cost.Pool{
 			Name:        "gpu",

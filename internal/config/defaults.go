@@ -48,7 +48,7 @@ func Defaults(stack string) Config {
 			StaticIPName:        stackScopedName("ingress", stack, resourceIDMax),
 			ControllerNamespace: "ingress-nginx",
 		},
-		Cost: CostConfig{FreeTier: true, RegistryStorageGb: 1, NATGbPerMonth: 1},
+		Cost: CostConfig{FreeTier: true, RegistryStorageGb: 1, NATGbPerMonth: 1, JobsPerMonth: 10000},
 	}
 }
 

@@ -89,7 +89,30 @@ type Input struct {
 	StaticIPs int
 	// RegistryStorageGB is the expected image storage.
 	RegistryStorageGB float64
+	// JobRecords, when set, prices the queues' job records in Cloud Storage.
+	JobRecords *JobRecords
 }
+
+// JobRecords are the busy month's jobs, each with a record and a result
+// in a results bucket.
+type JobRecords struct {
+	// PerMonth is the jobs per month.
+	PerMonth float64
+	// KeepDays is how long a record and its result are kept.
+	KeepDays int
+}
+
+// Operations and size per job: the backend creates the record (1 write);
+// the worker reads and rewrites it when it starts and when it ends (2
+// reads, 2 writes) and writes the result (1 write); a caller polls the
+// status and fetches the result (3 reads, assumed). A record with a small
+// result is about 1 KB, the result object as much again.
+const (
+	writesPerJob   = 4
+	readsPerJob    = 5
+	bytesPerJob    = 2048
+	daysPerMonthCS = 30.4
+)
 
 // Line is one item of the estimate, in USD per month.
 type Line struct {
@@ -301,6 +324,14 @@ func (p *Prices) Estimate(in Input) (Estimate, error) {
 	if in.StaticIPs > 0 {
 		ip := float64(in.StaticIPs) * p.StaticIPPerHour.Price * h
 		add(Line{Item: "static IP", Detail: fmt.Sprintf("%d reserved address(es)", in.StaticIPs), Idle: ip, Busy: ip, Guess: p.StaticIPPerHour.Guess})
+	}
+	if j := in.JobRecords; j != nil {
+		cs := p.CloudStorage
+		ops := j.PerMonth * (writesPerJob*cs.ClassAPer1000.Price + readsPerJob*cs.ClassBPer1000.Price) / 1000
+		gbMonths := j.PerMonth * bytesPerJob / (1 << 30) * float64(j.KeepDays) / daysPerMonthCS
+		add(Line{Item: "job records", Detail: fmt.Sprintf("Cloud Storage: %.0f jobs x %d writes ($%.4f/1,000) and %d reads ($%.4f/1,000), about %d KB each kept %d days",
+			j.PerMonth, writesPerJob, cs.ClassAPer1000.Price, readsPerJob, cs.ClassBPer1000.Price, bytesPerJob/1024, j.KeepDays),
+			Busy: ops + gbMonths*cs.StandardPerGBMonth.Price})
 	}
 	reg := math.Max(0, in.RegistryStorageGB-p.ArtifactRegistry.FreeGB.Price) * p.ArtifactRegistry.PerGBMonth.Price
 	add(Line{Item: "image registry", Detail: fmt.Sprintf("%.1f GB stored, %.1f GB free", in.RegistryStorageGB, p.ArtifactRegistry.FreeGB.Price), Idle: reg, Busy: reg})

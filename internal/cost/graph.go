@@ -29,6 +29,9 @@ type Usage struct {
 	Bursts *Bursts
 	// NATDataGB is the traffic through Cloud NAT per month.
 	NATDataGB float64
+	// JobsPerMonth are the queues' jobs, each with a record in a results
+	// bucket (see Input.JobRecords).
+	JobsPerMonth float64
 }
 
 // GKE's defaults for a node pool that does not say (cloud.google.com/kubernetes-engine/docs).
@@ -84,6 +87,16 @@ func InputFromResources(resources []Resource, u Usage) (Input, error) {
 			in.StaticIPs++
 		case "gcp:compute/routerNat:RouterNat":
 			in.CloudNAT = true
+		case "gcp:storage/bucket:Bucket":
+			// A results bucket: its lifecycle rule's age is how long a job's
+			// record is kept (the longest, when there are several).
+			if rules, _ := r.Props["lifecycleRules"].([]any); len(rules) > 0 {
+				if in.JobRecords == nil {
+					in.JobRecords = &JobRecords{PerMonth: u.JobsPerMonth}
+				}
+				rule, _ := rules[0].(map[string]any)
+				in.JobRecords.KeepDays = max(in.JobRecords.KeepDays, intOr(rule, "condition.age", 0))
+			}
 		case "kubernetes:keda.sh/v1alpha1:ScaledObject":
 			// KEDA's default cooldownPeriod is 300 s (keda.sh ScaledObject spec).
 			if target := str(r.Props, "spec.scaleTargetRef.name"); target == "" || !cpuOnly[target] {

@@ -113,6 +113,11 @@ type Prices struct {
 		PerGBMonth Price `json:"perGbMonth"`
 		FreeGB     Price `json:"freeGb"`
 	} `json:"artifactRegistry"`
+	CloudStorage struct {
+		StandardPerGBMonth Price `json:"standardPerGbMonth"`
+		ClassAPer1000      Price `json:"classAPer1000"`
+		ClassBPer1000      Price `json:"classBPer1000"`
+	} `json:"cloudStorage"`
 }
 
 // LoadPrices parses the embedded table.

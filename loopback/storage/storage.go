@@ -181,6 +181,26 @@ func (c Client) List(ctx context.Context, bucket, prefix string) ([]Object, erro
 	}
 }
 
+// Write stores content as an object (a simple media upload), replacing any.
+func (c Client) Write(ctx context.Context, bucket, name string, content []byte) error {
+	q := url.Values{"uploadType": {"media"}, "name": {name}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+c.Addr+"/upload/storage/v1/b/"+url.PathEscape(bucket)+"/o?"+q.Encode(), bytes.NewReader(content))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("storage: write %s/%s: %s: %s", bucket, name, resp.Status, b)
+	}
+	return nil
+}
+
 // Read returns an object's content; os.ErrNotExist when there is none.
 func (c Client) Read(ctx context.Context, bucket, name string) ([]byte, error) {
 	resp, err := c.do(ctx, http.MethodGet, "/storage/v1/b/"+url.PathEscape(bucket)+"/o/"+url.PathEscape(name)+"?alt=media", nil)

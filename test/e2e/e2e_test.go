@@ -52,6 +52,8 @@ type env struct {
 	pack  string
 	// project is the repository's project directory (the shipped files).
 	project string
+	// deadBefore are the dead letters in the queue before the fault steps.
+	deadBefore int64
 	// deploymentsEnv are the PULUMI_OPTION_* variables set by deploymentsPolicyEnv.
 	deploymentsEnv map[string]string
 }

@@ -221,3 +221,36 @@ func TestAppsOnTheRealQueue(t *testing.T) {
 		assert.Contains(t, r["error"], "no GPU visible")
 	})
 }
+
+// The harness's client of the job records' server (what `bin/local jobs`,
+// `job` and `replay` use) against the real fake-gcs-server binary.
+func TestStorageClientOnTheRealServer(t *testing.T) {
+	project, err := engine.FindProjectDir(".")
+	require.NoError(t, err)
+	tools := os.Getenv("TOOLS_BIN")
+	if tools == "" {
+		tools = filepath.Join(project, ".tools", "bin")
+	}
+	ports, err := controlplane.FreePorts(1)
+	require.NoError(t, err)
+	start(t, nil, filepath.Join(tools, "fake-gcs-server"), "-scheme", "http", "-host", "127.0.0.1", "-port", fmt.Sprint(ports[0]),
+		"-backend", "filesystem", "-filesystem-root", t.TempDir(), "-log-level", "warn")
+	c := storage.Client{Addr: fmt.Sprintf("127.0.0.1:%d", ports[0])}
+	ctx := context.Background()
+	eventually(t, 10*time.Second, "fake-gcs-server answers", func() bool { return c.EnsureBucket(ctx, "gpu-jobs-jobs") == nil })
+	require.NoError(t, c.EnsureBucket(ctx, "gpu-jobs-jobs"), "a second time: no error")
+	require.NoError(t, c.Write(ctx, "gpu-jobs-jobs", "jobs/a.json", []byte(`{"id":"a","state":"queued"}`)))
+	require.NoError(t, c.Write(ctx, "gpu-jobs-jobs", "jobs/a/result", []byte(`{"ok":true}`)))
+	objects, err := c.List(ctx, "gpu-jobs-jobs", "jobs/")
+	require.NoError(t, err)
+	var names []string
+	for _, o := range objects {
+		names = append(names, o.Name)
+	}
+	assert.ElementsMatch(t, []string{"jobs/a.json", "jobs/a/result"}, names)
+	got, err := c.Read(ctx, "gpu-jobs-jobs", "jobs/a.json")
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"id":"a","state":"queued"}`, string(got))
+	_, err = c.Read(ctx, "gpu-jobs-jobs", "jobs/b.json")
+	assert.ErrorIs(t, err, os.ErrNotExist)
+}
