@@ -72,7 +72,7 @@ bench:
 # config); `make unit` runs only their seeds.
 FUZZTIME ?= 30s
 fuzz:
-	cd apps/backend && go test -run '^$$' -fuzz '^FuzzPostJob$$' -fuzztime $(FUZZTIME) .
+	cd apps/backend && go test -run '^$$' -fuzz '^FuzzPostJob$$' -fuzztime $(FUZZTIME) . && go test -run '^$$' -fuzz '^FuzzJobPath$$' -fuzztime $(FUZZTIME) .
 	go test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./internal/config
 
 # -v: a first build compiles the Pulumi SDK for minutes; each package prints.

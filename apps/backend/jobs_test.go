@@ -133,3 +133,48 @@ func TestNoJobRecords(t *testing.T) {
 		t.Fatalf("POST without records: %d", code)
 	}
 }
+
+// asked records the ids a handler asked the store for.
+type asked struct{ ids []string }
+
+func (a *asked) Create(context.Context, record) error { return nil }
+func (a *asked) Get(_ context.Context, id string) (record, error) {
+	a.ids = append(a.ids, id)
+	return record{}, errNoJob
+}
+func (a *asked) Result(_ context.Context, id string) (io.ReadCloser, string, error) {
+	a.ids = append(a.ids, id)
+	return nil, "", errNoJob
+}
+
+// Whatever path a caller asks under /api/jobs/, the handler does not
+// panic, answers 4xx (or the mux's redirect for an unclean path), and asks
+// the store only for well-formed ids: never a path of its own making.
+// `make fuzz` runs it for a bounded time; go test runs the seeds.
+func FuzzJobPath(f *testing.F) {
+	for _, seed := range []string{
+		strings.Repeat("a", 32), strings.Repeat("a", 32) + "/result", "..%2F..%2Fsecrets", "../../etc/passwd",
+		"%00", strings.Repeat("A", 32), "a/b/c", "", "?id=1", strings.Repeat("0", 33), "%2e%2e/result",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, rest string) {
+		store := &asked{}
+		h := newHandler("pod-1", &recorder{}, store, token)
+		req, err := http.NewRequest(http.MethodGet, "http://backend/api/jobs/"+rest, nil)
+		if err != nil {
+			return // not a URL a client could send
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code < 300 || w.Code >= 500 {
+			t.Fatalf("GET /api/jobs/%s: %d", rest, w.Code)
+		}
+		for _, id := range store.ids {
+			if !jobIDPattern.MatchString(id) {
+				t.Fatalf("GET /api/jobs/%s asked the store for %q", rest, id)
+			}
+		}
+	})
+}
