@@ -242,6 +242,22 @@ func newGKEQueueing(ctx *pulumi.Context, cfg config.Config, t *target) (*queuein
 		q.identity[a.Name] = id.Email
 		members[a.Name] = id.Member
 	}
+	subscriptions, err := newGKEQueues(ctx, cfg, members, labels, topicID)
+	if err != nil {
+		return nil, err
+	}
+	q.trigger = func(a config.AppConfig) components.TriggerArgs {
+		return pubsubBacklogTrigger(cfg.Project, subscriptions[a.Name], a.Queue.TargetBacklog)
+	}
+	return q, nil
+}
+
+// newGKEQueues creates, for each app's queue, its Pub/Sub topic and
+// subscription with their dead letters, and its results bucket, each
+// granted to exactly the queue's consumer and publishers (members, by app).
+// It returns each consumer's subscription by app name.
+func newGKEQueues(ctx *pulumi.Context, cfg config.Config, members map[string]pulumi.StringInput, labels map[string]string,
+	topicID func(string) string) (map[string]pulumi.StringOutput, error) {
 	// Pub/Sub's service agent forwards dead letters; its address holds the
 	// project's number, which only Google knows.
 	project := organizations.LookupProjectOutput(ctx, organizations.LookupProjectOutputArgs{ProjectId: pulumi.String(cfg.Project)})
@@ -279,10 +295,7 @@ func newGKEQueueing(ctx *pulumi.Context, cfg config.Config, t *target) (*queuein
 			return nil, err
 		}
 	}
-	q.trigger = func(a config.AppConfig) components.TriggerArgs {
-		return pubsubBacklogTrigger(cfg.Project, subscriptions[a.Name], a.Queue.TargetBacklog)
-	}
-	return q, nil
+	return subscriptions, nil
 }
 
 // ManagedPrometheusURL is Cloud Monitoring's Prometheus-compatible query API
