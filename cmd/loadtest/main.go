@@ -79,53 +79,96 @@ func quantilesOf(lat []time.Duration) quantiles {
 }
 
 func run(project, tools string, d time.Duration, conc []int) error {
-	tools, err := filepath.Abs(tools)
-	if err != nil {
-		return err
-	}
 	dir, err := os.MkdirTemp("", "loadtest-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	ports, err := controlplane.FreePorts(3)
+	st, stop, err := startStack(dir, project, tools)
+	defer stop()
 	if err != nil {
 		return err
+	}
+	fmt.Printf("machine: %d cores; redis-server with %s; job records on fake-gcs-server (filesystem); each level %s\n\n", runtime.NumCPU(), strings.Join(queue.Durability("<dir>")[2:6], " "), d)
+	fmt.Println("Each client POSTs a job, then GETs its status once.")
+	fmt.Println()
+	fmt.Println("| clients | jobs/s | POST p50 | POST p99 | GET p50 | GET p99 | errors | backend RSS (peak) |")
+	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for _, c := range conc {
+		r := drive(st.url, token, c, d)
+		rss, peak := memory(st.backendPID)
+		fmt.Printf("| %d | %.0f | %s | %s | %s | %s | %d | %d MB (%d MB) |\n", r.clients, float64(r.ok)/r.elapsed.Seconds(),
+			ms(r.post.p50), ms(r.post.p99), ms(r.get.p50), ms(r.get.p99), r.errs, rss, peak)
+	}
+	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", st.redisPort)})
+	defer c.Close()
+	n, _ := c.XLen(context.Background(), "bench").Result()
+	fmt.Printf("\n%d jobs in the stream\n", n)
+	floor, err := xaddFloor(st.redisPort)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("floor: redis-benchmark XADD of the same job, 50 clients, same Redis: %s\n", floor)
+	return nil
+}
+
+// token is the enqueue token the benchmark's backend takes.
+const token = "loadtest-token"
+
+// stack is what startStack runs.
+type stack struct {
+	url        string // POST /api/jobs
+	backendPID int
+	redisPort  int
+}
+
+// startStack runs, in dir, fake-gcs-server (tools holds it) with the
+// bucket bench-jobs, redis-server with the platform's durability, and the
+// backend built from project's apps/backend on them. stop ends what
+// started, whatever the error.
+func startStack(dir, project, tools string) (stack, func(), error) {
+	var stops []func()
+	stop := func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
+	tools, err := filepath.Abs(tools)
+	if err != nil {
+		return stack{}, stop, err
+	}
+	ports, err := controlplane.FreePorts(3)
+	if err != nil {
+		return stack{}, stop, err
 	}
 	// The job records, as the local platform keeps them.
 	objects := fmt.Sprintf("127.0.0.1:%d", ports[2])
-	stopGCS, err := start(dir, filepath.Join(tools, "fake-gcs-server"), nil, "-scheme", "http", "-host", "127.0.0.1", "-port", fmt.Sprint(ports[2]),
+	s, err := start(dir, filepath.Join(tools, "fake-gcs-server"), nil, "-scheme", "http", "-host", "127.0.0.1", "-port", fmt.Sprint(ports[2]),
 		"-backend", "filesystem", "-filesystem-root", filepath.Join(dir, "storage"), "-log-level", "error")
 	if err != nil {
-		return fmt.Errorf("%w (tools/build.sh fake-gcs-server builds it)", err)
+		return stack{}, stop, fmt.Errorf("%w (tools/build.sh fake-gcs-server builds it)", err)
 	}
-	defer stopGCS()
+	stops = append(stops, s)
 	if err := waitFor(func() error { return storage.Client{Addr: objects}.EnsureBucket(context.Background(), "bench-jobs") }); err != nil {
-		return err
+		return stack{}, stop, err
 	}
-	redisAddr := fmt.Sprintf("127.0.0.1:%d", ports[0])
-	stopRedis, err := start(dir, "redis-server", nil, append([]string{"--port", fmt.Sprint(ports[0]), "--bind", "127.0.0.1"}, queue.Durability(dir)...)...)
-	if err != nil {
-		return err
+	if s, err = start(dir, "redis-server", nil, append([]string{"--port", fmt.Sprint(ports[0]), "--bind", "127.0.0.1"}, queue.Durability(dir)...)...); err != nil {
+		return stack{}, stop, err
 	}
-	defer stopRedis()
-
+	stops = append(stops, s)
 	backend := filepath.Join(dir, "backend")
 	build := exec.Command("go", "build", "-trimpath", "-o", backend, ".")
 	build.Dir = filepath.Join(project, "apps", "backend")
 	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build apps/backend: %w: %s", err, out)
+		return stack{}, stop, fmt.Errorf("go build apps/backend: %w: %s", err, out)
 	}
-	const token = "loadtest-token"
 	env := []string{"PORT=" + fmt.Sprint(ports[1]), "ENQUEUE_TOKEN=" + token, "QUEUE_BACKEND=redis",
-		"REDIS_ADDRESS=" + redisAddr, "QUEUE_TOPIC=bench", "QUEUE_GROUP=" + queue.Group,
+		"REDIS_ADDRESS=" + fmt.Sprintf("127.0.0.1:%d", ports[0]), "QUEUE_TOPIC=bench", "QUEUE_GROUP=" + queue.Group,
 		"JOBS_BUCKET=bench-jobs", "STORAGE_EMULATOR_HOST=" + objects}
-	stopBackend, err := start(dir, backend, env)
-	if err != nil {
-		return err
+	if s, err = start(dir, backend, env); err != nil {
+		return stack{}, stop, err
 	}
-	defer stopBackend()
-	url := fmt.Sprintf("http://127.0.0.1:%d/api/jobs", ports[1])
+	stops = append(stops, s)
 	if err := waitFor(func() error {
 		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/healthz", ports[1]))
 		if err == nil {
@@ -133,34 +176,10 @@ func run(project, tools string, d time.Duration, conc []int) error {
 		}
 		return err
 	}); err != nil {
-		return err
+		return stack{}, stop, err
 	}
 	pid, err := pidOf(dir, "backend")
-	if err != nil {
-		return err
-	}
-
-	fmt.Printf("machine: %d cores; redis-server with %s; job records on fake-gcs-server (filesystem); each level %s\n\n", runtime.NumCPU(), strings.Join(queue.Durability("<dir>")[2:6], " "), d)
-	fmt.Println("Each client POSTs a job, then GETs its status once.")
-	fmt.Println()
-	fmt.Println("| clients | jobs/s | POST p50 | POST p99 | GET p50 | GET p99 | errors | backend RSS (peak) |")
-	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|")
-	for _, c := range conc {
-		r := drive(url, token, c, d)
-		rss, peak := memory(pid)
-		fmt.Printf("| %d | %.0f | %s | %s | %s | %s | %d | %d MB (%d MB) |\n", r.clients, float64(r.ok)/r.elapsed.Seconds(),
-			ms(r.post.p50), ms(r.post.p99), ms(r.get.p50), ms(r.get.p99), r.errs, rss, peak)
-	}
-	c := redis.NewClient(&redis.Options{Addr: redisAddr})
-	defer c.Close()
-	n, _ := c.XLen(context.Background(), "bench").Result()
-	fmt.Printf("\n%d jobs in the stream\n", n)
-	floor, err := xaddFloor(ports[0])
-	if err != nil {
-		return err
-	}
-	fmt.Printf("floor: redis-benchmark XADD of the same job, 50 clients, same Redis: %s\n", floor)
-	return nil
+	return stack{url: fmt.Sprintf("http://127.0.0.1:%d/api/jobs", ports[1]), backendPID: pid, redisPort: ports[0]}, stop, err
 }
 
 // drive runs clients goroutines for d, each POSTing a job and then
