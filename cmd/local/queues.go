@@ -72,6 +72,16 @@ func redisOf(p paths) (*redis.Client, error) {
 	return redis.NewClient(&redis.Options{Addr: addr}), nil
 }
 
+// onQueue parses a verb's queue arguments (queueArgs) and opens the
+// running platform's Redis; close it after use.
+func onQueue(p paths, verb string, args []string) (name string, rest []string, backend string, q *redis.Client, err error) {
+	if name, rest, backend, err = queueArgs(p, verb, args); err != nil {
+		return "", nil, "", nil, err
+	}
+	q, err = redisOf(p)
+	return name, rest, backend, q, err
+}
+
 // ensureQueues creates every stack queue's stream and consumer group, so
 // that KEDA can count each backlog before any app ran, and its results
 // bucket on the job records' server.
@@ -107,11 +117,7 @@ func ensureQueues(ctx context.Context, p paths) error {
 // drain empties a queue, jobs in flight included: simulated pods run
 // nothing to consume it. Its dead letters stay.
 func drain(ctx context.Context, p paths, args []string) error {
-	name, _, _, err := queueArgs(p, "drain", args)
-	if err != nil {
-		return err
-	}
-	q, err := redisOf(p)
+	name, _, _, q, err := onQueue(p, "drain", args)
 	if err != nil {
 		return err
 	}
@@ -133,11 +139,7 @@ func drain(ctx context.Context, p paths, args []string) error {
 // replay puts a queue's dead letters back on it, oldest first, each as a
 // new job (its deliveries start again from zero).
 func replay(ctx context.Context, p paths, args []string) error {
-	name, _, _, err := queueArgs(p, "replay", args)
-	if err != nil {
-		return err
-	}
-	q, err := redisOf(p)
+	name, _, _, q, err := onQueue(p, "replay", args)
 	if err != nil {
 		return err
 	}
