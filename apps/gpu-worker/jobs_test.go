@@ -60,11 +60,26 @@ func queued(t *testing.T, srv *fakestorage.Server, id string) {
 	})
 }
 
-// runJobs consumes with records until every job has ended or limit passes.
-func runJobs(t *testing.T, src source, rec *jobRecords, limit time.Duration, do workFunc) {
+// runJobs consumes with records until job id's record has ended
+// (succeeded, failed or dead-lettered) and a second more has passed, in
+// which a delivery that should not happen would show; or until limit.
+func runJobs(t *testing.T, src source, rec *jobRecords, srv *fakestorage.Server, id string, limit time.Duration, do workFunc) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
+	go func() {
+		for ctx.Err() == nil {
+			if obj, err := srv.GetObject("jobs", recordObject(id)); err == nil {
+				var r record
+				if json.Unmarshal(obj.Content, &r) == nil && (r.State == stateSucceeded || r.State == stateFailed || r.State == stateDeadLettered) {
+					time.Sleep(time.Second)
+					cancel()
+					return
+				}
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
 	_ = consume(ctx, recordedSource{source: src, records: rec}, time.Second, do)
 }
 
@@ -83,7 +98,7 @@ func TestJobStatesOnRedis(t *testing.T) {
 		queued(t, srv, "ok")
 		addJob(t, c, `{"id":"ok"}`)
 		var during record
-		runJobs(t, w(), rec, 3*time.Second, func(context.Context, []byte) (json.RawMessage, error) {
+		runJobs(t, w(), rec, srv, "ok", 10*time.Second, func(context.Context, []byte) (json.RawMessage, error) {
 			during = readRecord(t, srv, "ok")
 			return json.RawMessage(`{"gpus":["GPU 0"]}`), nil
 		})
@@ -112,7 +127,7 @@ func TestJobStatesOnRedis(t *testing.T) {
 			t.Fatalf("after the failed attempt: %+v", r)
 		}
 		var during record
-		runJobs(t, w(), rec, 3*time.Second, func(context.Context, []byte) (json.RawMessage, error) {
+		runJobs(t, w(), rec, srv, "flaky", 10*time.Second, func(context.Context, []byte) (json.RawMessage, error) {
 			during = readRecord(t, srv, "flaky")
 			return nil, nil
 		})
@@ -128,7 +143,7 @@ func TestJobStatesOnRedis(t *testing.T) {
 		addJob(t, c, `{"id":"bad"}`)
 		var mu sync.Mutex
 		runs := 0
-		runJobs(t, w(), rec, 3*time.Second, func(ctx context.Context, body []byte) (json.RawMessage, error) {
+		runJobs(t, w(), rec, srv, "bad", 10*time.Second, func(ctx context.Context, body []byte) (json.RawMessage, error) {
 			if jobIDOf(body) != "bad" {
 				return nil, nil
 			}
@@ -146,7 +161,7 @@ func TestJobStatesOnRedis(t *testing.T) {
 		queued(t, srv, "typo")
 		addJob(t, c, `{"id":"typo","input":{"seconds":"ten"}}`)
 		runs := 0
-		runJobs(t, w(), rec, 3*time.Second, func(ctx context.Context, body []byte) (json.RawMessage, error) {
+		runJobs(t, w(), rec, srv, "typo", 10*time.Second, func(ctx context.Context, body []byte) (json.RawMessage, error) {
 			runs++
 			return nil, fmt.Errorf("%w: input.seconds", errPermanent)
 		})
@@ -175,14 +190,14 @@ func TestJobStatesOnRedis(t *testing.T) {
 		if r := readRecord(t, srv, "long"); r.State != stateQueued || r.Attempts != 1 {
 			t.Fatalf("%+v", r)
 		}
-		runJobs(t, w(), rec, 3*time.Second, func(context.Context, []byte) (json.RawMessage, error) { return nil, nil })
+		runJobs(t, w(), rec, srv, "long", 10*time.Second, func(context.Context, []byte) (json.RawMessage, error) { return nil, nil })
 		if r := readRecord(t, srv, "long"); r.State != stateSucceeded || r.Attempts != 2 {
 			t.Fatalf("%+v", r)
 		}
 	})
 	t.Run("the worker first: it creates the record", func(t *testing.T) {
 		addJob(t, c, `{"id":"early"}`)
-		runJobs(t, w(), rec, 3*time.Second, func(context.Context, []byte) (json.RawMessage, error) { return nil, nil })
+		runJobs(t, w(), rec, srv, "early", 10*time.Second, func(context.Context, []byte) (json.RawMessage, error) { return nil, nil })
 		if r := readRecord(t, srv, "early"); r.State != stateSucceeded || r.Attempts != 1 {
 			t.Fatalf("%+v", r)
 		}
@@ -211,7 +226,7 @@ func TestJobDeadLetteredOnPubSub(t *testing.T) {
 	src.maxDeliveries = 5
 	var mu sync.Mutex
 	runs := 0
-	runJobs(t, src, rec, 15*time.Second, func(context.Context, []byte) (json.RawMessage, error) {
+	runJobs(t, src, rec, gcs, "bad", 20*time.Second, func(context.Context, []byte) (json.RawMessage, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		runs++
