@@ -71,6 +71,10 @@ func (e *env) faults(t *testing.T, token string) {
 		lost := time.Now()
 		// Its kubelet, its containerd and every container on it, at once.
 		require.NoError(t, node.Lose(e.cp, "gpu-0"))
+		// What GKE does with a lost node's pods: they are gone (the node is
+		// deleted or replaced, and the pod GC removes them), and the
+		// Deployment makes new ones, new consumers of the queue.
+		e.kubectl(t, "delete", "pods", "-n", namespace, "-l", "app.kubernetes.io/name=gpu-worker", "--force", "--grace-period=0", "--wait=false")
 		time.Sleep(5 * time.Second)
 		require.NoError(t, node.Restart(context.Background(), e.cp, "gpu-0"))
 		// As at its start: the GPUs the busy-worker step advertised.
@@ -185,6 +189,15 @@ func workerProcess(pod string) int {
 func (e *env) allDone(t *testing.T, fault string, ids []string, since time.Time, redeliveries int) {
 	t.Helper()
 	ctx := context.Background()
+	defer func() {
+		if t.Failed() {
+			// What the next person needs to see why.
+			out, _ := e.cp.Kubectl(ctx, "get", "pods", "-n", namespace, "-o", "wide")
+			events, _ := e.cp.Kubectl(ctx, "get", "events", "-n", namespace, "--sort-by=.lastTimestamp")
+			t.Logf("after %s:\n%s\n%s", fault, out, events)
+			logTails(t, filepath.Join(e.cp.Dir, "logs", "kubelet-gpu-0.log"), 40)
+		}
+	}()
 	eventually(t, 3*time.Minute, "every job done after "+fault, func() bool {
 		c, err := queue.Count(ctx, e.queue, "gpu-jobs")
 		return err == nil && c.Waiting == 0 && c.InFlight == 0
