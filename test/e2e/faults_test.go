@@ -18,7 +18,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/node"
 	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/queue"
 )
 
@@ -62,26 +61,6 @@ func (e *env) faults(t *testing.T, token string) {
 		// A worker busy across the restart renews at its next tick: its
 		// job is not delivered twice.
 		e.allDone(t, "SIGKILL of redis-server", ids, killed, 0)
-	})
-	t.Run("the GPU node lost mid-job, then back", func(t *testing.T) {
-		ids := e.postJobs(t, token, 3, 8)
-		e.waitInFlight(t, 1)
-		n, err := queue.Count(context.Background(), e.queue, "gpu-jobs")
-		require.NoError(t, err)
-		lost := time.Now()
-		// Its kubelet, its containerd and every container on it, at once.
-		require.NoError(t, node.Lose(e.cp, "gpu-0"))
-		// What GKE does with a lost node's pods: they are gone (the node is
-		// deleted or replaced, and the pod GC removes them), and the
-		// Deployment makes new ones, new consumers of the queue.
-		e.kubectl(t, "delete", "pods", "-n", namespace, "-l", "app.kubernetes.io/name=gpu-worker", "--force", "--grace-period=0", "--wait=false")
-		time.Sleep(5 * time.Second)
-		require.NoError(t, node.Restart(context.Background(), e.cp, "gpu-0"))
-		// As at its start: the GPUs the busy-worker step advertised.
-		e.kubectl(t, "patch", "node", "gpu-0", "--subresource=status", "--type=merge", "-p", `{"status":{"capacity":{"nvidia.com/gpu":"2"}}}`)
-		t.Logf("gpu-0 lost with %d job(s) in flight and %d waiting; Ready again %s later",
-			n.InFlight, n.Waiting, time.Since(lost).Round(100*time.Millisecond))
-		e.allDone(t, "the loss of gpu-0", ids, lost, int(n.InFlight))
 	})
 }
 
