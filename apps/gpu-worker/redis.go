@@ -77,8 +77,12 @@ func (r *redisSource) Receive(ctx context.Context, handle func(message)) error {
 	ready := false
 	for ctx.Err() == nil {
 		var m *redisMessage
-		err := errors.New("")
-		if ready = ready || ensureGroup(ctx, r.client, r.stream, r.group) == nil; ready {
+		var err error
+		if !ready {
+			err = ensureGroup(ctx, r.client, r.stream, r.group)
+			ready = err == nil
+		}
+		if ready {
 			m, err = r.next(ctx)
 		}
 		switch {
@@ -92,9 +96,7 @@ func (r *redisSource) Receive(ctx context.Context, handle func(message)) error {
 		case err != nil:
 			// Redis restarting, or the stream deleted (`bin/local drain`):
 			// make sure of the group again, after a pause.
-			if err.Error() != "" {
-				log.Printf("queue: %v; retrying", err)
-			}
+			log.Printf("queue: %v; retrying", err)
 			ready = false
 			select {
 			case <-ctx.Done():

@@ -137,7 +137,7 @@ func Start(ctx context.Context, cp *controlplane.ControlPlane, binDir string, o 
 		return fmt.Errorf("node %s: %w", o.Name, err)
 	}
 	containerd, _ := exec.LookPath("containerd")
-	if err := startRecorded(cp, d, "containerd-"+o.Name, containerd, "--config", filepath.Join(d.home, "containerd.toml")); err != nil {
+	if err := cp.StartProcess("containerd-"+o.Name, containerd, nil, "--config", filepath.Join(d.home, "containerd.toml")); err != nil {
 		return err
 	}
 	if err := wait(ctx, 30*time.Second, "containerd of "+o.Name, func() error {
@@ -174,7 +174,7 @@ func Start(ctx context.Context, cp *controlplane.ControlPlane, binDir string, o 
 	if len(o.Taints) > 0 {
 		args = append(args, "--register-with-taints", strings.Join(o.Taints, ","))
 	}
-	if err := startRecorded(cp, d, "kubelet-"+o.Name, filepath.Join(binDir, agents), args...); err != nil {
+	if err := cp.StartProcess("kubelet-"+o.Name, filepath.Join(binDir, agents), nil, args...); err != nil {
 		return err
 	}
 	if err := waitReady(ctx, cp, o.Name); err != nil {
@@ -261,6 +261,23 @@ func ensureBridge(name, addr string) error {
 	}
 	if out, err := exec.Command("ip", "link", "set", name, "up").CombinedOutput(); err != nil {
 		return fmt.Errorf("ip link set %s up: %w: %s", name, err, out)
+	}
+	return nil
+}
+
+// waitReady waits up to 90 s for the node's Ready condition.
+func waitReady(ctx context.Context, cp *controlplane.ControlPlane, name string) error {
+	if err := wait(ctx, 90*time.Second, "node "+name+" Ready", func() error {
+		out, err := cp.Kubectl(ctx, "get", "node", name, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
+		if err != nil {
+			return err
+		}
+		if out != "True" {
+			return fmt.Errorf("Ready=%q", out)
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("%w (kubelet log: %s)", err, filepath.Join(cp.Dir, "logs", "kubelet-"+name+".log"))
 	}
 	return nil
 }
