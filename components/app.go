@@ -69,13 +69,18 @@ type ImageBuildArgs struct {
 	Platform string
 }
 
-// GPUSchedulingArgs place a pod on the GPU pool.
+// GPUSchedulingArgs place a pod on the GPU nodes.
 type GPUSchedulingArgs struct {
-	// NodeSelector selects the GPU pool's nodes.
+	// NodeSelector selects the GPU nodes (on GKE: the ComputeClass).
 	NodeSelector map[string]string
-	// TaintKey, TaintValue and TaintEffect are the taint to tolerate
-	// (Kubernetes spelling of the effect: NoSchedule).
-	TaintKey, TaintValue, TaintEffect string
+	// Tolerate are the GPU nodes' taints the pod tolerates.
+	Tolerate []TaintArgs
+}
+
+// TaintArgs are a node taint, the effect in Kubernetes' spelling (NoSchedule).
+type TaintArgs struct {
+	// Key, Value and Effect of the taint.
+	Key, Value, Effect string
 }
 
 // AppArgs configures one workload.

@@ -8,12 +8,16 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/gpuclass"
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/graphtest"
 )
 
 var testGPUScheduling = GPUSchedulingArgs{
-	NodeSelector: map[string]string{PoolLabel: "gpu"},
-	TaintKey:     GPUTaintKey, TaintValue: GPUTaintValue, TaintEffect: "NoSchedule",
+	NodeSelector: map[string]string{gpuclass.Label: gpuclass.Name},
+	Tolerate: []TaintArgs{
+		{Key: GPUTaintKey, Value: GPUTaintValue, Effect: "NoSchedule"},
+		{Key: gpuclass.Label, Value: gpuclass.Name, Effect: gpuclass.TaintEffect},
+	},
 }
 
 func TestApp(t *testing.T) {
@@ -63,8 +67,11 @@ func TestApp(t *testing.T) {
 				Command: []string{"python"}, Args: []string{"train.py"}},
 			wantTypes: []string{"kubernetes:core/v1:ServiceAccount", "kubernetes:apps/v1:Deployment"},
 			check: func(t *testing.T, pod, c map[string]any) {
-				assert.Equal(t, []any{map[string]any{"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"}}, pod["tolerations"])
-				assert.Equal(t, map[string]any{PoolLabel: "gpu"}, pod["nodeSelector"])
+				assert.Equal(t, []any{
+					map[string]any{"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"},
+					map[string]any{"key": "cloud.google.com/compute-class", "operator": "Equal", "value": "gpu", "effect": "NoSchedule"},
+				}, pod["tolerations"])
+				assert.Equal(t, map[string]any{"cloud.google.com/compute-class": "gpu"}, pod["nodeSelector"])
 				assert.Equal(t, "2", c["resources"].(map[string]any)["limits"].(map[string]any)["nvidia.com/gpu"])
 				assert.Nil(t, c["ports"])
 				assert.Nil(t, c["readinessProbe"], "a worker serves nothing to probe")

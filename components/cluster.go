@@ -43,6 +43,10 @@ type ClusterArgs struct {
 	ClusterName string
 	// ReleaseChannel is RAPID, REGULAR, STABLE or EXTENDED.
 	ReleaseChannel string
+	// MinVersion is the lowest control plane version (minMasterVersion):
+	// GKE upgrades a cluster below it and leaves one above it alone. Empty:
+	// the channel's default.
+	MinVersion string
 	// DeletionProtection makes GKE refuse to delete the cluster.
 	DeletionProtection bool
 	// Protect sets Pulumi's protect option on the cluster resource.
@@ -160,6 +164,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		},
 		DeletionProtection: pulumi.Bool(args.DeletionProtection),
 		ReleaseChannel:     &container.ClusterReleaseChannelArgs{Channel: pulumi.String(args.ReleaseChannel)},
+		MinMasterVersion:   pulumi.StringPtrFromPtr(nonEmpty(args.MinVersion)),
 		WorkloadIdentityConfig: &container.ClusterWorkloadIdentityConfigArgs{
 			WorkloadPool: pulumi.String(args.Project + ".svc.id.goog"),
 		},
@@ -260,4 +265,12 @@ func datapath(v2 bool) string {
 		return "ADVANCED_DATAPATH"
 	}
 	return "LEGACY_DATAPATH"
+}
+
+// nonEmpty is nil for "", so an unset field stays unset.
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }

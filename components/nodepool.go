@@ -1,8 +1,12 @@
 package components
 
 import (
+	"strconv"
+
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/container"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/gpuclass"
 )
 
 // The taint every GPU node carries, and the label every pool carries, so that
@@ -35,6 +39,18 @@ type AcceleratorArgs struct {
 	// replaces the pool (a GKE API constraint); the pool's generated name lets
 	// the new one come up before the old one goes.
 	DriverVersion string
+	// Sharing, when set, lets several containers share each GPU (GKE's
+	// gpuSharingConfig); each still asks for nvidia.com/gpu: 1.
+	// https://cloud.google.com/kubernetes-engine/docs/concepts/timesharing-gpus
+	Sharing *GPUSharingArgs
+}
+
+// GPUSharingArgs are a GPU pool's gpuSharingConfig.
+type GPUSharingArgs struct {
+	// Strategy is TIME_SHARING or MPS.
+	Strategy string
+	// MaxClientsPerGpu is how many containers share one GPU.
+	MaxClientsPerGpu int
 }
 
 // NodePoolArgs configures one autoscaled GKE node pool.
@@ -68,6 +84,16 @@ type NodePoolArgs struct {
 	Spot bool
 	// ServiceAccount is the nodes' service account email.
 	ServiceAccount pulumi.StringInput
+	// GPUOption is the pool's 1-based place in the GPU ComputeClass,
+	// labelled on its nodes (gpuclass.OptionLabel) so the pool's rank is
+	// known before its generated name is; 0 for none.
+	GPUOption int
+	// ComputeClass, when set, puts the pool in that custom ComputeClass: its
+	// nodes carry the label cloud.google.com/compute-class=<class> and the
+	// taint of the same key and value with NO_SCHEDULE, which GKE asks of
+	// a manually created pool the class names.
+	// https://cloud.google.com/kubernetes-engine/docs/how-to/create-compute-classes
+	ComputeClass string
 	// Accelerator, when set, makes this a GPU pool: GPUs attached, drivers
 	// installed, the nvidia.com/gpu=present:NO_SCHEDULE taint declared.
 	Accelerator *AcceleratorArgs
@@ -114,6 +140,16 @@ func NewNodePool(ctx *pulumi.Context, name string, args *NodePoolArgs, opts ...p
 	}
 
 	labels := pulumi.StringMap{PoolLabel: pulumi.String(args.Role)}
+	if args.GPUOption > 0 {
+		labels[gpuclass.OptionLabel] = pulumi.String(strconv.Itoa(args.GPUOption))
+	}
+	taints := container.NodePoolNodeConfigTaintArray{}
+	if class := args.ComputeClass; class != "" {
+		labels[gpuclass.Label] = pulumi.String(class)
+		taints = append(taints, &container.NodePoolNodeConfigTaintArgs{
+			Key: pulumi.String(gpuclass.Label), Value: pulumi.String(class), Effect: pulumi.String(GPUTaintEffect),
+		})
+	}
 	nodeConfig := &container.NodePoolNodeConfigArgs{
 		MachineType:    pulumi.String(args.MachineType),
 		DiskType:       pulumi.String(args.DiskType),
@@ -139,28 +175,34 @@ func NewNodePool(ctx *pulumi.Context, name string, args *NodePoolArgs, opts ...p
 	initialNodes := args.MinNodes
 	if acc := args.Accelerator; acc != nil {
 		labels[AcceleratorLabel] = pulumi.String(acc.Type)
-		nodeConfig.GuestAccelerators = container.NodePoolNodeConfigGuestAcceleratorArray{
-			&container.NodePoolNodeConfigGuestAcceleratorArgs{
-				Type:  pulumi.String(acc.Type),
-				Count: pulumi.Int(acc.Count),
-				GpuDriverInstallationConfig: &container.NodePoolNodeConfigGuestAcceleratorGpuDriverInstallationConfigArgs{
-					GpuDriverVersion: pulumi.String(acc.DriverVersion),
-				},
+		guest := &container.NodePoolNodeConfigGuestAcceleratorArgs{
+			Type:  pulumi.String(acc.Type),
+			Count: pulumi.Int(acc.Count),
+			GpuDriverInstallationConfig: &container.NodePoolNodeConfigGuestAcceleratorGpuDriverInstallationConfigArgs{
+				GpuDriverVersion: pulumi.String(acc.DriverVersion),
 			},
 		}
+		if sh := acc.Sharing; sh != nil {
+			guest.GpuSharingConfig = &container.NodePoolNodeConfigGuestAcceleratorGpuSharingConfigArgs{
+				GpuSharingStrategy:     pulumi.String(sh.Strategy),
+				MaxSharedClientsPerGpu: pulumi.Int(sh.MaxClientsPerGpu),
+			}
+		}
+		nodeConfig.GuestAccelerators = container.NodePoolNodeConfigGuestAcceleratorArray{guest}
 		// GKE adds this taint by itself only when a non-GPU pool already
 		// exists at create time, and never afterwards: declare it always.
-		nodeConfig.Taints = container.NodePoolNodeConfigTaintArray{
-			&container.NodePoolNodeConfigTaintArgs{
-				Key:    pulumi.String(GPUTaintKey),
-				Value:  pulumi.String(GPUTaintValue),
-				Effect: pulumi.String(GPUTaintEffect),
-			},
-		}
+		taints = append(container.NodePoolNodeConfigTaintArray{&container.NodePoolNodeConfigTaintArgs{
+			Key:    pulumi.String(GPUTaintKey),
+			Value:  pulumi.String(GPUTaintValue),
+			Effect: pulumi.String(GPUTaintEffect),
+		}}, taints...)
 		// A GPU pool starts empty: nothing is billed until a GPU pod is pending.
 		initialNodes = 0
 	}
 	nodeConfig.Labels = labels
+	if len(taints) > 0 {
+		nodeConfig.Taints = taints
+	}
 
 	pool, err := container.NewNodePool(ctx, name, &container.NodePoolArgs{
 		Project:  pulumi.String(args.Project),

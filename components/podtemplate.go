@@ -114,8 +114,17 @@ func podTemplate(name string, args *AppArgs, labels pulumi.StringMap, image, ser
 		}
 		pod.TopologySpreadConstraints = spread
 	}
-	// Every pod may be moved, so no node is pinned up by it.
-	annotations := pulumi.StringMap{SafeToEvictAnnotation: pulumi.String("true")}
+	// Every pod may be moved, so no node is pinned up by it; but a GPU
+	// queue worker holds a job: the autoscaler's consolidation or the
+	// ComputeClass's active migration moving it would run the job again
+	// from the start on another GPU. It is gone once KEDA scales the
+	// worker in, so it pins its node no longer than its queue has work.
+	// https://cloud.google.com/kubernetes-engine/docs/concepts/about-custom-compute-classes#active-migration
+	evict := "true"
+	if args.GPU > 0 && args.Queue != nil {
+		evict = "false"
+	}
+	annotations := pulumi.StringMap{SafeToEvictAnnotation: pulumi.String(evict)}
 
 	if args.GPU > 0 {
 		gpu := pulumi.String(fmt.Sprint(args.GPU))
@@ -123,13 +132,14 @@ func podTemplate(name string, args *AppArgs, labels pulumi.StringMap, image, ser
 		limits[GPUResource] = gpu
 		pod.NodeSelector = pulumi.ToStringMap(args.GPUScheduling.NodeSelector)
 		// GKE adds a toleration for pods that request nvidia.com/gpu
-		// (ExtendedResourceToleration); other clusters do not, so write it out.
-		pod.Tolerations = corev1.TolerationArray{&corev1.TolerationArgs{
-			Key:      pulumi.String(args.GPUScheduling.TaintKey),
-			Operator: pulumi.String("Equal"),
-			Value:    pulumi.String(args.GPUScheduling.TaintValue),
-			Effect:   pulumi.String(args.GPUScheduling.TaintEffect),
-		}}
+		// (ExtendedResourceToleration); other clusters do not, so write them out.
+		tolerations := corev1.TolerationArray{}
+		for _, t := range args.GPUScheduling.Tolerate {
+			tolerations = append(tolerations, &corev1.TolerationArgs{
+				Key: pulumi.String(t.Key), Operator: pulumi.String("Equal"), Value: pulumi.String(t.Value), Effect: pulumi.String(t.Effect),
+			})
+		}
+		pod.Tolerations = tolerations
 	}
 	return &corev1.PodTemplateSpecArgs{
 		Metadata: &metav1.ObjectMetaArgs{Labels: labels, Annotations: annotations},

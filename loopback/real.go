@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/gpuclass"
 	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/controlplane"
 	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/dns"
 	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/images"
@@ -21,9 +22,11 @@ import (
 )
 
 // RealNodes are the real nodes the loopback platform starts: one CPU node
-// and one GPU node carrying the labels and the nvidia.com/gpu=present
-// NoSchedule taint GKE's GPU pool has, with one nvidia.com/gpu advertised
-// (there is no GPU on these machines).
+// and one GPU node carrying the labels and the taints (nvidia.com/gpu=present
+// and the GPU ComputeClass's, both NoSchedule) a node of GKE's first GPU
+// pool has, with one nvidia.com/gpu advertised (there is no GPU on these
+// machines). GKE's fallback from one option to the next is its autoscaler's
+// and is not reproduced here.
 func RealNodes() []node.Options {
 	with := func(labels map[string]string) map[string]string {
 		maps.Copy(labels, controlplane.Zone)
@@ -31,9 +34,10 @@ func RealNodes() []node.Options {
 	}
 	return []node.Options{
 		{Name: "cpu-0", Index: 0, Labels: with(map[string]string{"gke-gpu-platform/pool": "cpu"})},
-		{Name: "gpu-0", Index: 1, GPUs: 1, Taints: []string{"nvidia.com/gpu=present:NoSchedule"}, Labels: with(map[string]string{
+		// As GKE makes a node of the GPU ComputeClass's first pool.
+		{Name: "gpu-0", Index: 1, GPUs: 1, Taints: []string{"nvidia.com/gpu=present:NoSchedule", gpuclass.Taint()}, Labels: with(map[string]string{
 			"gke-gpu-platform/pool": "gpu", "gke-gpu-platform/accelerator": "nvidia-tesla-t4",
-			"cloud.google.com/gke-accelerator": "nvidia-tesla-t4",
+			"cloud.google.com/gke-accelerator": "nvidia-tesla-t4", gpuclass.Label: gpuclass.Name,
 		})},
 	}
 }

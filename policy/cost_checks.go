@@ -146,7 +146,11 @@ func checkBudget(r Resource, stack Stack, cfg map[string]any, state *runState) [
 	storage, _ := cfg["registryStorageGb"].(float64)
 	nat, _ := cfg["natGbPerMonth"].(float64)
 	jobs, _ := cfg["jobsPerMonth"].(float64)
-	usage := cost.Usage{FreeTier: isTrue(cfg["freeTier"]), GPUBusyHours: busy, RegistryStorageGB: storage, NATDataGB: nat, JobsPerMonth: jobs}
+	share, ok := cfg["fallbackShare"].(float64)
+	if !ok {
+		share = 0.2 // the schema's default
+	}
+	usage := cost.Usage{FreeTier: isTrue(cfg["freeTier"]), GPUBusyHours: busy, RegistryStorageGB: storage, NATDataGB: nat, JobsPerMonth: jobs, FallbackShare: share}
 	if perDay, _ := cfg["burstsPerDay"].(float64); perDay > 0 {
 		work, _ := cfg["burstWorkMinutes"].(float64)
 		usage.Bursts = &cost.Bursts{PerDay: perDay, WorkMinutes: work}

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/gpuclass"
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/machine"
 )
 
@@ -30,6 +31,37 @@ func nodePools(resources []Resource) []nodePool {
 			p.taints = append(p.taints, asMap(t))
 		}
 		pools = append(pools, p)
+	}
+	return append(pools, classPools(resources)...)
+}
+
+// classPools are the GPU pools a ComputeClass has GKE create (a rule that
+// names a machine type rather than pools): labelled and tainted as GKE
+// does for the class, with GKE's GPU taint.
+// https://cloud.google.com/kubernetes-engine/docs/concepts/about-custom-compute-classes
+func classPools(resources []Resource) []nodePool {
+	var pools []nodePool
+	for _, r := range resources {
+		if r.Type != computeClassType {
+			continue
+		}
+		class := asString(r.Get("metadata.name"))
+		for k, rule := range asList(r.Get("spec.priorities")) {
+			machineType := asString(get(rule, "machineType"))
+			if machineType == "" {
+				continue
+			}
+			p := nodePool{
+				name: fmt.Sprintf("%s (ComputeClass %s, rule %d)", machineType, class, k+1), gpu: get(rule, "gpu") != nil,
+				labels: map[string]any{gpuclass.Label: class},
+				taints: []map[string]any{{"key": gpuclass.Label, "value": class, "effect": "NO_SCHEDULE"}},
+			}
+			if p.gpu {
+				p.taints = append(p.taints, map[string]any{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"})
+			}
+			p.shape, p.known = machine.Lookup(machineType)
+			pools = append(pools, p)
+		}
 	}
 	return pools
 }
@@ -130,25 +162,36 @@ func checkPodsFitPools(resources []Resource) []string {
 			continue
 		}
 		gpu := requestsGPU(pod)
-		var candidates []string
-		fits := false
+		selector := asMap(pod["nodeSelector"])
+		// A pod of a ComputeClass gets whichever option GKE can find: it
+		// must fit each one. Any other pod needs one pool it fits.
+		_, class := selector[gpuclass.Label]
+		var misfits []string
+		fits, candidates := false, 0
 		for _, p := range pools {
-			if (gpu && !p.gpu) || !p.selects(asMap(pod["nodeSelector"])) || !p.tolerates(pod, gpu) {
+			if (gpu && !p.gpu) || !p.selects(selector) || !p.tolerates(pod, gpu) {
 				continue
 			}
+			candidates++
 			if !p.known || req.Fits(p.shape.ForPods(p.gpu)) {
 				fits = true
-				break
+				continue
 			}
-			candidates = append(candidates, fmt.Sprintf("pool %q (%s) leaves %s", p.name, p.shape.Type, p.shape.ForPods(p.gpu)))
+			misfits = append(misfits, fmt.Sprintf("pool %q (%s) leaves %s", p.name, p.shape.Type, p.shape.ForPods(p.gpu)))
 		}
-		if fits || len(candidates) == 0 {
-			continue
+		switch {
+		case len(misfits) == 0:
+		case class:
+			v = append(v, fmt.Sprintf("%s %q requests %s per pod, more than one node of a GPU option its ComputeClass %q may give it leaves for pods: %s "+
+				"(allocatable less GKE's per-node pods, internal/machine). On that option it would stay Pending: the cluster autoscaler never adds "+
+				"a node the pod would not fit. Request less, or use a larger machine type for that option.",
+				kindOf(r), r.Name, req, asString(selector[gpuclass.Label]), strings.Join(misfits, "; ")))
+		case !fits && candidates > 0:
+			v = append(v, fmt.Sprintf("%s %q requests %s per pod, more than one node of any pool it may land on leaves for pods: %s "+
+				"(allocatable less GKE's per-node pods, internal/machine). It would stay Pending: the cluster autoscaler never adds "+
+				"a node the pod would not fit. Request less, or use a larger machine type.",
+				kindOf(r), r.Name, req, strings.Join(misfits, "; ")))
 		}
-		v = append(v, fmt.Sprintf("%s %q requests %s per pod, more than one node of any pool it may land on leaves for pods: %s "+
-			"(allocatable less GKE's per-node pods, internal/machine). It would stay Pending: the cluster autoscaler never adds "+
-			"a node the pod would not fit. Request less, or use a larger machine type.",
-			kindOf(r), r.Name, req, strings.Join(candidates, "; ")))
 	}
 	return v
 }

@@ -11,7 +11,8 @@ import (
 func sizedGPUDeployment(name, cpu, memory string) Resource {
 	return Resource{Type: "kubernetes:apps/v1:Deployment", Name: name, URN: name, Props: map[string]any{
 		"spec": map[string]any{"replicas": 0.0, "template": map[string]any{"spec": map[string]any{
-			"nodeSelector": map[string]any{"gke-gpu-platform/pool": "gpu"},
+			"nodeSelector": map[string]any{"cloud.google.com/compute-class": "gpu"},
+			"tolerations":  []any{map[string]any{"key": "cloud.google.com/compute-class", "operator": "Equal", "value": "gpu", "effect": "NoSchedule"}},
 			"containers": []any{map[string]any{"name": name, "image": "render:1.0", "resources": map[string]any{
 				"requests": map[string]any{"cpu": cpu, "memory": memory, "nvidia.com/gpu": "1", "ephemeral-storage": "1Gi"},
 				"limits":   map[string]any{"cpu": cpu, "memory": memory, "nvidia.com/gpu": "1", "ephemeral-storage": "1Gi"},
@@ -27,6 +28,11 @@ func TestPodsFitTheirPool(t *testing.T) {
 	scaledJob.Type = "kubernetes:keda.sh/v1alpha1:ScaledJob"
 	scaledJob.Props = map[string]any{"spec": map[string]any{"jobTargetRef": map[string]any{
 		"template": sizedGPUDeployment("batch", "4", "14Gi").Props["spec"].(map[string]any)["template"]}}}
+	// A pod that selects a pool of its own rather than the class needs just
+	// one pool it fits.
+	poolSelected := sizedGPUDeployment("render", "4", "14Gi")
+	poolSpec := poolSelected.Props["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)
+	poolSpec["nodeSelector"], poolSpec["tolerations"] = map[string]any{"gke-gpu-platform/pool": "gpu"}, nil
 	bigGPUPool := Resource{Type: nodePoolType, Name: "gpu-big", URN: "gpu-big", Props: map[string]any{
 		"nodeConfig": map[string]any{
 			"machineType":       "n1-standard-8",
@@ -40,11 +46,16 @@ func TestPodsFitTheirPool(t *testing.T) {
 		extra []Resource
 		want  string
 	}{
-		{name: "a GPU Deployment bigger than an n1-standard-4 node", extra: []Resource{sizedGPUDeployment("render", "4", "14Gi")},
-			want: `pods-fit-their-pool: Deployment "render" requests 4000m CPU, 14336Mi memory per pod, more than one node of any pool it may land on leaves for pods: pool "gpu" (n1-standard-4) leaves 3366m CPU, 12104Mi memory`},
+		{name: "a GPU Deployment bigger than every GPU option's node", extra: []Resource{sizedGPUDeployment("render", "4", "14Gi")},
+			want: `pods-fit-their-pool: Deployment "render" requests 4000m CPU, 14336Mi memory per pod, more than one node of a GPU option its ComputeClass "gpu" may give it leaves for pods: ` +
+				`pool "gpu" (n1-standard-4) leaves 3366m CPU, 12104Mi memory; pool "gpu-1" (g2-standard-4) leaves 3366m CPU, 13025Mi memory; pool "gpu-2" (n1-standard-4) leaves 3366m CPU, 12104Mi memory`},
+		// dev's L4 option fits it, but its first and last options (T4 on
+		// n1-standard-4) do not: the class may give it either.
+		{name: "a GPU pod that fits one option of its ComputeClass, not all", extra: []Resource{sizedGPUDeployment("render", "3", "12500Mi")},
+			want: `leaves for pods: pool "gpu" (n1-standard-4) leaves 3366m CPU, 12104Mi memory; pool "gpu-2" (n1-standard-4) leaves 3366m CPU, 12104Mi memory (`},
 		{name: "a ScaledJob's pod, the same", extra: []Resource{scaledJob},
 			want: `pods-fit-their-pool: ScaledJob "batch" requests 4000m CPU, 14336Mi memory per pod`},
-		{name: "the same pod with a larger GPU pool added in code", extra: []Resource{sizedGPUDeployment("render", "4", "14Gi"), bigGPUPool}},
+		{name: "a pod outside the class, with a larger GPU pool added in code", extra: []Resource{poolSelected, bigGPUPool}},
 		{name: "a GPU pod that fits", extra: []Resource{sizedGPUDeployment("render", "3", "11Gi")}},
 	}
 	for _, tt := range tests {

@@ -141,6 +141,7 @@ func TestBudgetUsesTheReportsFigures(t *testing.T) {
 			require.NotNil(t, cfg.Cost.Bursts, "the stack file states its bursts")
 			assert.Equal(t, cfg.Cost.Bursts.PerDay, budget["burstsPerDay"], "policy/config/%s.json burstsPerDay", stack)
 			assert.Equal(t, cfg.Cost.Bursts.WorkMinutes, budget["burstWorkMinutes"], "policy/config/%s.json burstWorkMinutes", stack)
+			assert.Equal(t, cfg.Cost.FallbackShare, budget["fallbackShare"], "policy/config/%s.json fallbackShare", stack)
 
 			at := map[string]any{}
 			for k, v := range budget {

@@ -14,6 +14,8 @@ const (
 	repositoryType = "gcp:artifactregistry/repository:Repository"
 	serviceType    = "kubernetes:core/v1:Service"
 	ingressType    = "kubernetes:networking.k8s.io/v1:Ingress"
+	// computeClassType is GKE's custom ComputeClass.
+	computeClassType = "kubernetes:cloud.google.com/v1:ComputeClass"
 )
 
 // workloadTypes maps each workload kind to where its pod spec lives.
@@ -51,6 +53,10 @@ var costTypes = []string{
 	"gcp:compute/routerNat:RouterNat", "kubernetes:keda.sh/v1alpha1:ScaledObject", "kubernetes:apps/v1:Deployment",
 	// A queue's results bucket bills operations per job.
 	"gcp:storage/bucket:Bucket",
+	// The GPU ComputeClass: its flex-start options are node pools GKE creates.
+	computeClassType,
+	// A GPU worker's ScaledJob bounds the GPU nodes of the worst month.
+	"kubernetes:keda.sh/v1alpha1:ScaledJob", "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
 }
 
 // Check is a rule's logic: the violations it finds in one resource, each a
@@ -160,6 +166,10 @@ var Rules = []Rule{
 				"description": "Traffic through Cloud NAT per month, in GB (private nodes)."},
 			"registryStorageGb": {"type": "number", "minimum": 0, "default": 0,
 				"description": "Expected Artifact Registry storage."},
+			"jobsPerMonth": {"type": "number", "minimum": 0, "default": 0,
+				"description": "Jobs per month across the queues, each with a record in a results bucket."},
+			"fallbackShare": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.2,
+				"description": "The chance a GPU option cannot supply a node when asked, so the next option of the GPU ComputeClass serves (cost.fallbackShare)."},
 		},
 		Check: checkBudget,
 	},

@@ -9,7 +9,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-var gpuToleration = map[string]any{"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"}
+// gpuTolerations are what every GPU pod tolerates: GKE's GPU taint and
+// the GPU ComputeClass's.
+var gpuTolerations = []any{
+	map[string]any{"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"},
+	map[string]any{"key": "cloud.google.com/compute-class", "operator": "Equal", "value": "gpu", "effect": "NoSchedule"},
+}
 
 func podSpec(t *testing.T, d map[string]any) map[string]any {
 	t.Helper()
@@ -51,8 +56,10 @@ func TestPodSpecPerAppKind(t *testing.T) {
 			require.Contains(t, res, "limits")
 			assert.NotEmpty(t, res["requests"].(map[string]any)["cpu"])
 			assert.NotEmpty(t, res["limits"].(map[string]any)["memory"])
-			// Nothing pins a node up: the autoscaler may always move the pod.
-			assert.Equal(t, "true", spec["template"].(map[string]any)["metadata"].(map[string]any)["annotations"].(map[string]any)["cluster-autoscaler.kubernetes.io/safe-to-evict"])
+			// Nothing pins a node up: the autoscaler may move the pod; but not
+			// a GPU worker, which holds a job (and goes with its queue's work).
+			evict := map[bool]string{false: "true", true: "false"}[tt.gpu]
+			assert.Equal(t, evict, spec["template"].(map[string]any)["metadata"].(map[string]any)["annotations"].(map[string]any)["cluster-autoscaler.kubernetes.io/safe-to-evict"])
 
 			if tt.serves {
 				assert.Equal(t, "/healthz", c["readinessProbe"].(map[string]any)["httpGet"].(map[string]any)["path"])
@@ -70,8 +77,10 @@ func TestPodSpecPerAppKind(t *testing.T) {
 			if tt.gpu {
 				assert.Equal(t, "1", res["limits"].(map[string]any)["nvidia.com/gpu"])
 				assert.Equal(t, "1", res["requests"].(map[string]any)["nvidia.com/gpu"])
-				assert.Equal(t, []any{gpuToleration}, pod["tolerations"])
-				assert.Equal(t, map[string]any{"gke-gpu-platform/pool": "gpu"}, pod["nodeSelector"])
+				assert.Equal(t, gpuTolerations, pod["tolerations"])
+				// The class alone: GKE rejects gke-accelerator, gke-spot or a
+				// machine type beside it.
+				assert.Equal(t, map[string]any{"cloud.google.com/compute-class": "gpu"}, pod["nodeSelector"])
 				// A surge pod would need a second GPU node.
 				assert.Equal(t, map[string]any{"maxSurge": 0.0, "maxUnavailable": 1.0}, spec["strategy"].(map[string]any)["rollingUpdate"])
 			} else {
@@ -268,7 +277,7 @@ func TestLocalStackHasNoGoogleResources(t *testing.T) {
 	assert.NotContains(t, g.Exports, "estimatedMonthlyCost")
 	worker := named(t, g, deploymentType, "gpu-worker")
 	pod := podSpec(t, worker.Plain("spec").(map[string]any))
-	assert.Equal(t, []any{gpuToleration}, pod["tolerations"])
+	assert.Equal(t, gpuTolerations, pod["tolerations"])
 	assert.Equal(t, "platform", worker.Plain("metadata.namespace"))
 }
 

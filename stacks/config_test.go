@@ -319,8 +319,8 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 		},
 		{
 			name:  "queue max above the GPU pool",
-			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "w", "image": "w:1", "gpu": 1, "queue": {"maxReplicas": 5}}]`},
-			want:  "gke-gpu-platform:apps[0].queue.maxReplicas = 5: needs 5 GPUs (1 per pod), more than the GPU pool can hold (gpuPool.maxNodes 2 x acceleratorCount 1 = 2)",
+			edits: map[string]string{"gke-gpu-platform:apps": `[{"name": "w", "image": "w:1", "gpu": 1, "queue": {"maxReplicas": 7}}]`},
+			want:  "gke-gpu-platform:apps[0].queue.maxReplicas = 7: needs 7 GPUs (1 per pod), more than the GPU pool can hold (the sum over the GPU options of maxNodes x acceleratorCount: 6)",
 		},
 		{
 			name:  "queue on a web app",
@@ -530,6 +530,107 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 			edits: map[string]string{"gke-gpu-platform:local": `{"redisAddress": "127.0.0.1:6379", "images": {"backend": ""}}`},
 			want:  `gke-gpu-platform:local.images.backend = "": must be an image reference`,
 		},
+		// The GPU options of issue 33: each refusal names key, value and rule.
+		{
+			name:  "a fallback GPU not offered in one of its zones",
+			edits: map[string]string{"gke-gpu-platform:gpuPool": gpuWith(`{"machineType": "g2-standard-4", "acceleratorType": "nvidia-l4", "nodeLocations": ["us-central1-a", "us-central1-f"]}`)},
+			want:  "gke-gpu-platform:gpuPool.fallbacks[0].nodeLocations[1] = us-central1-f: nvidia-l4 is not offered in zone us-central1-f; in us-central1 it is offered in us-central1-a, us-central1-b, us-central1-c",
+		},
+		{
+			name:  "a fallback inheriting the pool's zones, one of which lacks its GPU",
+			edits: map[string]string{"gke-gpu-platform:gpuPool": gpuWith(`{"machineType": "g2-standard-4", "acceleratorType": "nvidia-l4"}`)},
+			want:  "gke-gpu-platform:gpuPool.fallbacks[0].nodeLocations = (unset): takes gpuPool.nodeLocations, and nvidia-l4 is not offered in zone us-central1-f",
+		},
+		{
+			name:  "a fallback GPU on the wrong machine family",
+			edits: map[string]string{"gke-gpu-platform:gpuPool": gpuWith(`{"machineType": "n1-standard-4", "acceleratorType": "nvidia-l4", "nodeLocations": ["us-central1-a"]}`)},
+			want:  "gke-gpu-platform:gpuPool.fallbacks[0] = {machineType: n1-standard-4, acceleratorCount: 1}: nvidia-l4 attaches only to g2-* machine types",
+		},
+		{
+			name:  "a fallback without a machine type",
+			edits: map[string]string{"gke-gpu-platform:gpuPool": gpuWith(`{"acceleratorType": "nvidia-tesla-t4"}`)},
+			want:  `gke-gpu-platform:gpuPool.fallbacks[0].machineType = "": must be set: each fallback states its machine type`,
+		},
+		{
+			name:  "a GPU pod that does not fit a fallback's node",
+			edits: map[string]string{"gke-gpu-platform:gpuPool": gpuWith(`{"machineType": "n1-standard-1", "acceleratorType": "nvidia-tesla-t4"}`)},
+			want:  `gke-gpu-platform:apps[2].resources.cpuRequest = 1: app "gpu-worker" does not fit one node of its pool (gpuPool.fallbacks[0].machineType n1-standard-1)`,
+		},
+		{
+			name:  "flex-start on Spot",
+			edits: flexEdits(`"spot": true`),
+			want:  "gke-gpu-platform:gpuPool.fallbacks[0].flexStart = true: flex-start and Spot are two ways to buy a node; set one",
+		},
+		{
+			name:  "a flex-start node shorter-lived than a job",
+			edits: flexEdits(`"maxRunDurationSeconds": 600`),
+			want:  "gke-gpu-platform:gpuPool.fallbacks[0].maxRunDurationSeconds = 600: must be >= apps[2].queue.maxJobSeconds (3600): a flex-start node is deleted after it",
+		},
+		{
+			name:  "a flex-start node past 7 days",
+			edits: flexEdits(`"maxRunDurationSeconds": 700000`),
+			want:  "gke-gpu-platform:gpuPool.fallbacks[0].maxRunDurationSeconds = 700000: must be 1 to 604800 (7 days, flex-start's limit)",
+		},
+		{
+			name:  "a bound on a flex-start option",
+			edits: flexEdits(`"maxNodes": 3`),
+			want:  "gke-gpu-platform:gpuPool.fallbacks[0].maxNodes = 3: cannot bound a flexStart option: GKE creates its node pool",
+		},
+		{
+			name:  "flex-start below the version it needs",
+			edits: map[string]string{"gke-gpu-platform:gpuPool": gpuWith(`{"machineType": "g2-standard-4", "acceleratorType": "nvidia-l4", "flexStart": true, "nodeLocations": ["us-central1-a"]}`)},
+			want:  "gke-gpu-platform:cluster.minVersion = 1.33: must be >= 1.33.3-gke.1136000: a flex-start option makes the ComputeClass create its node pool (gpuPool.fallbacks[0].flexStart)",
+		},
+		{
+			name:  "flex-start with private nodes",
+			edits: map[string]string{"gke-gpu-platform:gpuPool": gpuWith(`{"machineType": "g2-standard-4", "acceleratorType": "nvidia-l4", "flexStart": true, "nodeLocations": ["us-central1-a"]}`)},
+			want:  "gke-gpu-platform:gpuPool.fallbacks[0].flexStart = true: GKE creates a flex-start option's node pool, and a pool it creates takes the cluster-level private-nodes setting",
+		},
+		{
+			name:  "a shared GPU for more clients than GKE allows",
+			edits: map[string]string{"gke-gpu-platform:gpuPool": `{"enabled": true, "maxNodes": 2, "sharing": {"maxClientsPerGpu": 64}}`},
+			want:  "gke-gpu-platform:gpuPool.sharing.maxClientsPerGpu = 64: must be 2 to 48",
+		},
+		{
+			name:  "MIG partitions asked as a sharing strategy",
+			edits: map[string]string{"gke-gpu-platform:gpuPool": `{"enabled": true, "maxNodes": 2, "sharing": {"strategy": "MIG", "maxClientsPerGpu": 2}}`},
+			want:  "gke-gpu-platform:gpuPool.sharing.strategy = MIG: must be one of TIME_SHARING, MPS (GKE's gpuSharingConfig; MIG partitions are not offered)",
+		},
+		{
+			name: "two GPUs per container on a shared GPU",
+			edits: map[string]string{
+				"gke-gpu-platform:gpuPool": `{"enabled": true, "machineType": "n1-standard-8", "acceleratorCount": 2, "maxNodes": 2, "sharing": {"maxClientsPerGpu": 4}}`,
+				"gke-gpu-platform:apps":    `[{"name": "w", "image": "w:1", "gpu": 2, "queue": {"maxReplicas": 1}}]`,
+			},
+			want: "gke-gpu-platform:apps[0].gpu = 2: must be 1: gpuPool.sharing shares its GPUs, and a container on a shared GPU asks for nvidia.com/gpu: 1 (GKE refuses more)",
+		},
+		{
+			name: "an app asking more GPUs than a fallback's node has",
+			edits: map[string]string{"gke-gpu-platform:gpuPool": `{"enabled": true, "machineType": "n1-standard-8", "acceleratorCount": 2, "maxNodes": 2, "fallbacks": [{"machineType": "n1-standard-4", "acceleratorType": "nvidia-tesla-t4"}]}`,
+				"gke-gpu-platform:apps": `[{"name": "w", "image": "w:1", "gpu": 2, "queue": {"maxReplicas": 1}}]`},
+			want: "gke-gpu-platform:apps[0].gpu = 2: must be <= gpuPool.fallbacks[0].acceleratorCount (1): the pod may land on that option, and its nodes have no more",
+		},
+		{
+			name:  "an unknown whenUnsatisfiable",
+			edits: map[string]string{"gke-gpu-platform:gpuPool": `{"enabled": true, "maxNodes": 2, "whenUnsatisfiable": "Wait"}`},
+			want:  "gke-gpu-platform:gpuPool.whenUnsatisfiable = Wait: must be one of DoNotScaleUp, ScaleUpAnyway",
+		},
+		{
+			name:  "a GKE version that is not one",
+			edits: map[string]string{"gke-gpu-platform:cluster": `{"minVersion": "latest"}`},
+			want:  `gke-gpu-platform:cluster.minVersion = "latest": must be a GKE version: 1.33, 1.33.3 or 1.33.3-gke.1136000`,
+		},
+		{
+			name:  "fallbacks on the local platform",
+			stack: "local",
+			edits: map[string]string{"gke-gpu-platform:gpuPool": `{"enabled": true, "maxNodes": 2, "fallbacks": [{"machineType": "g2-standard-4", "acceleratorType": "nvidia-l4"}]}`},
+			want:  "gke-gpu-platform:gpuPool.fallbacks = (1 options): are GKE node pools tried by GKE's cluster autoscaler; leave it unset on the local platform",
+		},
+		{
+			name:  "a fallback share that is not a chance",
+			edits: map[string]string{"gke-gpu-platform:cost": `{"fallbackShare": 1.5}`},
+			want:  "gke-gpu-platform:cost.fallbackShare = 1.5: must be between 0 and 1",
+		},
 		{
 			name:  "local images on GKE",
 			edits: map[string]string{"gke-gpu-platform:local": `{"images": {"backend": "b:1"}}`},
@@ -547,6 +648,22 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 			assert.Contains(t, err.Error(), tt.want)
 			assert.Empty(t, g.Resources, "nothing may be registered when the config is bad")
 		})
+	}
+}
+
+// gpuWith is dev's GPU pool with one fallback.
+func gpuWith(fallback string) string {
+	return `{"enabled": true, "spot": true, "maxNodes": 2,
+		"nodeLocations": ["us-central1-a", "us-central1-b", "us-central1-c", "us-central1-f"], "fallbacks": [` + fallback + `]}`
+}
+
+// flexEdits give dev a flex-start L4 fallback with extra fields, on a
+// cluster where flex-start is otherwise allowed.
+func flexEdits(extra string) map[string]string {
+	return map[string]string{
+		"gke-gpu-platform:cluster": `{"name": "platform-dev", "minVersion": "1.34", "privateNodes": false}`,
+		"gke-gpu-platform:gpuPool": gpuWith(`{"machineType": "g2-standard-4", "acceleratorType": "nvidia-l4", "flexStart": true,
+			"nodeLocations": ["us-central1-a"], ` + extra + `}`),
 	}
 }
 

@@ -74,7 +74,7 @@ func TestCostIsAStackOutput(t *testing.T) {
 	assert.Len(t, out["lines"], len(e.Lines))
 	assert.Len(t, out["assumptions"], len(e.Assumptions))
 	// What a preview diff shows as before -> after.
-	assert.Equal(t, "idle $3.34/day ($101.58/month), busy $139.53/month", g.Exports["estimatedCost"])
+	assert.Equal(t, "idle $3.34/day ($101.58/month), busy $141.63/month", g.Exports["estimatedCost"])
 }
 
 func TestRegionalClusterCostsTheControlPlane(t *testing.T) {
@@ -122,6 +122,7 @@ func TestCostInputMatchesTheGraph(t *testing.T) {
 			fromGraph := graphCost(t, runStack(t, stack, nil), cost.Usage{
 				FreeTier: cfg.Cost.FreeTier, GPUBusyHours: cfg.Cost.GPUBusyHoursPerMonth, RegistryStorageGB: cfg.Cost.RegistryStorageGb,
 				Bursts: config.CostInput(cfg).Bursts, NATDataGB: config.CostInput(cfg).NATDataGB, JobsPerMonth: cfg.Cost.JobsPerMonth,
+				FallbackShare: cfg.Cost.FallbackShare,
 			})
 			assert.Equal(t, fromConfig.Lines, fromGraph.Lines)
 			assert.Equal(t, fromConfig.BusyMonthly, fromGraph.BusyMonthly)
@@ -151,7 +152,9 @@ func TestBudgetIsNotAStackKey(t *testing.T) {
 // A region the price table lacks fails, naming the key, instead of being
 // priced at another region's rates.
 func TestUnknownRegionFails(t *testing.T) {
-	cfg, err := LoadStackFileWith(t, "prod", map[string]string{"gcp:zone": "europe-west4-a"})
+	cfg, err := LoadStackFileWith(t, "prod", map[string]string{"gcp:zone": "europe-west4-a",
+		// prod's fallback lists us-central1 zones; a single pool here.
+		"gke-gpu-platform:gpuPool": `{"enabled": true, "machineType": "n1-standard-4", "acceleratorType": "nvidia-tesla-t4", "maxNodes": 4}`})
 	require.NoError(t, err)
 	_, err = config.EstimateCost(cfg)
 	require.Error(t, err)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gke-gpu-platform/gke-gpu-platform/components"
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/config"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/gpuclass"
 )
 
 // target is the Kubernetes cluster the apps land on, and what it offers them.
@@ -25,13 +26,88 @@ type target struct {
 	workloadPool pulumi.StringInput
 }
 
-// gpuScheduling is how GPU pods find, and are let onto, the GPU pool. The
-// taint's effect is spelled the Kubernetes way here (the GKE API says NO_SCHEDULE).
+// gpuScheduling is how GPU pods find, and are let onto, the GPU nodes: by
+// the ComputeClass alone (GKE rejects a pod that selects a class and also
+// gke-accelerator, gke-spot or a machine type:
+// https://cloud.google.com/kubernetes-engine/docs/concepts/about-custom-compute-classes),
+// tolerating the GPU taint and the class's. Effects are spelled the
+// Kubernetes way here (the GKE API says NO_SCHEDULE).
 var gpuScheduling = components.GPUSchedulingArgs{
-	NodeSelector: map[string]string{components.PoolLabel: "gpu"},
-	TaintKey:     components.GPUTaintKey,
-	TaintValue:   components.GPUTaintValue,
-	TaintEffect:  "NoSchedule",
+	NodeSelector: gpuclass.NodeLabels(),
+	Tolerate: []components.TaintArgs{
+		{Key: components.GPUTaintKey, Value: components.GPUTaintValue, Effect: "NoSchedule"},
+		{Key: gpuclass.Label, Value: gpuclass.Name, Effect: gpuclass.TaintEffect},
+	},
+}
+
+// newGPUOptions creates a node pool for each GPU option this program
+// creates, and the ComputeClass that lists every option in order. It
+// returns what GPU pods must wait for: the pools and the class.
+func newGPUOptions(ctx *pulumi.Context, cfg config.Config, cluster *components.Cluster, after []pulumi.Resource, labels map[string]string) ([]pulumi.Resource, error) {
+	var created []pulumi.Resource
+	var priorities []components.ComputeClassPriority
+	var names pulumi.StringArray
+	for rank, o := range cfg.GPUPool.Options() {
+		if o.FlexStart {
+			priorities = append(priorities, components.ComputeClassPriority{
+				MachineType: o.MachineType, AcceleratorType: o.AcceleratorType, AcceleratorCount: o.AcceleratorCount,
+				DriverVersion: o.DriverVersion, FlexStart: true, MaxRunDurationSeconds: o.MaxRunDurationSeconds,
+				Zones: zonesOf(cfg, o), DiskType: o.DiskType, DiskSizeGb: o.DiskSizeGb,
+			})
+			continue
+		}
+		acc := &components.AcceleratorArgs{Type: o.AcceleratorType, Count: o.AcceleratorCount, DriverVersion: o.DriverVersion}
+		if sh := o.Sharing; sh != nil {
+			acc.Sharing = &components.GPUSharingArgs{Strategy: sh.Strategy, MaxClientsPerGpu: sh.MaxClientsPerGpu}
+		}
+		pool, err := components.NewNodePool(ctx, o.Pool, &components.NodePoolArgs{
+			Project: cfg.Project, Location: cluster.Location, Cluster: cluster.Name,
+			Role:        "gpu",
+			MachineType: o.MachineType, DiskType: o.DiskType, DiskSizeGb: o.DiskSizeGb,
+			MinNodes: o.MinNodes, MaxNodes: o.MaxNodes,
+			LocationPolicy: o.LocationPolicy, NodeLocations: o.NodeLocations,
+			Spot:           o.Spot,
+			ServiceAccount: cluster.NodeServiceAccountEmail,
+			ComputeClass:   gpuclass.Name,
+			GPUOption:      rank + 1,
+			Accelerator:    acc,
+			ResourceLabels: labels,
+			PrivateNodes:   cfg.Cluster.PrivateNodes,
+			ImageStreaming: o.ImageStreaming,
+		},
+			// After the CPU pool, so system pods never start on a GPU node.
+			pulumi.DependsOn(after))
+		if err != nil {
+			return nil, err
+		}
+		created = append(created, pool.Resource())
+		priorities = append(priorities, components.ComputeClassPriority{NodePool: pool.Name})
+		names = append(names, pool.Name)
+		if o.Pool == "gpu" {
+			ctx.Export("gpuPoolName", pool.Name)
+		}
+	}
+	class, err := components.NewComputeClass(ctx, gpuclass.Name, &components.ComputeClassArgs{
+		Priorities:           priorities,
+		WhenUnsatisfiable:    cfg.GPUPool.WhenUnsatisfiable,
+		OptimizeRulePriority: cfg.GPUPool.OptimizeRulePriority,
+		NodeServiceAccount:   cluster.NodeServiceAccountEmail,
+		ImageStreaming:       cfg.GPUPool.ImageStreaming,
+	}, pulumi.Provider(cluster.Provider))
+	if err != nil {
+		return nil, err
+	}
+	ctx.Export("gpuPoolNames", names)
+	ctx.Export("computeClass", class.Name)
+	return append(created, class.Resource()), nil
+}
+
+// zonesOf are the zones a GPU option's nodes may run in.
+func zonesOf(cfg config.Config, o config.GPUOption) []string {
+	if len(o.NodeLocations) > 0 {
+		return o.NodeLocations
+	}
+	return []string{cfg.Zone}
 }
 
 // newGKETarget creates the free zonal cluster, its CPU and GPU pools and the image registry.
@@ -43,6 +119,7 @@ func newGKETarget(ctx *pulumi.Context, cfg config.Config) (*target, error) {
 		Location:           cfg.ClusterLocation(),
 		ClusterName:        cfg.Cluster.Name,
 		ReleaseChannel:     cfg.Cluster.ReleaseChannel,
+		MinVersion:         cfg.Cluster.MinVersion,
 		DeletionProtection: cfg.Cluster.DeletionProtection,
 		Protect:            cfg.Cluster.Protect,
 		MaintenanceStart:   cfg.Cluster.MaintenanceStart,
@@ -87,37 +164,12 @@ func newGKETarget(ctx *pulumi.Context, cfg config.Config) (*target, error) {
 	ctx.Export("kubeconfig", cluster.Kubeconfig)
 	ctx.Export("cpuPoolName", cpu.Name)
 
-	if g := cfg.GPUPool; g.Enabled {
-		gpu, err := components.NewNodePool(ctx, "gpu", &components.NodePoolArgs{
-			Project:        cfg.Project,
-			Location:       cluster.Location,
-			Cluster:        cluster.Name,
-			Role:           "gpu",
-			MachineType:    g.MachineType,
-			DiskType:       g.DiskType,
-			DiskSizeGb:     g.DiskSizeGb,
-			MinNodes:       g.MinNodes,
-			MaxNodes:       g.MaxNodes,
-			LocationPolicy: g.LocationPolicy,
-			NodeLocations:  g.NodeLocations,
-			Spot:           g.Spot,
-			ServiceAccount: cluster.NodeServiceAccountEmail,
-			Accelerator: &components.AcceleratorArgs{
-				Type:          g.AcceleratorType,
-				Count:         g.AcceleratorCount,
-				DriverVersion: g.DriverVersion,
-			},
-			ResourceLabels: labels,
-			PrivateNodes:   cfg.Cluster.PrivateNodes,
-			ImageStreaming: g.ImageStreaming,
-		},
-			// After the CPU pool, so system pods never start on a GPU node.
-			pulumi.DependsOn(append([]pulumi.Resource{cpu.Resource()}, cluster.Egress...)))
+	if cfg.GPUPool.Enabled {
+		gpu, err := newGPUOptions(ctx, cfg, cluster, append([]pulumi.Resource{cpu.Resource()}, cluster.Egress...), labels)
 		if err != nil {
 			return nil, err
 		}
-		pools = append(pools, gpu.Resource())
-		ctx.Export("gpuPoolName", gpu.Name)
+		pools = append(pools, gpu...)
 	}
 
 	registry, err := components.NewRegistry(ctx, "registry", &components.RegistryArgs{

@@ -93,8 +93,12 @@ func TestGPUPoolPerStack(t *testing.T) {
 			g := runStack(t, tt.stack, nil)
 			gpu := named(t, g, nodePoolType, "gpu")
 
-			assert.Equal(t, []any{map[string]any{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}},
-				gpu.Plain("nodeConfig.taints"))
+			// GKE's GPU taint, and the GPU ComputeClass's taint GKE asks of a
+			// manually created pool the class names.
+			assert.Equal(t, []any{
+				map[string]any{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"},
+				map[string]any{"key": "cloud.google.com/compute-class", "value": "gpu", "effect": "NO_SCHEDULE"},
+			}, gpu.Plain("nodeConfig.taints"))
 			assert.Equal(t, 0.0, gpu.Plain("autoscaling."+tt.minKey))
 			assert.Equal(t, tt.maxNodes, gpu.Plain("autoscaling."+tt.maxKey))
 			assert.Equal(t, tt.zones, gpu.Plain("nodeLocations"))
@@ -107,7 +111,8 @@ func TestGPUPoolPerStack(t *testing.T) {
 				"type": "nvidia-tesla-t4", "count": 1.0,
 				"gpuDriverInstallationConfig": map[string]any{"gpuDriverVersion": "DEFAULT"},
 			}}, gpu.Plain("nodeConfig.guestAccelerators"))
-			assert.Equal(t, map[string]any{components.PoolLabel: "gpu", components.AcceleratorLabel: "nvidia-tesla-t4"},
+			assert.Equal(t, map[string]any{components.PoolLabel: "gpu", components.AcceleratorLabel: "nvidia-tesla-t4",
+				"cloud.google.com/compute-class": "gpu", "gke-gpu-platform/gpu-option": "1"},
 				gpu.Plain("nodeConfig.labels"))
 			assert.Equal(t, []any{"https://www.googleapis.com/auth/cloud-platform"}, gpu.Plain("nodeConfig.oauthScopes"))
 			assert.Equal(t, map[string]any{"autoRepair": true, "autoUpgrade": true}, gpu.Plain("management"))
@@ -212,6 +217,7 @@ func TestEveryChildHasItsComponentAsParent(t *testing.T) {
 		"gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember": {"Queue"},
 		"gcp:storage/bucket:Bucket":                              {"JobRecords"},
 		"gcp:storage/bucketIAMMember:BucketIAMMember":            {"JobRecords"},
+		computeClassType:                                         {"ComputeClass"},
 	}
 	seen := map[string]bool{}
 	for _, r := range g.Resources {

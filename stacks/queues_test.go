@@ -199,7 +199,7 @@ func TestQueueJobMode(t *testing.T) {
 	assert.Equal(t, "Never", pod["restartPolicy"])
 	// The container is told it is one Job's run: take one message, then exit.
 	assert.Equal(t, "job", containerEnv(pod)["QUEUE_MODE"])
-	assert.Equal(t, []any{gpuToleration}, pod["tolerations"])
+	assert.Equal(t, gpuTolerations, pod["tolerations"])
 	limits := pod["containers"].([]any)[0].(map[string]any)["resources"].(map[string]any)["limits"].(map[string]any)
 	assert.Equal(t, "1", limits["nvidia.com/gpu"])
 	require.Equal(t, "prometheus", job.Plain("spec.triggers").([]any)[0].(map[string]any)["type"])
@@ -302,9 +302,10 @@ func TestWarmWindows(t *testing.T) {
 	after, err := config.EstimateCost(warm)
 	require.NoError(t, err)
 	assert.Greater(t, after.IdleMonthly, before.IdleMonthly, "a warm window costs money with no work at all")
+	// Shared between dev's GPU options like the work: 80% on the first.
 	for _, l := range after.Lines {
 		if l.Item == "gpu pool nodes" {
-			assert.Contains(t, l.Detail, "warm windows keep 222 node-h")
+			assert.Contains(t, l.Detail, "warm windows keep 178 node-h")
 		}
 	}
 }

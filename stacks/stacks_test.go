@@ -23,6 +23,7 @@ const (
 	ingressType      = "kubernetes:networking.k8s.io/v1:Ingress"
 	namespaceType    = "kubernetes:core/v1:Namespace"
 	scaledObjectType = "kubernetes:keda.sh/v1alpha1:ScaledObject"
+	computeClassType = "kubernetes:cloud.google.com/v1:ComputeClass"
 	k8sProvider      = "pulumi:providers:kubernetes"
 	addressType      = "gcp:compute/globalAddress:GlobalAddress"
 )

@@ -111,6 +111,13 @@ type ClusterConfig struct {
 	// on the same subnetwork. Set per node pool, so an existing cluster turns
 	// it on in place (the cluster-level switch would replace the cluster).
 	PrivateNodes bool `json:"privateNodes"`
+	// MinVersion is the lowest GKE version the control plane may run
+	// (minMasterVersion; the release channel upgrades past it): the GPU
+	// options' features are checked against it (ComputeClasses need
+	// 1.30.3-gke.1451000, a flexStart option 1.33.3-gke.1136000). GKE's
+	// release notes list each channel's current versions:
+	// https://cloud.google.com/kubernetes-engine/docs/release-notes
+	MinVersion string `json:"minVersion"`
 	// Regional puts the control plane in the zone's region. It is never free
 	// (about $73/month): opting in is explicit, and the policy pack flags it.
 	Regional bool `json:"regional"`
@@ -176,6 +183,75 @@ type GPUPoolConfig struct {
 	// node account. Turning it on or off replaces the GPU pool (new before
 	// old; an idle pool has no nodes). GKE only.
 	ImageStreaming bool `json:"imageStreaming"`
+	// Sharing lets several pods share each GPU of the pool's own option
+	// (GKE GPU time-sharing or NVIDIA MPS): for small models. Every GPU
+	// app then asks for gpu: 1, which is one share. Default: none.
+	Sharing *GPUSharingConfig `json:"sharing"`
+	// Fallbacks are the GPU options tried, in order, when the pool's own
+	// cannot be had (a GPU type, a zone or Spot capacity runs out): one
+	// node pool each (a flexStart option: one GKE creates), all listed
+	// after the pool's own in the stack's ComputeClass, whose priorities
+	// the cluster autoscaler tries in order. Default: none (the single
+	// pool). GKE only.
+	// https://cloud.google.com/kubernetes-engine/docs/concepts/about-custom-compute-classes
+	Fallbacks []GPUFallbackConfig `json:"fallbacks"`
+	// WhenUnsatisfiable is what the autoscaler does when no option can be
+	// had: DoNotScaleUp (the pods wait Pending, the queue keeps the jobs)
+	// or ScaleUpAnyway (a node outside the class's priorities). Set
+	// explicitly because GKE's default changed in 1.33.
+	// https://cloud.google.com/kubernetes-engine/docs/reference/crds/computeclass
+	WhenUnsatisfiable string `json:"whenUnsatisfiable"`
+	// OptimizeRulePriority is the class's active migration: when an
+	// earlier option can be had again, GKE moves pods back to it. A busy
+	// queue worker is never moved (its pods are not safe to evict). Off
+	// unless asked.
+	OptimizeRulePriority bool `json:"optimizeRulePriority"`
+}
+
+// GPUFallbackConfig is one entry of `gpuPool.fallbacks`: a GPU shape and
+// how it is bought. It shares the pool's disk, driver, image streaming,
+// location policy and minNodes (0).
+type GPUFallbackConfig struct {
+	// MachineType of the option's nodes, of the accelerator's family.
+	// Default: none, required.
+	MachineType string `json:"machineType"`
+	// AcceleratorType is the Compute Engine GPU type, offered in every
+	// zone of nodeLocations. Default: none, required.
+	AcceleratorType string `json:"acceleratorType"`
+	// AcceleratorCount is the GPUs per node.
+	AcceleratorCount int `json:"acceleratorCount"`
+	// Spot buys the option's nodes as Spot VMs.
+	Spot bool `json:"spot"`
+	// FlexStart buys them with flex-start (Dynamic Workload Scheduler):
+	// discounted GPUs obtained when capacity frees up, each node deleted
+	// after maxRunDurationSeconds. GKE creates the option's node pool
+	// itself (the class's node pool auto-creation): pulumi-gcp v7.38.0's
+	// NodePool has no flexStart field. Not with spot or sharing.
+	// https://cloud.google.com/kubernetes-engine/docs/concepts/dws
+	FlexStart bool `json:"flexStart"`
+	// MaxRunDurationSeconds is how long a flex-start node lives: at least
+	// every GPU queue's maxJobSeconds, at most 604800 (7 days, GKE's
+	// limit). Default: 604800 on a flexStart option.
+	MaxRunDurationSeconds int `json:"maxRunDurationSeconds"`
+	// NodeLocations are the zones the option's nodes may run in. Default:
+	// gpuPool.nodeLocations.
+	NodeLocations []string `json:"nodeLocations"`
+	// MaxNodes is the option's autoscaler upper bound. Default:
+	// gpuPool.maxNodes.
+	MaxNodes int `json:"maxNodes"`
+	// Sharing lets several pods share each of the option's GPUs. Default: none.
+	Sharing *GPUSharingConfig `json:"sharing"`
+}
+
+// GPUSharingConfig is a GPU option's `sharing` block: GKE's
+// gpuSharingConfig.
+// https://cloud.google.com/kubernetes-engine/docs/concepts/timesharing-gpus
+type GPUSharingConfig struct {
+	// Strategy is TIME_SHARING or MPS. Default: TIME_SHARING.
+	Strategy string `json:"strategy"`
+	// MaxClientsPerGpu is how many containers share one GPU, 2 to 48.
+	// Default: none, required.
+	MaxClientsPerGpu int `json:"maxClientsPerGpu"`
 }
 
 // RegistryConfig is the `registry` key.
@@ -443,6 +519,12 @@ type CostConfig struct {
 	// queues, for the job records' Cloud Storage operations (4 writes and
 	// 2 reads by the apps, 3 status reads by callers, per job).
 	JobsPerMonth float64 `json:"jobsPerMonth"`
+	// FallbackShare is the chance that a GPU option cannot supply a node
+	// when the autoscaler asks (a stockout), so the next option serves:
+	// the estimate gives option k of n (1-s)·s^k of the GPU work and the
+	// last s^(n-1). 0 to 1; a guess to revise from experience. Used when
+	// gpuPool.fallbacks is set.
+	FallbackShare float64 `json:"fallbackShare"`
 	// MonthlyBudget is refused: the budget lives in the policy config
 	// (policy/config/<stack>.json), out of a pull request's stack file. Kept
 	// only to say so when a stack file still sets it.

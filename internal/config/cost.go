@@ -46,15 +46,17 @@ func CostInput(cfg Config) cost.Input {
 			}
 		}
 	}
-	if g := cfg.GPUPool; g.Enabled {
+	for rank, o := range cfg.GPUPool.Options() {
 		in.Pools = append(in.Pools, cost.Pool{
-			Name:        "gpu",
-			MachineType: g.MachineType, DiskType: g.DiskType, DiskSizeGb: g.DiskSizeGb,
-			MinNodes: g.MinNodes, MaxNodes: g.MaxNodes, Spot: g.Spot,
-			AcceleratorType: g.AcceleratorType, AcceleratorCount: g.AcceleratorCount,
-			PrivateNodes: cfg.Cluster.PrivateNodes, ImageStreaming: g.ImageStreaming,
+			Name: o.Pool, Key: o.Key, Rank: rank,
+			MachineType: o.MachineType, DiskType: o.DiskType, DiskSizeGb: o.DiskSizeGb,
+			MinNodes: o.MinNodes, MaxNodes: o.MaxNodes, Spot: o.Spot, FlexStart: o.FlexStart,
+			AcceleratorType: o.AcceleratorType, AcceleratorCount: o.AcceleratorCount,
+			PrivateNodes: cfg.Cluster.PrivateNodes, ImageStreaming: o.ImageStreaming,
 		})
 	}
+	in.FallbackShare = cfg.Cost.FallbackShare
+	in.MaxGPUPods = cfg.maxGPUPods()
 	for _, a := range cfg.Apps {
 		if a.Path != "" {
 			in.ForwardingRules = 1 // one Ingress for every app
@@ -65,6 +67,24 @@ func CostInput(cfg Config) cost.Input {
 		}
 	}
 	return in
+}
+
+// maxGPUPods is the most GPU pods the apps can run at once: a queue's
+// maxReplicas, an HPA's maxReplicas, else the replicas.
+func (c Config) maxGPUPods() int {
+	pods := 0
+	for _, a := range c.Apps {
+		switch {
+		case a.GPU == 0:
+		case a.Queue != nil:
+			pods += a.Queue.MaxReplicas
+		case a.Autoscaling != nil:
+			pods += a.Autoscaling.MaxReplicas
+		default:
+			pods += a.ReplicaCount()
+		}
+	}
+	return pods
 }
 
 // gpuCooldownSeconds is how long a GPU worker outlives its queue's last

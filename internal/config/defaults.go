@@ -1,6 +1,8 @@
 package config
 
 import (
+	"slices"
+
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/cost"
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/keda"
 )
@@ -16,8 +18,11 @@ func Defaults(stack string) Config {
 			Name:             stackScopedName("platform", stack, clusterNameMax),
 			ReleaseChannel:   "REGULAR",
 			MaintenanceStart: "03:00",
-			Network:          "default",
-			DataplaneV2:      true,
+			// Past what the GPU ComputeClass needs (1.30.3-gke.1451000), and
+			// in every release channel at the time of writing.
+			MinVersion:  "1.33",
+			Network:     "default",
+			DataplaneV2: true,
 			// GKE's own default; stacks whose GPU work is batch choose
 			// OPTIMIZE_UTILIZATION (dev and pr do).
 			AutoscalingProfile: cost.ProfileBalanced,
@@ -42,13 +47,16 @@ func Defaults(stack string) Config {
 			MaxNodes:         1,
 			LocationPolicy:   "ANY",
 			ImageStreaming:   true,
+			// Pods wait for a GPU the class lists, never a node outside it
+			// (GKE's default from 1.33; set because it changed).
+			WhenUnsatisfiable: "DoNotScaleUp",
 		},
 		Registry: RegistryConfig{Name: stackScopedName("apps", stack, resourceIDMax), KeepVersions: 10},
 		Ingress: IngressConfig{
 			StaticIPName:        stackScopedName("ingress", stack, resourceIDMax),
 			ControllerNamespace: "ingress-nginx",
 		},
-		Cost: CostConfig{FreeTier: true, RegistryStorageGb: 1, NATGbPerMonth: 1, JobsPerMonth: 10000},
+		Cost: CostConfig{FreeTier: true, RegistryStorageGb: 1, NATGbPerMonth: 1, JobsPerMonth: 10000, FallbackShare: 0.2},
 	}
 }
 
@@ -146,7 +154,8 @@ func (c Config) TerminationGrace(a AppConfig) int {
 	}
 	spot := c.CPUPool.Spot
 	if a.GPU > 0 {
-		spot = c.GPUPool.Spot
+		// Any option may be the one the pod lands on.
+		spot = slices.ContainsFunc(c.GPUPool.Options(), func(o GPUOption) bool { return o.Spot })
 	}
 	if spot && c.Platform == PlatformGKE {
 		return 15

@@ -152,6 +152,10 @@ func Load(src Source, stack string, setKeys []string, deploy bool) (Config, erro
 	for i := range cfg.Apps {
 		appDefaults(&cfg.Apps[i])
 	}
+	for i := range cfg.GPUPool.Fallbacks {
+		fallbackDefaults(&cfg.GPUPool.Fallbacks[i])
+	}
+	sharingDefaults(cfg.GPUPool.Sharing)
 	cfg.useLocalImages()
 
 	if len(errs) == 0 {

@@ -19,34 +19,27 @@ func (c Config) validatePodFit(fail failFunc) {
 		return // a kubeconfig cluster's node sizes are not in the config
 	}
 	cpuShape, cpuKnown := c.poolShape(fail, "cpuPool.machineType", c.CPUPool.MachineType)
-	gpuShape, gpuKnown := machine.Shape{}, false
-	if c.GPUPool.Enabled {
-		gpuShape, gpuKnown = c.poolShape(fail, "gpuPool.machineType", c.GPUPool.MachineType)
+	type pool struct {
+		key   string
+		shape machine.Shape
+	}
+	var gpuPools []pool
+	for _, o := range c.GPUPool.Options() {
+		// A GPU pod may land on any option: it must fit each one's node.
+		if shape, known := c.poolShape(fail, o.Key+".machineType", o.MachineType); known {
+			gpuPools = append(gpuPools, pool{o.Key, shape})
+		}
 	}
 	for i, a := range c.Apps {
-		shape, known, pool, gpu := cpuShape, cpuKnown, "cpuPool", false
-		if a.GPU > 0 {
-			shape, known, pool, gpu = gpuShape, gpuKnown, "gpuPool", true
+		pools := gpuPools
+		if a.GPU == 0 {
+			if !cpuKnown {
+				continue
+			}
+			pools = []pool{{"cpuPool", cpuShape}}
 		}
-		if !known {
-			continue
-		}
-		room := shape.ForPods(gpu)
-		req, err := machine.ParseRequests(a.Resources.CPURequest, a.Resources.MemoryRequest)
-		if err != nil {
-			continue // a malformed quantity has its own error
-		}
-		misfit := func(field, value, want string) {
-			fail(fmt.Sprintf("apps[%d].resources.%s", i, field), value, "app %q does not fit one node of its pool (%s.machineType %s): %s. "+
-				"The cluster autoscaler never adds a node for a pod that cannot fit one: it would stay Pending. "+
-				"Request at most %s, or choose a larger %s.machineType",
-				a.Name, pool, shape.Type, shape.Explain(gpu), want, pool)
-		}
-		if req.MilliCPU > room.MilliCPU {
-			misfit("cpuRequest", a.Resources.CPURequest, fmt.Sprintf("%dm", room.MilliCPU))
-		}
-		if req.MemoryMiB > room.MemoryMiB {
-			misfit("memoryRequest", a.Resources.MemoryRequest, fmt.Sprintf("%dMi", room.MemoryMiB))
+		for _, p := range pools {
+			c.checkPodFits(fail, i, a, p.key, p.shape, a.GPU > 0)
 		}
 	}
 	if cpuKnown && c.UsesQueues() {
@@ -59,6 +52,28 @@ func (c Config) validatePodFit(fail failFunc) {
 					pod, r.CPURequest, r.MemoryRequest, cpuShape.Explain(false))
 			}
 		}
+	}
+}
+
+// checkPodFits fails when app i's requests do not fit one node of the pool
+// (or GPU option) at key.
+func (c Config) checkPodFits(fail failFunc, i int, a AppConfig, key string, shape machine.Shape, gpu bool) {
+	room := shape.ForPods(gpu)
+	req, err := machine.ParseRequests(a.Resources.CPURequest, a.Resources.MemoryRequest)
+	if err != nil {
+		return // a malformed quantity has its own error
+	}
+	misfit := func(field, value, want string) {
+		fail(fmt.Sprintf("apps[%d].resources.%s", i, field), value, "app %q does not fit one node of its pool (%s.machineType %s): %s. "+
+			"The cluster autoscaler never adds a node for a pod that cannot fit one: it would stay Pending. "+
+			"Request at most %s, or choose a larger %s.machineType",
+			a.Name, key, shape.Type, shape.Explain(gpu), want, key)
+	}
+	if req.MilliCPU > room.MilliCPU {
+		misfit("cpuRequest", a.Resources.CPURequest, fmt.Sprintf("%dm", room.MilliCPU))
+	}
+	if req.MemoryMiB > room.MemoryMiB {
+		misfit("memoryRequest", a.Resources.MemoryRequest, fmt.Sprintf("%dMi", room.MemoryMiB))
 	}
 }
 

@@ -202,6 +202,9 @@ func (c Config) validateCluster(fail failFunc) {
 	if !oneOf(cl.ReleaseChannel, releaseChannels) {
 		fail("cluster.releaseChannel", cl.ReleaseChannel, "must be one of %s", strings.Join(releaseChannels, ", "))
 	}
+	if _, ok := parseGKEVersion(cl.MinVersion); !ok {
+		fail("cluster.minVersion", fmt.Sprintf("%q", cl.MinVersion), "must be a GKE version: 1.33, 1.33.3 or 1.33.3-gke.1136000")
+	}
 	if !hhmmPattern.MatchString(cl.MaintenanceStart) {
 		fail("cluster.maintenanceStart", cl.MaintenanceStart, "must be HH:MM in UTC, e.g. 03:00")
 	}
@@ -254,15 +257,22 @@ func (c Config) validateGPUPool(fail failFunc, gke bool) {
 		if len(p.NodeLocations) > 0 {
 			fail("gpuPool.nodeLocations", p.NodeLocations, "zones exist only on GKE; leave it unset on the local platform")
 		}
+		if len(p.Fallbacks) > 0 {
+			fail("gpuPool.fallbacks", fmt.Sprintf("(%d options)", len(p.Fallbacks)), "are GKE node pools tried by GKE's cluster autoscaler; leave it unset on the local platform")
+		}
+		if p.Sharing != nil {
+			fail("gpuPool.sharing", p.Sharing.Strategy, "is GKE's GPU sharing; leave it unset on the local platform")
+		}
 		return
 	}
+	c.validateGPUOptions(fail)
 	acc, ok := accelerator.Lookup(p.AcceleratorType)
 	if !ok {
 		fail("gpuPool.acceleratorType", p.AcceleratorType, "unknown accelerator; known: %s", strings.Join(accelerator.Types(), ", "))
 	} else if err := acc.CheckMachine(p.MachineType, p.AcceleratorCount); err != nil {
 		fail("gpuPool", fmt.Sprintf("{machineType: %s, acceleratorCount: %d}", p.MachineType, p.AcceleratorCount), "%v", err)
 	}
-	c.validateGPUZones(fail, acc, ok)
+	c.validateZones(fail, "gpuPool", p.NodeLocations, len(p.NodeLocations) > 0, acc, ok)
 	if p.AcceleratorCount < 1 {
 		fail("gpuPool.acceleratorCount", p.AcceleratorCount, "must be >= 1")
 	}
@@ -275,34 +285,45 @@ func (c Config) validateGPUPool(fail failFunc, gke bool) {
 	validateDisk(fail, "gpuPool", p.DiskType, p.DiskSizeGb)
 }
 
-// validateGPUZones checks that every zone the GPU pool may use is in the
-// cluster's region and offers the accelerator: otherwise the pool is created
-// fine and fails only when the autoscaler first adds a node.
-func (c Config) validateGPUZones(fail failFunc, acc accelerator.Accelerator, known bool) {
+// validateZones checks that every zone a GPU option (its config key) may
+// use is in the cluster's region and offers the accelerator: otherwise the
+// pool is created fine and fails only when the autoscaler first adds a
+// node. Unlisted zones (own false) are the pool's, checked once there.
+func (c Config) validateZones(fail failFunc, key string, zones []string, own bool, acc accelerator.Accelerator, known bool) {
 	if !zonePattern.MatchString(c.Zone) {
 		return // gcp:zone's own error says it all
 	}
-	if len(c.GPUPool.NodeLocations) == 0 {
+	if len(zones) == 0 {
 		if known {
 			if err := acc.CheckZone(c.Zone); err != nil {
-				fail("gpuPool.acceleratorType", acc.Type, "%v; pick another type, or a gcp:zone or gpuPool.nodeLocations that offers it", err)
+				fail(key+".acceleratorType", acc.Type, "%v; pick another type, or a gcp:zone or %s.nodeLocations that offers it", err, key)
+			}
+		}
+		return
+	}
+	if !own {
+		// The pool's zones, checked there; here only what this GPU lacks.
+		for _, z := range zones {
+			if err := acc.CheckZone(z); known && zonePattern.MatchString(z) && err != nil {
+				fail(key+".nodeLocations", "(unset)", "takes gpuPool.nodeLocations, and %v; list this option's own zones", err)
+				return
 			}
 		}
 		return
 	}
 	seen := map[string]bool{}
-	for i, z := range c.GPUPool.NodeLocations {
-		key := fmt.Sprintf("gpuPool.nodeLocations[%d]", i)
+	for i, z := range zones {
+		zkey := fmt.Sprintf("%s.nodeLocations[%d]", key, i)
 		switch {
 		case !zonePattern.MatchString(z):
-			fail(key, z, "is not a zone name such as us-central1-b")
+			fail(zkey, z, "is not a zone name such as us-central1-b")
 		case accelerator.Region(z) != c.Region():
-			fail(key, z, "must be a zone of the cluster's region %s: node pools stay in their cluster's region", c.Region())
+			fail(zkey, z, "must be a zone of the cluster's region %s: node pools stay in their cluster's region", c.Region())
 		case seen[z]:
-			fail(key, z, "is listed twice")
+			fail(zkey, z, "is listed twice")
 		case known:
 			if err := acc.CheckZone(z); err != nil {
-				fail(key, z, "%v", err)
+				fail(zkey, z, "%v", err)
 			}
 		}
 		seen[z] = true
@@ -340,8 +361,12 @@ func (c Config) validateApps(fail failFunc) {
 		if a.GPU > 0 && !c.GPUPool.Enabled {
 			fail(key+".gpu", a.GPU, "needs a GPU pool, but gpuPool.enabled is false")
 		}
-		if a.GPU > 0 && c.GPUPool.Enabled && c.Platform == PlatformGKE && a.GPU > c.GPUPool.AcceleratorCount {
-			fail(key+".gpu", a.GPU, "must be <= gpuPool.acceleratorCount (%d): no node has more", c.GPUPool.AcceleratorCount)
+		if a.GPU > 0 && c.Platform == PlatformGKE {
+			for _, o := range c.GPUPool.Options() {
+				if a.GPU > o.AcceleratorCount {
+					fail(key+".gpu", a.GPU, "must be <= %s.acceleratorCount (%d): the pod may land on that option, and its nodes have no more", o.Key, o.AcceleratorCount)
+				}
+			}
 		}
 		if a.Path != "" {
 			if a.Port == 0 {

@@ -23,6 +23,9 @@ func (c Config) validateCost(fail func(key string, value any, rule string, args 
 			fail("cost.gpuBusyHoursPerMonth", cost.GPUBusyHoursPerMonth, "cannot be set with cost.bursts, which derives the busy GPU node-hours: keep one")
 		}
 	}
+	if cost.FallbackShare < 0 || cost.FallbackShare > 1 {
+		fail("cost.fallbackShare", cost.FallbackShare, "must be between 0 and 1: the chance a GPU option cannot supply a node when asked")
+	}
 	if cost.MonthlyBudget != 0 {
 		fail("cost.monthlyBudget", cost.MonthlyBudget, "the budget moved to the policy config: set monthly-budget.monthlyBudget in policy/config/%s.json "+
 			"(enforced from there, not from the stack file a pull request edits) and delete this key", c.Stack)

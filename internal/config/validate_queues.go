@@ -90,15 +90,15 @@ func (c Config) validateQueues(fail failFunc) {
 			fail(key+".pollingSeconds", q.PollingSeconds, "must be 1 to 3600 seconds")
 		}
 		if a.GPU > 0 && c.GPUPool.Enabled {
-			// Replicas beyond what the pool can ever hold stay Pending forever:
-			// a ceiling the autoscaler cannot reach is a config mistake.
-			capacity := c.GPUPool.MaxNodes * max(c.GPUPool.AcceleratorCount, 1)
+			// Replicas beyond what the options can ever hold stay Pending
+			// forever: a ceiling the autoscaler cannot reach is a config mistake.
+			capacity, how := c.GPUPool.Capacity(), "the sum over the GPU options of maxNodes x acceleratorCount"
 			if c.Platform == PlatformLocal {
-				capacity = c.GPUPool.MaxNodes
+				capacity, how = c.GPUPool.MaxNodes, "gpuPool.maxNodes, one GPU each locally"
 			}
 			if q.MaxReplicas*a.GPU > capacity {
-				fail(key+".maxReplicas", q.MaxReplicas, "needs %d GPUs (%d per pod), more than the GPU pool can hold (gpuPool.maxNodes %d x acceleratorCount %d = %d)",
-					q.MaxReplicas*a.GPU, a.GPU, c.GPUPool.MaxNodes, max(c.GPUPool.AcceleratorCount, 1), capacity)
+				fail(key+".maxReplicas", q.MaxReplicas, "needs %d GPUs (%d per pod), more than the GPU pool can hold (%s: %d)",
+					q.MaxReplicas*a.GPU, a.GPU, how, capacity)
 			}
 		}
 		if c.Platform == PlatformLocal && c.Local.RedisAddress == "" {

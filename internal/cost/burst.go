@@ -90,6 +90,9 @@ type Burst struct {
 	MonthlyDollars    float64 `json:"monthlyDollars"`
 	// Guess marks a burst built on a guessed timing.
 	Guess bool `json:"guess"`
+	// Share is the share of the bursts this pool takes among the GPU
+	// options (1 for a single GPU pool).
+	Share float64 `json:"share"`
 }
 
 // burstPhases lays out one burst's billed node time. The node exists from
@@ -139,7 +142,7 @@ func (t BurstTimings) burstPhases(work, cooldownSeconds float64, profile string,
 }
 
 // burst prices one burst on a GPU pool and what bursts a month add.
-func (p *Prices) burst(pool Pool, r poolRates, b Bursts, cooldownSeconds float64, profile string, perVMHour float64) (Burst, error) {
+func (p *Prices) burst(pool Pool, r poolRates, b Bursts, cooldownSeconds float64, profile string, perVMHour, share float64) (Burst, error) {
 	phases, err := p.BurstTimings.burstPhases(b.WorkMinutes, cooldownSeconds, profile, pool.ImageStreaming)
 	if err != nil {
 		return Burst{}, err
@@ -154,7 +157,8 @@ func (p *Prices) burst(pool Pool, r poolRates, b Bursts, cooldownSeconds float64
 	perHour := r.node + r.disk/p.HoursPerMonth + perVMHour
 	out.Dollars = hours * perHour
 	out.WorkShare = b.WorkMinutes / out.NodeMinutes
-	out.PerMonth = b.PerDay * p.HoursPerMonth / 24
+	out.Share = share
+	out.PerMonth = b.PerDay * p.HoursPerMonth / 24 * share
 	out.NodeHoursPerMonth = out.PerMonth * hours
 	out.MonthlyDollars = out.NodeHoursPerMonth * perHour
 	return out, nil
@@ -173,8 +177,12 @@ func writeBursts(w io.Writer, bursts []Burst) {
 		}
 		fmt.Fprintf(w, "burst on the %s pool, from zero nodes: %s = %s%.1f node-min billed, %s$%.2f (%.0f%% of it working)\n",
 			b.Pool, strings.Join(parts, " + "), mark, b.NodeMinutes, mark, b.Dollars, 100*b.WorkShare)
-		fmt.Fprintf(w, "  %.0f bursts a month (%.4g a day): %.1f node-h, %s$%.2f/month at list price (the busy column prices these node-hours, with any discount)\n",
-			b.PerMonth, b.PerMonth*24/730, b.NodeHoursPerMonth, mark, b.MonthlyDollars)
+		share := ""
+		if b.Share < 1 {
+			share = fmt.Sprintf(", %.0f%% of all bursts", 100*b.Share)
+		}
+		fmt.Fprintf(w, "  %.0f bursts a month (%.4g a day%s): %.1f node-h, %s$%.2f/month at list price (the busy column prices these node-hours, with any discount)\n",
+			b.PerMonth, b.PerMonth*24/730, share, b.NodeHoursPerMonth, mark, b.MonthlyDollars)
 	}
 }
 

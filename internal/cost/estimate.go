@@ -47,6 +47,15 @@ type Pool struct {
 	// ImageStreaming is GKE image streaming on the pool: a new node starts
 	// a large image in seconds.
 	ImageStreaming bool
+	// Key is the pool's config key, for errors; default: <Name>Pool.
+	Key string
+	// Rank is a GPU pool's place in the GPU ComputeClass: 0 is tried
+	// first. The busy month's GPU work is shared between the GPU pools by
+	// rank (Input.FallbackShare).
+	Rank int
+	// FlexStart prices the nodes with flex-start's discount on the
+	// on-demand price (and the worst month without it).
+	FlexStart bool
 	// privateSet says the graph's pool states PrivateNodes itself.
 	privateSet bool
 }
@@ -91,6 +100,31 @@ type Input struct {
 	RegistryStorageGB float64
 	// JobRecords, when set, prices the queues' job records in Cloud Storage.
 	JobRecords *JobRecords
+	// FallbackShare is the chance that a GPU option cannot supply a node
+	// when the autoscaler asks (a stockout), 0 to 1: the next option then
+	// serves. With options 0..n-1, option k takes (1-s)·s^k of the GPU
+	// work and the last one s^(n-1).
+	FallbackShare float64
+	// MaxGPUPods bounds the GPU nodes of the worst month: the most GPU
+	// pods the apps can run at once (each may need a node of its own); 0:
+	// no bound but the pools' maxNodes.
+	MaxGPUPods int
+}
+
+// GPUShares are the shares of the GPU work each of n GPU options takes
+// when each cannot supply a node with chance s (see Input.FallbackShare).
+func GPUShares(n int, s float64) []float64 {
+	shares := make([]float64, n)
+	left := 1.0
+	for k := range n {
+		if k == n-1 {
+			shares[k] = left
+			break
+		}
+		shares[k] = left * (1 - s)
+		left *= s
+	}
+	return shares
 }
 
 // JobRecords are the busy month's jobs, each with a record and a result
@@ -204,9 +238,11 @@ func (p *Prices) Estimate(in Input) (Estimate, error) {
 	if len(in.Clusters) > 0 {
 		profile = in.Clusters[0].AutoscalingProfile
 	}
-	var gpuWorkHours float64
+	var gpuWorkHours, gpuBusy float64
 	var gpuAccel string
-	for _, pool := range in.Pools {
+	shares := gpuShares(in.Pools, in.FallbackShare)
+	for i, pool := range in.Pools {
+		share := shares[i]
 		r, err := p.poolRates(pool)
 		if err != nil {
 			return Estimate{}, err
@@ -222,15 +258,15 @@ func (p *Prices) Estimate(in Input) (Estimate, error) {
 		if pool.AcceleratorType != "" {
 			gpuPools++
 			// Warm windows run with no work at all: idle pays them.
-			warm = math.Min(in.WarmGPUNodeHours, float64(pool.MaxNodes-pool.MinNodes)*h)
+			warm = math.Min(in.WarmGPUNodeHours*share, float64(pool.MaxNodes-pool.MinNodes)*h)
 			idleNodeHours += warm
-			want, work := in.GPUBusyHours, in.GPUBusyHours
+			want, work := in.GPUBusyHours*share, in.GPUBusyHours*share
 			if in.Bursts != nil {
 				perVM := ip
 				if pool.PrivateNodes && in.CloudNAT {
 					perVM = p.CloudNAT.PerVMHour.Price
 				}
-				b, err := p.burst(pool, r, *in.Bursts, in.CooldownSeconds, profile, perVM)
+				b, err := p.burst(pool, r, *in.Bursts, in.CooldownSeconds, profile, perVM, share)
 				if err != nil {
 					return Estimate{}, err
 				}
@@ -238,12 +274,20 @@ func (p *Prices) Estimate(in Input) (Estimate, error) {
 				want, work = b.NodeHoursPerMonth, b.PerMonth*in.Bursts.WorkMinutes/60
 			}
 			gpuWorkHours += work * float64(pool.AcceleratorCount)
-			gpuAccel = pool.AcceleratorType
+			if pool.Rank == 0 {
+				gpuAccel = pool.AcceleratorType
+			}
 			busyExtra = math.Min(want, float64(pool.MaxNodes)*h-idleNodeHours)
 			busyNodeHours = idleNodeHours + busyExtra
 			detail += fmt.Sprintf(" + %d x %s", pool.AcceleratorCount, pool.AcceleratorType)
+			if len(shares) > 1 {
+				detail += fmt.Sprintf(", GPU option %d, %.0f%% of the work", pool.Rank+1, 100*share)
+			}
 		}
 		detail += spotNote(pool.Spot)
+		if pool.FlexStart {
+			detail += fmt.Sprintf(" (flex-start, -%.0f%%)", 100*p.FlexStartDiscount.Price)
+		}
 		idle := p.runCost(r, idleNodeHours)
 		var busy float64
 		if pool.AcceleratorType != "" {
@@ -281,13 +325,25 @@ func (p *Prices) Estimate(in Input) (Estimate, error) {
 			cpuSide += idle + idleNodeHours/h*r.disk + idleNodeHours*ip
 		} else {
 			gpuSide += busy - idle + busyExtra/h*r.disk + busyExtra*ip
-			// Worst: the queue never empties, so every GPU node runs all month.
-			maxHours := float64(pool.MaxNodes) * h
-			worstExtra += p.runCost(r, maxHours) - busy + (maxHours-busyNodeHours)/h*r.disk + (maxHours-busyNodeHours)*ip
-			week := 7 * 24.0
-			note("without a dead-letter policy a job that always fails holds one %s node for Pub/Sub's 7-day retention: $%.2f (%.0f node-hours); the platform's queues dead-letter it after maxDeliveryAttempts",
-				pool.Name, p.runCost(r, week)+week/h*r.disk+week*ip, week)
+			gpuBusy += busy + busyNodeHours/h*r.disk + busyNodeHours*ip
+			if pool.Rank == 0 {
+				week := 7 * 24.0
+				note("without a dead-letter policy a job that always fails holds one %s node for Pub/Sub's 7-day retention: $%.2f (%.0f node-hours); the platform's queues dead-letter it after maxDeliveryAttempts",
+					pool.Name, p.runCost(r, week)+week/h*r.disk+week*ip, week)
+			}
 		}
+	}
+	if gpuPools > 0 {
+		worst, err := p.worstGPU(in)
+		if err != nil {
+			return Estimate{}, err
+		}
+		worstExtra += worst.dollars - gpuBusy
+		note("worst month: %s", worst.why)
+	}
+	if len(shares) > 1 {
+		note("GPU options tried in order (the GPU ComputeClass); each cannot supply a node with chance %.0f%% (cost.fallbackShare), so the next one serves: option k takes (1-s)·s^k of the GPU work, the last s^(n-1)",
+			100*in.FallbackShare)
 	}
 	if ipIdle > 0 || ipBusy > 0 {
 		add(Line{Item: "node external IPs", Detail: fmt.Sprintf("one public IPv4 per node: $%.4f/h, $%.4f/h on Spot", p.NodeExternalIPPerHour.OnDemand, p.NodeExternalIPPerHour.Spot),
@@ -346,8 +402,11 @@ func (p *Prices) Estimate(in Input) (Estimate, error) {
 	e.IdleMonthly, e.BusyMonthly = round2(e.IdleMonthly), round2(e.BusyMonthly)
 	e.IdleDaily = round2(e.IdleMonthly * 24 / h)
 	e.GPUBusyHours = in.GPUBusyHours
-	for _, b := range e.Bursts {
-		e.GPUBusyHours = b.NodeHoursPerMonth
+	if len(e.Bursts) > 0 {
+		e.GPUBusyHours = 0
+		for _, b := range e.Bursts {
+			e.GPUBusyHours += b.NodeHoursPerMonth
+		}
 	}
 	return e, nil
 }
@@ -364,7 +423,7 @@ type poolRates struct {
 }
 
 func (p *Prices) poolRates(pool Pool) (poolRates, error) {
-	key := pool.Name + "Pool"
+	key := orDefault(pool.Key, pool.Name+"Pool")
 	m, err := p.machine(key+".machineType", pool.MachineType)
 	if err != nil {
 		return poolRates{}, err
@@ -380,6 +439,10 @@ func (p *Prices) poolRates(pool Pool) (poolRates, error) {
 		r.gpus = float64(pool.AcceleratorCount) * gpu
 		r.nodeGuess = r.nodeGuess || gpuGuess
 	}
+	if pool.FlexStart {
+		off := 1 - p.FlexStartDiscount.Price
+		r.machine, r.gpus, r.nodeGuess = r.machine*off, r.gpus*off, r.nodeGuess || p.FlexStartDiscount.Guess
+	}
 	r.node = r.machine + r.gpus
 	d, err := p.disk(key+".diskType", pool.DiskType)
 	if err != nil {
@@ -387,7 +450,7 @@ func (p *Prices) poolRates(pool Pool) (poolRates, error) {
 	}
 	r.disk, r.diskGuess = float64(pool.DiskSizeGb)*d.PerGBMonth, d.Guess
 	_, r.sudMachine = p.SustainedUse.Families[r.family]
-	r.sudMachine = r.sudMachine && !pool.Spot
+	r.sudMachine = r.sudMachine && !pool.Spot && !pool.FlexStart
 	r.sudGPUs = r.sudMachine && slices.Contains(p.SustainedUse.GPUsOn, r.family)
 	if r.sudMachine {
 		_, r.sudGuess = p.SustainedUse.Factor(r.family, 1)
@@ -415,6 +478,66 @@ func (p *Prices) runCost(r poolRates, nodeHours float64) float64 {
 		return rate * h * (full*factor(1) + rest*factor(rest))
 	}
 	return part(r.machine, r.sudMachine) + part(r.gpus, r.sudGPUs)
+}
+
+// gpuShares are the shares of the GPU work each pool takes, by index in
+// pools: by rank among the GPU pools (GPUShares); 0 for the others.
+func gpuShares(pools []Pool, s float64) map[int]float64 {
+	var gpu []int
+	for i, pool := range pools {
+		if pool.AcceleratorType != "" {
+			gpu = append(gpu, i)
+		}
+	}
+	slices.SortStableFunc(gpu, func(a, b int) int { return pools[a].Rank - pools[b].Rank })
+	shares := map[int]float64{}
+	for k, share := range GPUShares(len(gpu), s) {
+		shares[gpu[k]] = share
+	}
+	return shares
+}
+
+// worstGPUMonth is the GPU side of a month in which the queue never
+// empties, and how it was reckoned.
+type worstGPUMonth struct {
+	dollars float64
+	why     string
+}
+
+// worstGPU prices the most GPU nodes that can run at once (every GPU
+// pool's maxNodes, no more than the GPU pods), all month, each at the
+// dearest option's rate: a stockout may leave only that one.
+func (p *Prices) worstGPU(in Input) (worstGPUMonth, error) {
+	h := p.HoursPerMonth
+	nodes, dearest, dearestName := 0, -1.0, ""
+	var rates poolRates
+	var ip float64
+	for _, pool := range in.Pools {
+		if pool.AcceleratorType == "" {
+			continue
+		}
+		nodes += pool.MaxNodes
+		pool.FlexStart = false // no discount is promised
+		r, err := p.poolRates(pool)
+		if err != nil {
+			return worstGPUMonth{}, err
+		}
+		addr, _ := p.NodeExternalIPPerHour.For(pool.Spot)
+		if pool.PrivateNodes {
+			addr = 0
+		}
+		if perHour := r.node + r.disk/h + addr; perHour > dearest {
+			dearest, dearestName, rates, ip = perHour, pool.Name, r, addr
+		}
+	}
+	why := fmt.Sprintf("the GPU pools' maxNodes (%d) all month", nodes)
+	if in.MaxGPUPods > 0 && in.MaxGPUPods < nodes {
+		nodes = in.MaxGPUPods
+		why = fmt.Sprintf("%d GPU nodes all month, one per GPU pod the apps can run at once (fewer than the GPU pools' maxNodes)", nodes)
+	}
+	hours := float64(nodes) * h
+	dollars := p.runCost(rates, hours) + float64(nodes)*rates.disk + hours*ip
+	return worstGPUMonth{dollars, why + fmt.Sprintf(", each priced as a %s node, the dearest GPU option ($%.3f/h with disk and address)", dearestName, dearest)}, nil
 }
 
 // paidShare is the share of the base price paid: 1 when nothing runs.
@@ -464,7 +587,7 @@ func (e Estimate) WriteTable(w io.Writer, title string) error {
 	}
 	row("total", money(e.IdleMonthly, false), money(e.BusyMonthly, false), "")
 	fmt.Fprintf(w, "idle: $%.2f/day, $%.2f/month; busy (%.0f GPU node-hours): $%.2f/month\n", e.IdleDaily, e.IdleMonthly, e.GPUBusyHours, e.BusyMonthly)
-	fmt.Fprintf(w, "worst (the queue never empties: every GPU pool at maxNodes all month): $%.2f/month\n", e.WorstMonthly)
+	fmt.Fprintf(w, "worst (the queue never empties; how it is reckoned is under assumptions): $%.2f/month\n", e.WorstMonthly)
 	writeBursts(w, e.Bursts)
 	writeAlternatives(w, e.Alternatives)
 	fmt.Fprintln(w, "assumptions:")

@@ -5,9 +5,11 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/accelerator"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/gpuclass"
 )
 
 // Resource is one resource of a previewed graph: its type token, logical
@@ -32,6 +34,8 @@ type Usage struct {
 	// JobsPerMonth are the queues' jobs, each with a record in a results
 	// bucket (see Input.JobRecords).
 	JobsPerMonth float64
+	// FallbackShare is Input.FallbackShare.
+	FallbackShare float64
 }
 
 // GKE's defaults for a node pool that does not say (cloud.google.com/kubernetes-engine/docs).
@@ -46,7 +50,8 @@ const (
 // accelerators and disks, every forwarding rule and static address. The
 // policy pack prices a preview this way, whatever code created the pools.
 func InputFromResources(resources []Resource, u Usage) (Input, error) {
-	in := Input{FreeTier: u.FreeTier, GPUBusyHours: u.GPUBusyHours, RegistryStorageGB: u.RegistryStorageGB, Bursts: u.Bursts, NATDataGB: u.NATDataGB}
+	in := Input{FreeTier: u.FreeTier, GPUBusyHours: u.GPUBusyHours, RegistryStorageGB: u.RegistryStorageGB, Bursts: u.Bursts, NATDataGB: u.NATDataGB,
+		FallbackShare: u.FallbackShare, MaxGPUPods: maxGPUPods(resources)}
 	privateCluster := false
 	// Deployments whose pods ask for no GPU: their ScaledObjects' cooldowns
 	// keep no GPU node up. Any other target counts, to be safe.
@@ -81,6 +86,8 @@ func InputFromResources(resources []Resource, u Usage) (Input, error) {
 			if region != "" {
 				regions[region] = true
 			}
+		case "kubernetes:cloud.google.com/v1:ComputeClass":
+			in.Pools = append(in.Pools, createdPools(r)...)
 		case "gcp:compute/globalForwardingRule:GlobalForwardingRule", "gcp:compute/forwardingRule:ForwardingRule":
 			in.ForwardingRules++
 		case "gcp:compute/globalAddress:GlobalAddress", "gcp:compute/address:Address":
@@ -113,9 +120,20 @@ func InputFromResources(resources []Resource, u Usage) (Input, error) {
 			}
 		}
 	}
+	first := 0 // the first GPU option's maxNodes
+	for _, p := range in.Pools {
+		if p.AcceleratorType != "" && p.Rank == 0 && !p.FlexStart {
+			first = p.MaxNodes
+		}
+	}
 	for i := range in.Pools {
 		if !in.Pools[i].privateSet {
 			in.Pools[i].PrivateNodes = privateCluster
+		}
+		if in.Pools[i].FlexStart && in.Pools[i].MaxNodes == 0 {
+			// GKE creates the pool with no bound of its own: the GPU pods
+			// bound it; priced like the first option's pool.
+			in.Pools[i].MaxNodes = first
 		}
 	}
 	if len(regions) > 1 {
@@ -145,6 +163,9 @@ func poolFrom(r Resource) (Pool, string) {
 			p.AcceleratorCount = intOr(a, "count", 1)
 		}
 	}
+	if rank, err := strconv.Atoi(str(r.Props, "nodeConfig.labels."+gpuclass.OptionLabel)); err == nil {
+		p.Rank = rank - 1
+	}
 	zones := 1
 	if locs, _ := lookup(r.Props, "nodeLocations").([]any); len(locs) > 0 {
 		zones = len(locs)
@@ -166,9 +187,81 @@ func poolFrom(r Resource) (Pool, string) {
 	return p, accelerator.Region(str(r.Props, "location"))
 }
 
+// createdPools are the GPU pools a ComputeClass has GKE create: its
+// priorities that name a machine and GPUs rather than pools of ours, each
+// at its place in the class.
+func createdPools(r Resource) []Pool {
+	var pools []Pool
+	rules, _ := lookup(r.Props, "spec.priorities").([]any)
+	for k, rule := range rules {
+		m, _ := rule.(map[string]any)
+		if str(m, "machineType") == "" {
+			continue // a pool of ours, priced from its NodePool
+		}
+		pools = append(pools, Pool{
+			Name:        fmt.Sprintf("%s-%d", orDefault(str(r.Props, "metadata.name"), r.Name), k),
+			Rank:        k,
+			MachineType: str(m, "machineType"),
+			DiskType:    orDefault(str(m, "storage.bootDiskType"), defaultDiskType),
+			DiskSizeGb:  intOr(m, "storage.bootDiskSize", defaultDiskSizeGb),
+			Spot:        isTrue(m, "spot"),
+			FlexStart:   isTrue(m, "flexStart.enabled"),
+			// GKE adds no GPUs a rule does not ask for; count defaults to 1.
+			AcceleratorType:  str(m, "gpu.type"),
+			AcceleratorCount: intOr(m, "gpu.count", 1),
+			ImageStreaming:   isTrue(r.Props, "spec.nodePoolConfig.imageStreaming.enabled"),
+		})
+	}
+	return pools
+}
+
+// maxGPUPods is the most GPU pods the graph's workloads can run at once:
+// a GPU Deployment's ScaledObject or HPA maximum (KEDA's default
+// maxReplicaCount is 100), else its replicas; a GPU ScaledJob's
+// maxReplicaCount.
+func maxGPUPods(resources []Resource) int {
+	deployments := map[string]int{}
+	for _, r := range resources {
+		if r.Type == "kubernetes:apps/v1:Deployment" && requestsGPU(r.Props) {
+			deployments[str(r.Props, "metadata.name")] = intOr(r.Props, "spec.replicas", 1)
+		}
+	}
+	pods := 0
+	for _, r := range resources {
+		switch r.Type {
+		case "kubernetes:keda.sh/v1alpha1:ScaledObject":
+			if target := str(r.Props, "spec.scaleTargetRef.name"); deploymentHas(deployments, target) {
+				deployments[target] = intOr(r.Props, "spec.maxReplicaCount", 100)
+			}
+		case "kubernetes:autoscaling/v2:HorizontalPodAutoscaler":
+			if target := str(r.Props, "spec.scaleTargetRef.name"); deploymentHas(deployments, target) {
+				deployments[target] = intOr(r.Props, "spec.maxReplicas", 1)
+			}
+		case "kubernetes:keda.sh/v1alpha1:ScaledJob":
+			if requestsGPUAt(r.Props, "spec.jobTargetRef.template.spec.containers") {
+				pods += intOr(r.Props, "spec.maxReplicaCount", 100)
+			}
+		}
+	}
+	for _, n := range deployments {
+		pods += n
+	}
+	return pods
+}
+
+func deploymentHas(m map[string]int, name string) bool {
+	_, ok := m[name]
+	return ok
+}
+
 // requestsGPU reports whether a Deployment's containers limit nvidia.com/gpu.
 func requestsGPU(props map[string]any) bool {
-	containers, _ := lookup(props, "spec.template.spec.containers").([]any)
+	return requestsGPUAt(props, "spec.template.spec.containers")
+}
+
+// requestsGPUAt reports whether the containers at path limit nvidia.com/gpu.
+func requestsGPUAt(props map[string]any, path string) bool {
+	containers, _ := lookup(props, path).([]any)
 	for _, c := range containers {
 		if m, ok := c.(map[string]any); ok {
 			if limits, ok := lookup(m, "resources.limits").(map[string]any); ok && limits["nvidia.com/gpu"] != nil {

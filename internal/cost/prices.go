@@ -118,6 +118,9 @@ type Prices struct {
 		ClassAPer1000      Price `json:"classAPer1000"`
 		ClassBPer1000      Price `json:"classBPer1000"`
 	} `json:"cloudStorage"`
+	// FlexStartDiscount is the share off the on-demand price of a
+	// flex-start node's vCPUs, memory and GPUs.
+	FlexStartDiscount Price `json:"flexStartDiscount"`
 }
 
 // LoadPrices parses the embedded table.

@@ -25,6 +25,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/gpuclass"
 )
 
 const (
@@ -69,7 +71,7 @@ func DefaultNodes() []Node {
 		{Name: "cpu-1", Labels: withZone(map[string]string{"gke-gpu-platform/pool": "cpu"}), CPU: "4", Memory: "16Gi", Disk: "30Gi"},
 		{Name: "gpu-0", Labels: withZone(map[string]string{
 			"gke-gpu-platform/pool": "gpu", "gke-gpu-platform/accelerator": "nvidia-tesla-t4",
-			"cloud.google.com/gke-accelerator": "nvidia-tesla-t4",
+			"cloud.google.com/gke-accelerator": "nvidia-tesla-t4", gpuclass.Label: gpuclass.Name,
 		}), GPUs: 1, CPU: "4", Memory: "15Gi", Disk: "50Gi"},
 	}
 }

@@ -45,7 +45,10 @@ func TestNodesYAMLTaintsOnlyGPUNodes(t *testing.T) {
 	for _, n := range nodes {
 		gpu := n.Metadata.Labels["gke-gpu-platform/pool"] == "gpu"
 		if gpu {
-			assert.Equal(t, []map[string]string{{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}}, n.Spec.Taints)
+			assert.Equal(t, []map[string]string{
+				{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"},
+				{"key": "cloud.google.com/compute-class", "value": "gpu", "effect": "NoSchedule"},
+			}, n.Spec.Taints, "GKE's GPU taint and the GPU ComputeClass's")
 			assert.Equal(t, "1", n.Status.Capacity["nvidia.com/gpu"])
 		} else {
 			assert.Empty(t, n.Spec.Taints, n.Metadata.Name)

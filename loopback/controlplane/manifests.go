@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/gpuclass"
 )
 
 func adminKubeconfig(server string, p *pki) string {
@@ -62,7 +64,9 @@ func nodesYAML(nodes []Node) string {
 			fmt.Fprintf(&b, "    %s: %q\n", k, labels[k])
 		}
 		if n.GPUs > 0 {
-			b.WriteString("spec:\n  taints:\n  - key: nvidia.com/gpu\n    value: present\n    effect: NoSchedule\n")
+			// GKE's GPU taint and the GPU ComputeClass's.
+			fmt.Fprintf(&b, "spec:\n  taints:\n  - key: nvidia.com/gpu\n    value: present\n    effect: NoSchedule\n  - key: %s\n    value: %s\n    effect: %s\n",
+				gpuclass.Label, gpuclass.Name, gpuclass.TaintEffect)
 		}
 		resources := fmt.Sprintf("      cpu: %q\n      memory: %q\n      pods: \"110\"\n", n.CPU, n.Memory)
 		if n.Disk != "" {
