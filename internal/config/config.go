@@ -218,15 +218,17 @@ type GPUFallbackConfig struct {
 	// AcceleratorType is the Compute Engine GPU type, offered in every
 	// zone of nodeLocations. Default: none, required.
 	AcceleratorType string `json:"acceleratorType"`
-	// AcceleratorCount is the GPUs per node.
+	// AcceleratorCount is the GPUs per node. Default: 1.
 	AcceleratorCount int `json:"acceleratorCount"`
-	// Spot buys the option's nodes as Spot VMs.
+	// Spot buys the option's nodes as Spot VMs; else on demand (or flex-start).
+	// Default: false.
 	Spot bool `json:"spot"`
 	// FlexStart buys them with flex-start (Dynamic Workload Scheduler):
 	// discounted GPUs obtained when capacity frees up, each node deleted
 	// after maxRunDurationSeconds. GKE creates the option's node pool
 	// itself (the class's node pool auto-creation): pulumi-gcp v7.38.0's
 	// NodePool has no flexStart field. Not with spot or sharing.
+	// Default: false.
 	// https://cloud.google.com/kubernetes-engine/docs/concepts/dws
 	FlexStart bool `json:"flexStart"`
 	// MaxRunDurationSeconds is how long a flex-start node lives: at least

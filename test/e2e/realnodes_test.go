@@ -137,6 +137,7 @@ func TestRealNodes(t *testing.T) {
 	t.Logf("memory with the stack up (RSS, MB): %s", rssByKind(dir))
 
 	e.networkPolicies(t, cluster.Images["netcheck"], redis)
+	e.gpuClass(t, cluster.Images["netcheck"])
 	e.realDemandLoop(t, token)
 	e.busyWorkerSurvivesScaleIn(t, token)
 	e.jobsYouCanFollow(t, token)
