@@ -533,12 +533,12 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 		// The GPU options of issue 33: each refusal names key, value and rule.
 		{
 			name:  "a fallback GPU not offered in one of its zones",
-			edits: map[string]string{"gke-gpu-platform:gpuPool": gpuWith(`{"machineType": "g2-standard-4", "acceleratorType": "nvidia-l4", "nodeLocations": ["us-central1-a", "us-central1-f"]}`)},
+			edits: map[string]string{"gke-gpu-platform:gpuPool": gpuWith(`{"machineType": "g2-standard-4", "acceleratorType": "nvidia-l4", "diskType": "pd-balanced", "nodeLocations": ["us-central1-a", "us-central1-f"]}`)},
 			want:  "gke-gpu-platform:gpuPool.fallbacks[0].nodeLocations[1] = us-central1-f: nvidia-l4 is not offered in zone us-central1-f; in us-central1 it is offered in us-central1-a, us-central1-b, us-central1-c",
 		},
 		{
 			name:  "a fallback inheriting the pool's zones, one of which lacks its GPU",
-			edits: map[string]string{"gke-gpu-platform:gpuPool": gpuWith(`{"machineType": "g2-standard-4", "acceleratorType": "nvidia-l4"}`)},
+			edits: map[string]string{"gke-gpu-platform:gpuPool": gpuWith(`{"machineType": "g2-standard-4", "acceleratorType": "nvidia-l4", "diskType": "pd-balanced"}`)},
 			want:  "gke-gpu-platform:gpuPool.fallbacks[0].nodeLocations = (unset): takes gpuPool.nodeLocations, and nvidia-l4 is not offered in zone us-central1-f",
 		},
 		{
@@ -578,12 +578,12 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 		},
 		{
 			name:  "flex-start below the version it needs",
-			edits: map[string]string{"gke-gpu-platform:gpuPool": gpuWith(`{"machineType": "g2-standard-4", "acceleratorType": "nvidia-l4", "flexStart": true, "nodeLocations": ["us-central1-a"]}`)},
+			edits: map[string]string{"gke-gpu-platform:gpuPool": gpuWith(`{"machineType": "g2-standard-4", "acceleratorType": "nvidia-l4", "diskType": "pd-balanced", "flexStart": true, "nodeLocations": ["us-central1-a"]}`)},
 			want:  "gke-gpu-platform:cluster.minVersion = 1.33: must be >= 1.33.3-gke.1136000: a flex-start option makes the ComputeClass create its node pool (gpuPool.fallbacks[0].flexStart)",
 		},
 		{
 			name:  "flex-start with private nodes",
-			edits: map[string]string{"gke-gpu-platform:gpuPool": gpuWith(`{"machineType": "g2-standard-4", "acceleratorType": "nvidia-l4", "flexStart": true, "nodeLocations": ["us-central1-a"]}`)},
+			edits: map[string]string{"gke-gpu-platform:gpuPool": gpuWith(`{"machineType": "g2-standard-4", "acceleratorType": "nvidia-l4", "diskType": "pd-balanced", "flexStart": true, "nodeLocations": ["us-central1-a"]}`)},
 			want:  "gke-gpu-platform:gpuPool.fallbacks[0].flexStart = true: GKE creates a flex-start option's node pool, and a pool it creates takes the cluster-level private-nodes setting",
 		},
 		{
@@ -594,7 +594,22 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 		{
 			name:  "MIG partitions asked as a sharing strategy",
 			edits: map[string]string{"gke-gpu-platform:gpuPool": `{"enabled": true, "maxNodes": 2, "sharing": {"strategy": "MIG", "maxClientsPerGpu": 2}}`},
-			want:  "gke-gpu-platform:gpuPool.sharing.strategy = MIG: must be one of TIME_SHARING, MPS (GKE's gpuSharingConfig; MIG partitions are not offered)",
+			want:  "gke-gpu-platform:gpuPool.sharing.strategy = MIG: must be TIME_SHARING: GKE's time-sharing, which asks nothing of the pod. MPS is not offered",
+		},
+		{
+			name:  "MPS",
+			edits: map[string]string{"gke-gpu-platform:gpuPool": `{"enabled": true, "maxNodes": 2, "sharing": {"strategy": "MPS", "maxClientsPerGpu": 2}}`},
+			want:  "gke-gpu-platform:gpuPool.sharing.strategy = MPS: must be TIME_SHARING",
+		},
+		{
+			name:  "an L4 fallback booting from a disk G2 does not take",
+			edits: map[string]string{"gke-gpu-platform:gpuPool": gpuWith(`{"machineType": "g2-standard-4", "acceleratorType": "nvidia-l4", "nodeLocations": ["us-central1-a"]}`)},
+			want:  "gke-gpu-platform:gpuPool.fallbacks[0].diskType = pd-standard: g2 machine types boot from pd-balanced or pd-ssd only, not pd-standard (taken from gpuPool.diskType: set this option's own)",
+		},
+		{
+			name:  "a flex-start option without GKE's driver",
+			edits: map[string]string{"gke-gpu-platform:gpuPool": `{"enabled": true, "maxNodes": 2, "driverVersion": "INSTALLATION_DISABLED", "fallbacks": [{"machineType": "g2-standard-4", "acceleratorType": "nvidia-l4", "diskType": "pd-balanced", "flexStart": true}]}`},
+			want:  "gke-gpu-platform:gpuPool.fallbacks[0].flexStart = true: a flex-start option's pool is GKE's, which installs the driver: gpuPool.driverVersion must be DEFAULT or LATEST, not INSTALLATION_DISABLED",
 		},
 		{
 			name: "two GPUs per container on a shared GPU",
@@ -662,7 +677,7 @@ func gpuWith(fallback string) string {
 func flexEdits(extra string) map[string]string {
 	return map[string]string{
 		"gke-gpu-platform:cluster": `{"name": "platform-dev", "minVersion": "1.34", "privateNodes": false}`,
-		"gke-gpu-platform:gpuPool": gpuWith(`{"machineType": "g2-standard-4", "acceleratorType": "nvidia-l4", "flexStart": true,
+		"gke-gpu-platform:gpuPool": gpuWith(`{"machineType": "g2-standard-4", "acceleratorType": "nvidia-l4", "diskType": "pd-balanced", "flexStart": true,
 			"nodeLocations": ["us-central1-a"], ` + extra + `}`),
 	}
 }

@@ -74,7 +74,7 @@ func TestCostIsAStackOutput(t *testing.T) {
 	assert.Len(t, out["lines"], len(e.Lines))
 	assert.Len(t, out["assumptions"], len(e.Assumptions))
 	// What a preview diff shows as before -> after.
-	assert.Equal(t, "idle $3.34/day ($101.58/month), busy $141.63/month", g.Exports["estimatedCost"])
+	assert.Equal(t, "idle $3.34/day ($101.58/month), busy $141.67/month", g.Exports["estimatedCost"])
 }
 
 func TestRegionalClusterCostsTheControlPlane(t *testing.T) {
@@ -113,13 +113,27 @@ func graphCost(t *testing.T, g *graphtest.Graph, u cost.Usage) cost.Estimate {
 // pool (or load balancer) the code adds without the config saying so
 // shows up here first.
 func TestCostInputMatchesTheGraph(t *testing.T) {
-	for _, stack := range []string{"dev", "prod", "pr"} {
-		t.Run(stack, func(t *testing.T) {
-			cfg, err := config.LoadStackFile("..", stack)
+	tests := []struct {
+		name, stack string
+		edits       map[string]string
+	}{
+		{name: "dev", stack: "dev"}, {name: "prod", stack: "prod"}, {name: "pr", stack: "pr"},
+		// A pool GKE creates from the ComputeClass, between two of ours.
+		{name: "dev with a flex-start option", stack: "dev", edits: map[string]string{
+			"gke-gpu-platform:cluster": `{"name": "platform-dev", "minVersion": "1.34", "privateNodes": false, "autoscalingProfile": "OPTIMIZE_UTILIZATION"}`,
+			"gke-gpu-platform:gpuPool": `{"enabled": true, "spot": true, "maxNodes": 2, "fallbacks": [
+				{"machineType": "g2-standard-4", "acceleratorType": "nvidia-l4", "diskType": "pd-balanced", "flexStart": true, "nodeLocations": ["us-central1-a"]},
+				{"machineType": "n1-standard-4", "acceleratorType": "nvidia-tesla-t4"}]}`,
+		}},
+	}
+	for _, tt := range tests {
+		stack := tt.stack
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := LoadStackFileWith(t, stack, tt.edits)
 			require.NoError(t, err)
 			fromConfig, err := config.EstimateCost(cfg)
 			require.NoError(t, err)
-			fromGraph := graphCost(t, runStack(t, stack, nil), cost.Usage{
+			fromGraph := graphCost(t, runStack(t, stack, tt.edits), cost.Usage{
 				FreeTier: cfg.Cost.FreeTier, GPUBusyHours: cfg.Cost.GPUBusyHoursPerMonth, RegistryStorageGB: cfg.Cost.RegistryStorageGb,
 				Bursts: config.CostInput(cfg).Bursts, NATDataGB: config.CostInput(cfg).NATDataGB, JobsPerMonth: cfg.Cost.JobsPerMonth,
 				FallbackShare: cfg.Cost.FallbackShare,
@@ -127,6 +141,7 @@ func TestCostInputMatchesTheGraph(t *testing.T) {
 			assert.Equal(t, fromConfig.Lines, fromGraph.Lines)
 			assert.Equal(t, fromConfig.BusyMonthly, fromGraph.BusyMonthly)
 			assert.Equal(t, fromConfig.Bursts, fromGraph.Bursts)
+			assert.Equal(t, fromConfig.WorstMonthly, fromGraph.WorstMonthly)
 		})
 	}
 }

@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -100,7 +101,7 @@ func TestFlexStartFallback(t *testing.T) {
 	g := runStack(t, "dev", map[string]string{
 		"gke-gpu-platform:cluster": `{"name": "platform-dev", "minVersion": "1.34", "privateNodes": false, "autoscalingProfile": "OPTIMIZE_UTILIZATION"}`,
 		"gke-gpu-platform:gpuPool": `{"enabled": true, "spot": true, "maxNodes": 2,
-			"fallbacks": [{"machineType": "g2-standard-4", "acceleratorType": "nvidia-l4", "flexStart": true, "maxRunDurationSeconds": 7200,
+			"fallbacks": [{"machineType": "g2-standard-4", "acceleratorType": "nvidia-l4", "diskType": "pd-balanced", "flexStart": true, "maxRunDurationSeconds": 7200,
 				"nodeLocations": ["us-central1-a", "us-central1-b"]}]}`,
 	})
 	_, created := g.Named(nodePoolType, "gpu-1")
@@ -114,7 +115,7 @@ func TestFlexStartFallback(t *testing.T) {
 			"flexStart":             map[string]any{"enabled": true},
 			"maxRunDurationSeconds": 7200.0,
 			"location":              map[string]any{"zones": []any{"us-central1-a", "us-central1-b"}},
-			"storage":               map[string]any{"bootDiskType": "pd-standard", "bootDiskSize": 50.0},
+			"storage":               map[string]any{"bootDiskType": "pd-balanced", "bootDiskSize": 50.0},
 		},
 	}, class.Plain("spec.priorities"))
 	assert.Equal(t, map[string]any{"enabled": true}, class.Plain("spec.nodePoolAutoCreation"))
@@ -130,11 +131,11 @@ func TestSharedGPUOption(t *testing.T) {
 	g := runStack(t, "dev", map[string]string{
 		"gke-gpu-platform:gpuPool": `{"enabled": true, "spot": true, "maxNodes": 2, "sharing": {"maxClientsPerGpu": 4},
 			"fallbacks": [{"machineType": "g2-standard-4", "acceleratorType": "nvidia-l4", "nodeLocations": ["us-central1-a"],
-				"sharing": {"strategy": "MPS", "maxClientsPerGpu": 2}}]}`,
+				"diskType": "pd-balanced", "sharing": {"maxClientsPerGpu": 2}}]}`,
 	})
 	for pool, want := range map[string]map[string]any{
 		"gpu":   {"gpuSharingStrategy": "TIME_SHARING", "maxSharedClientsPerGpu": 4.0},
-		"gpu-1": {"gpuSharingStrategy": "MPS", "maxSharedClientsPerGpu": 2.0},
+		"gpu-1": {"gpuSharingStrategy": "TIME_SHARING", "maxSharedClientsPerGpu": 2.0},
 	} {
 		p := named(t, g, nodePoolType, pool)
 		acc := p.Plain("nodeConfig.guestAccelerators").([]any)[0].(map[string]any)
@@ -154,4 +155,18 @@ func atof(t *testing.T, v any) float64 {
 		f = f*10 + float64(c-'0')
 	}
 	return f
+}
+
+// A shared GPU holds maxClientsPerGpu one-GPU pods: the queue's ceiling
+// counts each share.
+func TestSharedGPUCapacity(t *testing.T) {
+	pool := `{"enabled": true, "spot": true, "maxNodes": 1, "sharing": {"maxClientsPerGpu": 4}}`
+	worker := func(replicas int) string {
+		return fmt.Sprintf(`[{"name": "worker", "image": "w:1", "gpu": 1, "queue": {"maxReplicas": %d}}]`, replicas)
+	}
+	_, err := LoadStackFileWith(t, "dev", map[string]string{"gke-gpu-platform:gpuPool": pool, "gke-gpu-platform:apps": worker(4)})
+	assert.NoError(t, err, "4 workers on one GPU shared 4 ways")
+	_, err = LoadStackFileWith(t, "dev", map[string]string{"gke-gpu-platform:gpuPool": pool, "gke-gpu-platform:apps": worker(5)})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "apps[0].queue.maxReplicas = 5: needs 5 GPUs (1 per pod), more than the GPU pool can hold")
 }

@@ -91,6 +91,25 @@ func (a Accelerator) CheckMachine(machineType string, count int) error {
 	return fmt.Errorf("%s can be attached %s per node, not %d", a.Type, joinInts(a.Counts), count)
 }
 
+// bootDisks are the Persistent Disk types a family's VMs boot from, of the
+// three the platform offers. G2 and A3 take no pd-standard. Sources:
+// https://cloud.google.com/compute/docs/accelerator-optimized-machines
+// (supported disk types per series), read 2026-12-03; families not listed
+// take all three.
+var bootDisks = map[string][]string{
+	"g2": {"pd-balanced", "pd-ssd"},
+	"a3": {"pd-balanced", "pd-ssd"},
+}
+
+// CheckBootDisk reports whether a machine type's VMs boot from diskType.
+func CheckBootDisk(machineType, diskType string) error {
+	allowed, listed := bootDisks[Family(machineType)]
+	if !listed || slices.Contains(allowed, diskType) {
+		return nil
+	}
+	return fmt.Errorf("%s machine types boot from %s only, not %s", Family(machineType), strings.Join(allowed, " or "), diskType)
+}
+
 func joinInts(xs []int) string {
 	parts := make([]string, len(xs))
 	for i, x := range xs {

@@ -184,7 +184,7 @@ type GPUPoolConfig struct {
 	// old; an idle pool has no nodes). GKE only.
 	ImageStreaming bool `json:"imageStreaming"`
 	// Sharing lets several pods share each GPU of the pool's own option
-	// (GKE GPU time-sharing or NVIDIA MPS): for small models. Every GPU
+	// (GKE GPU time-sharing): for small models. Every GPU
 	// app then asks for gpu: 1, which is one share. Default: none.
 	Sharing *GPUSharingConfig `json:"sharing"`
 	// Fallbacks are the GPU options tried, in order, when the pool's own
@@ -239,8 +239,14 @@ type GPUFallbackConfig struct {
 	// gpuPool.nodeLocations.
 	NodeLocations []string `json:"nodeLocations"`
 	// MaxNodes is the option's autoscaler upper bound. Default:
-	// gpuPool.maxNodes.
+	// gpuPool.maxNodes (a flexStart option cannot set it: GKE creates its
+	// pool with no bound; it is counted at gpuPool.maxNodes for capacity
+	// and cost).
 	MaxNodes int `json:"maxNodes"`
+	// DiskType is the option's boot disk: pd-standard, pd-balanced or
+	// pd-ssd, one its machine family boots from (G2 and A3: not
+	// pd-standard). Default: gpuPool.diskType.
+	DiskType string `json:"diskType"`
 	// Sharing lets several pods share each of the option's GPUs. Default: none.
 	Sharing *GPUSharingConfig `json:"sharing"`
 }
@@ -249,7 +255,8 @@ type GPUFallbackConfig struct {
 // gpuSharingConfig.
 // https://cloud.google.com/kubernetes-engine/docs/concepts/timesharing-gpus
 type GPUSharingConfig struct {
-	// Strategy is TIME_SHARING or MPS. Default: TIME_SHARING.
+	// Strategy is TIME_SHARING (MPS is not offered: what an MPS client pod
+	// needs on GKE is not checked here). Default: TIME_SHARING.
 	Strategy string `json:"strategy"`
 	// MaxClientsPerGpu is how many containers share one GPU, 2 to 48.
 	// Default: none, required.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/accelerator"
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/cost"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/gpuclass"
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/keda"
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/machine"
 )
@@ -47,8 +48,13 @@ func CostInput(cfg Config) cost.Input {
 		}
 	}
 	for rank, o := range cfg.GPUPool.Options() {
+		name := o.Pool
+		if o.FlexStart {
+			// GKE names the pool; the report names it after the class's rule.
+			name = cost.CreatedPoolName(gpuclass.Name, rank)
+		}
 		in.Pools = append(in.Pools, cost.Pool{
-			Name: o.Pool, Key: o.Key, Rank: rank,
+			Name: name, Key: o.Key, Rank: rank,
 			MachineType: o.MachineType, DiskType: o.DiskType, DiskSizeGb: o.DiskSizeGb,
 			MinNodes: o.MinNodes, MaxNodes: o.MaxNodes, Spot: o.Spot, FlexStart: o.FlexStart,
 			AcceleratorType: o.AcceleratorType, AcceleratorCount: o.AcceleratorCount,

@@ -141,7 +141,10 @@ func appDefaults(a *AppConfig) {
 
 // gpuPodsPerNode is how many of a GPU app's pods one GPU node holds.
 func (c Config) gpuPodsPerNode(a AppConfig) int {
-	return max(c.GPUPool.AcceleratorCount/a.GPU, 1)
+	if opts := c.GPUPool.Options(); len(opts) > 0 {
+		return max(opts[0].GPUsPerNode()/a.GPU, 1)
+	}
+	return 1
 }
 
 // TerminationGrace is an app's terminationGracePeriodSeconds: its own, or

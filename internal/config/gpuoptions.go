@@ -12,7 +12,6 @@ import (
 // GPU sharing strategies, as GKE's gpuSharingConfig spells them.
 const (
 	SharingTimeSharing = "TIME_SHARING"
-	SharingMPS         = "MPS"
 )
 
 // Bounds GKE documents for the GPU options' features.
@@ -38,9 +37,6 @@ var (
 	// 1.32.2-gke.1652000, the CRD reference says).
 	// https://cloud.google.com/kubernetes-engine/docs/concepts/about-custom-compute-classes
 	flexStartVersion = "1.33.3-gke.1136000"
-	// mpsVersion: NVIDIA MPS on GKE.
-	// https://cloud.google.com/kubernetes-engine/docs/how-to/nvidia-mps-gpus
-	mpsVersion = "1.27.7-gke.1088000"
 )
 
 // GPUOption is one way to get a GPU node, resolved: the pool's own (the
@@ -102,6 +98,9 @@ func (g GPUPoolConfig) Options() []GPUOption {
 		if f.MaxNodes != 0 {
 			o.MaxNodes = f.MaxNodes
 		}
+		if f.DiskType != "" {
+			o.DiskType = f.DiskType
+		}
 		options = append(options, o)
 	}
 	return options
@@ -125,13 +124,23 @@ func (g GPUPoolConfig) UsesFlexStart() bool {
 	return slices.ContainsFunc(g.Options(), func(o GPUOption) bool { return o.FlexStart })
 }
 
-// Capacity is the most GPUs the options' nodes can hold at once.
+// Capacity is the most GPU pods of one GPU each the options' nodes can
+// hold at once: a shared GPU holds maxClientsPerGpu of them.
 func (g GPUPoolConfig) Capacity() int {
 	total := 0
 	for _, o := range g.Options() {
-		total += o.MaxNodes * max(o.AcceleratorCount, 1)
+		total += o.MaxNodes * o.GPUsPerNode()
 	}
 	return total
+}
+
+// GPUsPerNode is how many one-GPU pods a node of the option holds.
+func (o GPUOption) GPUsPerNode() int {
+	n := max(o.AcceleratorCount, 1)
+	if o.Sharing != nil {
+		n *= max(o.Sharing.MaxClientsPerGpu, 1)
+	}
+	return n
 }
 
 // fallbackDefaults fills a fallback's unset fields that do not come from
@@ -170,7 +179,17 @@ func (c Config) validateGPUOptions(fail failFunc) {
 				fail(o.Key+".maxNodes", g.Fallbacks[i-1].MaxNodes, "cannot bound a flexStart option: GKE creates its node pool, with no maximum of its own; the GPU pods (the queues' maxReplicas) bound it")
 			}
 		}
+		if err := accelerator.CheckBootDisk(o.MachineType, o.DiskType); err != nil {
+			from := ""
+			if i > 0 && g.Fallbacks[i-1].DiskType == "" {
+				from = " (taken from gpuPool.diskType: set this option's own)"
+			}
+			fail(o.Key+".diskType", o.DiskType, "%v%s", err, from)
+		}
 		if o.FlexStart {
+			if o.DriverVersion != "DEFAULT" && o.DriverVersion != "LATEST" {
+				fail(o.Key+".flexStart", true, "a flex-start option's pool is GKE's, which installs the driver: gpuPool.driverVersion must be DEFAULT or LATEST, not %s", o.DriverVersion)
+			}
 			switch {
 			case o.Spot:
 				fail(o.Key+".flexStart", true, "flex-start and Spot are two ways to buy a node; set one")
@@ -225,13 +244,11 @@ func (c Config) validateSharing(fail failFunc, o GPUOption) {
 		fail(key, s.Strategy, "is set on node pools this program creates; a flexStart option's pool is GKE's")
 	}
 	if !oneOf(s.Strategy, sharingStrategies) {
-		fail(key+".strategy", s.Strategy, "must be one of %s (GKE's gpuSharingConfig; MIG partitions are not offered)", strings.Join(sharingStrategies, ", "))
+		fail(key+".strategy", s.Strategy, "must be %s: GKE's time-sharing, which asks nothing of the pod. MPS is not offered (what an MPS client pod needs on GKE is not checked here), "+
+			"nor MIG partitions (GKE has them on A100, H100 and later, not T4 or L4)", strings.Join(sharingStrategies, ", "))
 	}
 	if s.MaxClientsPerGpu < minSharedClients || s.MaxClientsPerGpu > maxSharedClients {
 		fail(key+".maxClientsPerGpu", s.MaxClientsPerGpu, "must be %d to %d (GKE's bounds for time-sharing and MPS)", minSharedClients, maxSharedClients)
-	}
-	if s.Strategy == SharingMPS {
-		c.requireVersion(fail, key+".strategy", "NVIDIA MPS", mpsVersion)
 	}
 	for i, a := range c.Apps {
 		if a.GPU > 1 {
@@ -293,5 +310,5 @@ func compareVersions(a, b [4]int) int { return slices.Compare(a[:], b[:]) }
 
 var (
 	whenUnsatisfiables = []string{"DoNotScaleUp", "ScaleUpAnyway"}
-	sharingStrategies  = []string{SharingTimeSharing, SharingMPS}
+	sharingStrategies  = []string{SharingTimeSharing}
 )

@@ -283,6 +283,11 @@ func (c Config) validateGPUPool(fail failFunc, gke bool) {
 		fail("gpuPool.locationPolicy", p.LocationPolicy, "must be one of %s", strings.Join(locationPolicys, ", "))
 	}
 	validateDisk(fail, "gpuPool", p.DiskType, p.DiskSizeGb)
+	for i, f := range p.Fallbacks {
+		if f.DiskType != "" && !oneOf(f.DiskType, diskTypes) {
+			fail(fmt.Sprintf("gpuPool.fallbacks[%d].diskType", i), f.DiskType, "must be one of %s", strings.Join(diskTypes, ", "))
+		}
+	}
 }
 
 // validateZones checks that every zone a GPU option (its config key) may

@@ -509,7 +509,7 @@ type worstGPUMonth struct {
 // dearest option's rate: a stockout may leave only that one.
 func (p *Prices) worstGPU(in Input) (worstGPUMonth, error) {
 	h := p.HoursPerMonth
-	nodes, dearest, dearestName := 0, -1.0, ""
+	nodes, floor, dearest, dearestName := 0, 0, -1.0, ""
 	var rates poolRates
 	var ip float64
 	for _, pool := range in.Pools {
@@ -517,6 +517,7 @@ func (p *Prices) worstGPU(in Input) (worstGPUMonth, error) {
 			continue
 		}
 		nodes += pool.MaxNodes
+		floor += pool.MinNodes
 		pool.FlexStart = false // no discount is promised
 		r, err := p.poolRates(pool)
 		if err != nil {
@@ -531,9 +532,10 @@ func (p *Prices) worstGPU(in Input) (worstGPUMonth, error) {
 		}
 	}
 	why := fmt.Sprintf("the GPU pools' maxNodes (%d) all month", nodes)
-	if in.MaxGPUPods > 0 && in.MaxGPUPods < nodes {
-		nodes = in.MaxGPUPods
-		why = fmt.Sprintf("%d GPU nodes all month, one per GPU pod the apps can run at once (fewer than the GPU pools' maxNodes)", nodes)
+	if bound := max(in.MaxGPUPods, floor); in.MaxGPUPods > 0 && bound < nodes {
+		// Never below the nodes the pools keep at their minimum.
+		nodes = bound
+		why = fmt.Sprintf("%d GPU nodes all month: one per GPU pod the apps can run at once (no fewer than the pools' minNodes, no more than their maxNodes)", nodes)
 	}
 	hours := float64(nodes) * h
 	dollars := p.runCost(rates, hours) + float64(nodes)*rates.disk + hours*ip

@@ -136,6 +136,19 @@ func InputFromResources(resources []Resource, u Usage) (Input, error) {
 			in.Pools[i].MaxNodes = first
 		}
 	}
+	// GPU pools in the class's order, after the others, as a config lists them.
+	slices.SortStableFunc(in.Pools, func(a, b Pool) int {
+		ga, gb := a.AcceleratorType != "", b.AcceleratorType != ""
+		switch {
+		case ga != gb && ga:
+			return 1
+		case ga != gb:
+			return -1
+		case ga:
+			return a.Rank - b.Rank
+		}
+		return 0
+	})
 	if len(regions) > 1 {
 		return Input{}, fmt.Errorf("the graph spans regions %v; the estimate prices one region", slices.Sorted(maps.Keys(regions)))
 	}
@@ -199,7 +212,7 @@ func createdPools(r Resource) []Pool {
 			continue // a pool of ours, priced from its NodePool
 		}
 		pools = append(pools, Pool{
-			Name:        fmt.Sprintf("%s-%d", orDefault(str(r.Props, "metadata.name"), r.Name), k),
+			Name:        CreatedPoolName(orDefault(str(r.Props, "metadata.name"), r.Name), k),
 			Rank:        k,
 			MachineType: str(m, "machineType"),
 			DiskType:    orDefault(str(m, "storage.bootDiskType"), defaultDiskType),
@@ -214,6 +227,10 @@ func createdPools(r Resource) []Pool {
 	}
 	return pools
 }
+
+// CreatedPoolName names, in the report, the pool a ComputeClass has GKE
+// create for its rule at index rank.
+func CreatedPoolName(class string, rank int) string { return fmt.Sprintf("%s-%d", class, rank) }
 
 // maxGPUPods is the most GPU pods the graph's workloads can run at once:
 // a GPU Deployment's ScaledObject or HPA maximum (KEDA's default

@@ -59,7 +59,7 @@ func TestGPUOptionsShareTheWork(t *testing.T) {
 	}
 	gpuBusy += (80*0.0025 + 16*0.0025 + 4*0.005) // the busy node-hours' addresses (Spot, Spot, on demand)
 	assert.InDelta(t, e.BusyMonthly-gpuBusy+worstGPU, e.WorstMonthly, 0.05, "worst: 2 nodes, the GPU pods' most, at the dearest option")
-	assert.Contains(t, e.Assumptions, "worst month: 2 GPU nodes all month, one per GPU pod the apps can run at once (fewer than the GPU pools' maxNodes), each priced as a gpu-2 node, the dearest GPU option ($0.548/h with disk and address)")
+	assert.Contains(t, e.Assumptions, "worst month: 2 GPU nodes all month: one per GPU pod the apps can run at once (no fewer than the pools' minNodes, no more than their maxNodes), each priced as a gpu-2 node, the dearest GPU option ($0.548/h with disk and address)")
 }
 
 // A flex-start option pays the on-demand price less the documented
@@ -77,4 +77,13 @@ func TestFlexStartPricing(t *testing.T) {
 	assert.Contains(t, l.Detail, "(flex-start, -53%)")
 	disk := 50 * p.Disks["pd-standard"].PerGBMonth
 	assert.InDelta(t, e.BusyMonthly-l.Busy-100.0/730*disk+2*(onDemand*730*0.7+disk), e.WorstMonthly, 0.05, "the worst month promises no discount")
+}
+
+// The worst month never prices fewer GPU nodes than the pools keep up.
+func TestWorstMonthKeepsTheMinimum(t *testing.T) {
+	always := t4Pool
+	always.MinNodes = 2
+	e := estimate(t, Input{Pools: pools(always), GPUBusyHours: 100, MaxGPUPods: 1})
+	assert.GreaterOrEqual(t, e.WorstMonthly, e.BusyMonthly)
+	assert.Contains(t, e.Assumptions, "worst month: the GPU pools' maxNodes (2) all month, each priced as a gpu node, the dearest GPU option ($0.548/h with disk and address)")
 }
