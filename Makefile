@@ -29,7 +29,7 @@ LOCAL_TOOLS := kubernetes-provider controlplane keda-crds pulumi redis fake-gcs-
 # enforcement, the apps' own images). `make local NODES=real`.
 NODES ?= simulated
 
-APPS := apps/backend apps/frontend apps/gpu-worker
+APPS := apps/backend apps/frontend apps/gpu-worker apps/spend-guard
 
 .PHONY: test lint docs unit e2e tools bench fuzz policy-pack build cost preview up destroy local local-tools local-down local-driver check-pulumi
 

@@ -296,6 +296,9 @@ func TestLocalStackLifecycle(t *testing.T) {
 	// 5d. The triggers the API server holds pass KEDA's own scaler schema.
 	e.liveTriggersMatchSchema(t)
 
+	// 5e. The spend guard pauses GPU scaling over the budget, and resumes it.
+	e.spendGuard(t)
+
 	// 6. A replica count is an in-place update, not a replace. Config changes
 	// the way a person makes them: by editing Pulumi.local.yaml.
 	e.editStackFile(t, "      replicas: 2\n      path: /\n", "      replicas: 3\n      path: /\n")
