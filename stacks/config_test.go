@@ -144,7 +144,7 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 		{
 			name:  "unknown top-level key",
 			edits: map[string]string{"gke-gpu-platform:gpuPol": `{"maxNodes": 2}`},
-			want:  "gke-gpu-platform:gpuPol: unknown config key (did you mean \"gpuPool\"?); known keys are apps, cluster, cost, cpuPool, gpuPool, ingress, local, namespace, platform, registry",
+			want:  "gke-gpu-platform:gpuPol: unknown config key (did you mean \"gpuPool\"?); known keys are apps, budget, cluster, cost, cpuPool, gpuPool, ingress, local, namespace, platform, registry",
 		},
 		{
 			name:  "unknown field in an object",
@@ -645,6 +645,32 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 			name:  "a fallback share that is not a chance",
 			edits: map[string]string{"gke-gpu-platform:cost": `{"fallbackShare": 1.5}`},
 			want:  "gke-gpu-platform:cost.fallbackShare = 1.5: must be between 0 and 1",
+		},
+		{
+			name:  "a budget of nothing",
+			edits: map[string]string{"gke-gpu-platform:budget": `{"amount": 0, "billingAccount": "01A2B3-C4D5E6-F7A8B9"}`},
+			want:  "gke-gpu-platform:budget.amount = 0: must be above 0: the budget for each calendar month, in budget.currency",
+		},
+		{
+			name:  "a budget without its billing account",
+			edits: map[string]string{"gke-gpu-platform:budget": `{"amount": 250}`},
+			want:  `gke-gpu-platform:budget.billingAccount = "": must be the billing account's ID, XXXXXX-XXXXXX-XXXXXX`,
+		},
+		{
+			name:  "a budget in a currency that is not one",
+			edits: map[string]string{"gke-gpu-platform:budget": `{"amount": 250, "currency": "dollars", "billingAccount": "01A2B3-C4D5E6-F7A8B9"}`},
+			want:  "gke-gpu-platform:budget.currency = dollars: must be an ISO 4217 code such as USD",
+		},
+		{
+			name:  "a budget threshold of nothing",
+			edits: map[string]string{"gke-gpu-platform:budget": `{"amount": 250, "thresholds": [0, 1], "billingAccount": "01A2B3-C4D5E6-F7A8B9"}`},
+			want:  "gke-gpu-platform:budget.thresholds[0] = 0: must be a share of budget.amount above 0 and at most 10",
+		},
+		{
+			name:  "a budget on the local platform",
+			stack: "local",
+			edits: map[string]string{"gke-gpu-platform:budget": `{"amount": 250}`},
+			want:  "gke-gpu-platform:budget = 250: is a Cloud Billing budget, GKE's; the local platform has no billing account",
 		},
 		{
 			name:  "local images on GKE",

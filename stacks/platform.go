@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/organizations"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -183,6 +184,19 @@ func newGKETarget(ctx *pulumi.Context, cfg config.Config) (*target, error) {
 		return nil, err
 	}
 	ctx.Export("registryUrl", registry.URL)
+
+	if b := cfg.Budget; b != nil {
+		project := organizations.LookupProjectOutput(ctx, organizations.LookupProjectOutputArgs{ProjectId: pulumi.String(cfg.Project)})
+		budget, err := components.NewBudget(ctx, "budget", &components.BudgetArgs{
+			Project: cfg.Project, ProjectNumber: project.Number(), BillingAccount: b.BillingAccount,
+			DisplayName: cfg.Cluster.Name, TopicName: cfg.Cluster.Name + "-budget",
+			Amount: b.Amount, Currency: b.Currency, Thresholds: b.Thresholds, Labels: labels,
+		})
+		if err != nil {
+			return nil, err
+		}
+		ctx.Export("budgetTopic", budget.TopicID)
+	}
 
 	return &target{provider: cluster.Provider, pools: pools, registry: registry, gke: true, workloadPool: cluster.WorkloadPool}, nil
 }

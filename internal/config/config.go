@@ -51,6 +51,10 @@ type Config struct {
 	Ingress IngressConfig `json:"-"`
 	// Cost feeds the monthly estimate. Key: cost.
 	Cost CostConfig `json:"-"`
+	// Budget is a Cloud Billing budget for the stack's project, with
+	// threshold emails and every update published to a topic of the stack.
+	// GKE only. Default: none. Key: budget.
+	Budget *BudgetConfig `json:"-"`
 	// Local says how to reach the cluster of the local platform. Key: local.
 	Local LocalConfig `json:"-"`
 	// Secrets are the stack's secret values by name, set only with
@@ -538,6 +542,27 @@ type CostConfig struct {
 	// (policy/config/<stack>.json), out of a pull request's stack file. Kept
 	// only to say so when a stack file still sets it.
 	MonthlyBudget float64 `json:"monthlyBudget"`
+}
+
+// BudgetConfig is the `budget` key: a Cloud Billing budget on the billing
+// account, filtered to the stack's project, per calendar month, with
+// threshold emails to the billing account's admins and every update
+// published to the topic <cluster>-budget several times a day
+// (https://cloud.google.com/billing/docs/how-to/budgets-programmatic-notifications),
+// which the spend guard (apps/spend-guard) is to read.
+type BudgetConfig struct {
+	// Amount is the budget for each calendar month, in currency. Default:
+	// none, required.
+	Amount float64 `json:"amount"`
+	// Currency is the billing account's currency (ISO 4217). Default: USD.
+	Currency string `json:"currency"`
+	// Thresholds are the shares of the amount, of actual spend, at which
+	// the billing account's admins get an email. Default: [0.5, 0.9, 1].
+	Thresholds []float64 `json:"thresholds"`
+	// BillingAccount is the billing account's ID (XXXXXX-XXXXXX-XXXXXX);
+	// creating the budget needs Billing Account Costs Manager on it.
+	// Default: none, required on GKE.
+	BillingAccount string `json:"billingAccount"`
 }
 
 // BurstsConfig is the `cost.bursts` block.

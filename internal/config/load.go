@@ -22,6 +22,7 @@ func (c *Config) objectKeys() map[string]any {
 		"ingress":  &c.Ingress,
 		"cost":     &c.Cost,
 		"local":    &c.Local,
+		"budget":   &c.Budget,
 		"secrets":  &c.Secrets,
 	}
 }
@@ -156,6 +157,7 @@ func Load(src Source, stack string, setKeys []string, deploy bool) (Config, erro
 		fallbackDefaults(&cfg.GPUPool.Fallbacks[i])
 	}
 	sharingDefaults(cfg.GPUPool.Sharing)
+	budgetDefaults(&cfg)
 	cfg.useLocalImages()
 
 	if len(errs) == 0 {
