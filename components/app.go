@@ -143,6 +143,10 @@ type AppArgs struct {
 	// AlwaysOn marks a GPU app whose pods run with no queue behind them
 	// (AlwaysOnAnnotation), which keeps a GPU node up around the clock.
 	AlwaysOn bool
+	// KubernetesAPI mounts the service account's token: the pods call the
+	// Kubernetes API (the spend guard). Otherwise only a Google identity
+	// (GCPServiceAccount) mounts it.
+	KubernetesAPI bool
 	// Queue, when set, hands the app's scale to KEDA: a ScaledObject on the
 	// Deployment (worker mode) or a ScaledJob instead of it (job mode).
 	Queue *QueueScalingArgs

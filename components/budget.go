@@ -108,3 +108,26 @@ func money(amount float64) (string, int) {
 	units := math.Floor(amount)
 	return fmt.Sprintf("%.0f", units), int(math.Round((amount - units) * 1e9))
 }
+
+// Subscribe gives member (the spend guard's Google identity) a pull
+// subscription of its own on the budget's topic, and returns its ID.
+// Budget messages repeat several times a day: a day's retention is enough.
+func (b *Budget) Subscribe(ctx *pulumi.Context, name, project, subscriptionName string, member pulumi.StringInput) (pulumi.StringOutput, error) {
+	sub, err := pubsub.NewSubscription(ctx, name, &pubsub.SubscriptionArgs{
+		Project:                  pulumi.String(project),
+		Name:                     pulumi.String(subscriptionName),
+		Topic:                    b.topic.ID(),
+		AckDeadlineSeconds:       pulumi.Int(60),
+		MessageRetentionDuration: pulumi.String("86400s"),
+		// Never expire for want of a reader (the default is 31 days).
+		ExpirationPolicy: &pubsub.SubscriptionExpirationPolicyArgs{Ttl: pulumi.String("")},
+	}, pulumi.Parent(b))
+	if err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	_, err = pubsub.NewSubscriptionIAMMember(ctx, name, &pubsub.SubscriptionIAMMemberArgs{
+		Project: pulumi.String(project), Subscription: sub.Name,
+		Role: pulumi.String("roles/pubsub.subscriber"), Member: member,
+	}, pulumi.Parent(b))
+	return sub.ID().ToStringOutput(), err
+}

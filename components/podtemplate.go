@@ -79,7 +79,7 @@ func podTemplate(name string, args *AppArgs, labels pulumi.StringMap, image, ser
 
 	pod := &corev1.PodSpecArgs{
 		ServiceAccountName:           serviceAccount,
-		AutomountServiceAccountToken: pulumi.Bool(args.GCPServiceAccount != nil),
+		AutomountServiceAccountToken: pulumi.Bool(args.GCPServiceAccount != nil || args.KubernetesAPI),
 		SecurityContext: &corev1.PodSecurityContextArgs{
 			RunAsNonRoot:   pulumi.Bool(true),
 			RunAsUser:      pulumi.Int(nonRootUID),

@@ -166,3 +166,13 @@ func budgetViolations(all []string) []string {
 	}
 	return out
 }
+
+// A stack with a budget, and so the spend guard's namespace, RBAC and
+// Deployment, passes every rule (its namespace has its default deny).
+func TestBudgetStacksPass(t *testing.T) {
+	edits := map[string]string{"gke-gpu-platform:budget": `{"amount": 250, "billingAccount": "01A2B3-C4D5E6-F7A8B9"}`}
+	assert.Empty(t, violationsWith(t, "dev", edits, nil))
+	local := map[string]string{"gke-gpu-platform:budget": `{"amount": 300}`,
+		"gke-gpu-platform:local": `{"redisAddress": "127.0.0.1:6379", "images": {"spend-guard": "gke-gpu-platform.local/spend-guard@sha256:00"}}`}
+	assert.Empty(t, violationsWith(t, "local", local, nil))
+}

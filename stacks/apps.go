@@ -125,6 +125,9 @@ func deployApps(ctx *pulumi.Context, cfg config.Config, t *target) error {
 		}
 	}
 	ctx.Export("images", images)
+	if err := deploySpendGuard(ctx, cfg, t, namespace); err != nil {
+		return err
+	}
 
 	if len(routes) == 0 {
 		return nil

@@ -37,3 +37,65 @@ func TestNoBudgetByDefault(t *testing.T) {
 	assert.Empty(t, g.OfType("gcp:billing/budget:Budget"))
 	assert.NotContains(t, g.Exports, "budgetTopic")
 }
+
+// With a budget, the spend guard runs in a namespace of its own, reads its
+// own subscription of the budget's topic as a Google identity of its own,
+// and may get and patch the GPU worker's ScaledObject and nothing else.
+func TestSpendGuardOnGKE(t *testing.T) {
+	g := runStack(t, "dev", map[string]string{
+		"gke-gpu-platform:budget": `{"amount": 250, "capPercent": 90, "billingAccount": "01A2B3-C4D5E6-F7A8B9"}`,
+	})
+	ns := named(t, g, namespaceType, "spend-guard")
+	assert.Equal(t, "restricted", ns.Plain("metadata.labels").(map[string]any)["pod-security.kubernetes.io/enforce"])
+
+	role := named(t, g, "kubernetes:rbac.authorization.k8s.io/v1:Role", "spend-guard")
+	assert.Equal(t, "dev", role.Plain("metadata.namespace"), "the Role is in the apps' namespace")
+	assert.Equal(t, []any{
+		map[string]any{"apiGroups": []any{""}, "resources": []any{"events"}, "verbs": []any{"create"}},
+		map[string]any{"apiGroups": []any{"keda.sh"}, "resources": []any{"scaledobjects"}, "resourceNames": []any{"gpu-worker"}, "verbs": []any{"get", "patch"}},
+	}, role.Plain("rules"))
+	binding := named(t, g, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "spend-guard")
+	assert.Equal(t, []any{map[string]any{"kind": "ServiceAccount", "name": "spend-guard", "namespace": "spend-guard"}}, binding.Plain("subjects"))
+
+	d := named(t, g, deploymentType, "spend-guard")
+	assert.Equal(t, "spend-guard", d.Plain("metadata.namespace"))
+	pod := podSpec(t, d.Plain("spec").(map[string]any))
+	assert.Equal(t, true, pod["automountServiceAccountToken"], "it calls the Kubernetes API")
+	assert.Nil(t, pod["tolerations"], "on the CPU pool")
+	assert.Equal(t, map[string]string{
+		"SPEND_GUARD_SCALERS": "ScaledObject/gpu-worker", "SPEND_GUARD_CAP": "0.9", "SPEND_GUARD_NAMESPACE": "dev",
+		"BUDGET_SUBSCRIPTION": "projects/acme-platform-dev/subscriptions/platform-dev-budget-guard",
+	}, containerEnv(pod))
+
+	sub := named(t, g, "gcp:pubsub/subscription:Subscription", "spend-guard")
+	assert.Equal(t, "platform-dev-budget-guard", sub.Plain("name"))
+	assert.Equal(t, "budget-id", sub.Plain("topic"), "a subscription of the budget's topic")
+	grant := named(t, g, "gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember", "spend-guard")
+	assert.Equal(t, "roles/pubsub.subscriber", grant.Plain("role"))
+	assert.Equal(t, "serviceAccount:platform-dev-guard@acme-platform-dev.iam.gserviceaccount.com", grant.Plain("member"))
+
+	var policies []string
+	for _, p := range g.OfType("kubernetes:networking.k8s.io/v1:NetworkPolicy") {
+		if p.Plain("metadata.namespace") == "spend-guard" {
+			policies = append(policies, p.Plain("metadata.name").(string))
+		}
+	}
+	assert.ElementsMatch(t, []string{"default-deny", "allow-dns", "allow-spend-guard"}, policies)
+}
+
+// Locally the guard reads the budget stream of the local queue; without
+// its image (simulated nodes) it gets its namespace and RBAC only.
+func TestSpendGuardLocally(t *testing.T) {
+	budget := map[string]string{"gke-gpu-platform:budget": `{"amount": 300}`}
+	g := runStack(t, "local", budget)
+	named(t, g, "kubernetes:rbac.authorization.k8s.io/v1:Role", "spend-guard")
+	_, deployed := g.Named(deploymentType, "spend-guard")
+	assert.False(t, deployed, "no image, no Deployment")
+
+	budget["gke-gpu-platform:local"] = `{"redisAddress": "10.89.0.2:6379", "images": {"spend-guard": "gke-gpu-platform.local/spend-guard@sha256:00"}}`
+	g = runStack(t, "local", budget)
+	d := named(t, g, deploymentType, "spend-guard")
+	env := containerEnv(podSpec(t, d.Plain("spec").(map[string]any)))
+	assert.Equal(t, "10.89.0.2:6379", env["REDIS_ADDR"])
+	assert.Equal(t, "budget", env["BUDGET_STREAM"])
+}

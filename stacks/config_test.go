@@ -522,7 +522,7 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 			name:  "a local image for an app the stack does not have",
 			stack: "local",
 			edits: map[string]string{"gke-gpu-platform:local": `{"redisAddress": "127.0.0.1:6379", "images": {"frontnd": "x@sha256:00"}}`},
-			want:  "gke-gpu-platform:local.images.frontnd = x@sha256:00: names no app of this stack (apps: frontend, backend, gpu-worker)",
+			want:  "gke-gpu-platform:local.images.frontnd = x@sha256:00: names no app of this stack (apps: frontend, backend, gpu-worker; or spend-guard, the platform's own)",
 		},
 		{
 			name:  "an empty local image",
@@ -667,10 +667,15 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 			want:  "gke-gpu-platform:budget.thresholds[0] = 0: must be a share of budget.amount above 0 and at most 10",
 		},
 		{
-			name:  "a budget on the local platform",
+			name:  "a billing account on the local platform",
 			stack: "local",
-			edits: map[string]string{"gke-gpu-platform:budget": `{"amount": 250}`},
-			want:  "gke-gpu-platform:budget = 250: is a Cloud Billing budget, GKE's; the local platform has no billing account",
+			edits: map[string]string{"gke-gpu-platform:budget": `{"amount": 250, "billingAccount": "01A2B3-C4D5E6-F7A8B9"}`},
+			want:  "gke-gpu-platform:budget.billingAccount = 01A2B3-C4D5E6-F7A8B9: is GKE's: the local platform has no billing account",
+		},
+		{
+			name:  "a spend cap of nothing",
+			edits: map[string]string{"gke-gpu-platform:budget": `{"amount": 250, "capPercent": 2000, "billingAccount": "01A2B3-C4D5E6-F7A8B9"}`},
+			want:  "gke-gpu-platform:budget.capPercent = 2000: must be 1 to 1000",
 		},
 		{
 			name:  "local images on GKE",

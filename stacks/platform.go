@@ -25,6 +25,8 @@ type target struct {
 	// workloadPool is the GKE cluster's Workload Identity pool (its output,
 	// so IAM members built on it wait for the cluster); nil off GKE.
 	workloadPool pulumi.StringInput
+	// budget is the stack's Cloud Billing budget and its topic; nil without one.
+	budget *components.Budget
 }
 
 // gpuScheduling is how GPU pods find, and are let onto, the GPU nodes: by
@@ -184,6 +186,7 @@ func newGKETarget(ctx *pulumi.Context, cfg config.Config) (*target, error) {
 		return nil, err
 	}
 	ctx.Export("registryUrl", registry.URL)
+	t := &target{provider: cluster.Provider, pools: pools, registry: registry, gke: true, workloadPool: cluster.WorkloadPool}
 
 	if b := cfg.Budget; b != nil {
 		project := organizations.LookupProjectOutput(ctx, organizations.LookupProjectOutputArgs{ProjectId: pulumi.String(cfg.Project)})
@@ -196,9 +199,9 @@ func newGKETarget(ctx *pulumi.Context, cfg config.Config) (*target, error) {
 			return nil, err
 		}
 		ctx.Export("budgetTopic", budget.TopicID)
+		t.budget = budget
 	}
-
-	return &target{provider: cluster.Provider, pools: pools, registry: registry, gke: true, workloadPool: cluster.WorkloadPool}, nil
+	return t, nil
 }
 
 // newLocalTarget points the apps at an existing cluster from a kubeconfig:

@@ -14,7 +14,7 @@
 //
 // Settings (the platform sets them): SPEND_GUARD_SCALERS
 // ("ScaledObject/gpu-worker,ScaledJob/render"), SPEND_GUARD_CAP (a share
-// of the budget, default 1), POD_NAMESPACE, and BUDGET_SUBSCRIPTION
+// of the budget, default 1), SPEND_GUARD_NAMESPACE (the apps'), and BUDGET_SUBSCRIPTION
 // (projects/P/subscriptions/S) on GKE or REDIS_ADDR and BUDGET_STREAM
 // locally.
 package main
@@ -40,7 +40,7 @@ func main() {
 	server := flag.String("server", "", "API server URL (default: the pod's)")
 	tokenFile := flag.String("token-file", "", "service account token (default: the pod's)")
 	caFile := flag.String("ca-file", "", "API server CA (default: the pod's)")
-	namespace := flag.String("namespace", os.Getenv("POD_NAMESPACE"), "the apps' namespace")
+	namespace := flag.String("namespace", os.Getenv("SPEND_GUARD_NAMESPACE"), "the apps' namespace, where the scalers are")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -61,7 +61,7 @@ func run(ctx context.Context, args []string, server, tokenFile, caFile, namespac
 		}
 	}
 	if namespace == "" {
-		return errors.New("no namespace: set POD_NAMESPACE or --namespace")
+		return errors.New("no namespace: set SPEND_GUARD_NAMESPACE or --namespace")
 	}
 	k, err := newKube(server, tokenFile, caFile, namespace)
 	if err != nil {

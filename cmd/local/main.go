@@ -68,6 +68,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: local [-nodes simulated|real] up|down|status|token\n"+
 			"       local enqueue [-queue NAME] [N [SECONDS]] | drain [-queue NAME] | replay [-queue NAME]\n"+
 			"       local jobs [-queue NAME] [N] | job [-queue NAME] ID\n"+
+			"       local budget SPENT [PERIOD-START]   (a budget message for the spend guard)\n"+
 			"       local secret [NAME]   (NAME's value on standard input; no NAME lists them)")
 	}
 	flag.Parse()
@@ -154,6 +155,8 @@ func run(ctx context.Context, verb string, args []string) error {
 		return jobs(ctx, p, args)
 	case "job":
 		return job(ctx, p, args)
+	case "budget":
+		return budget(ctx, p, args)
 	case "enqueue":
 		return enqueue(ctx, p, opts, args)
 	case "down":

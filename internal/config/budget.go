@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/keda"
 )
 
 // budgetDefaults fills a budget's unset fields. An empty one is none:
@@ -23,6 +25,9 @@ func budgetDefaults(c *Config) {
 	}
 	if b.Thresholds == nil {
 		b.Thresholds = []float64{0.5, 0.9, 1}
+	}
+	if b.CapPercent == 0 {
+		b.CapPercent = 100
 	}
 }
 
@@ -54,7 +59,36 @@ func (c Config) validateBudget(fail failFunc) {
 	if c.Platform == PlatformGKE && !billingAccountPattern.MatchString(b.BillingAccount) {
 		fail("budget.billingAccount", fmt.Sprintf("%q", b.BillingAccount), "must be the billing account's ID, XXXXXX-XXXXXX-XXXXXX (`gcloud billing projects describe <project>` shows it)")
 	}
-	if c.Platform == PlatformLocal {
-		fail("budget", b.Amount, "is a Cloud Billing budget, GKE's; the local platform has no billing account")
+	if b.CapPercent < 1 || b.CapPercent > 1000 {
+		fail("budget.capPercent", b.CapPercent, "must be 1 to 1000: the share of budget.amount, in percent, at which the spend guard pauses GPU scaling")
 	}
+	if c.Platform == PlatformLocal && b.BillingAccount != "" {
+		fail("budget.billingAccount", b.BillingAccount, "is GKE's: the local platform has no billing account (`bin/local budget` sends budget messages)")
+	}
+}
+
+// SpendGuardName names the spend guard's namespace, service account, app
+// and image.
+const SpendGuardName = "spend-guard"
+
+// BudgetStream is the local platform's budget stream, which the spend
+// guard reads as it reads the budget's topic on GKE.
+const BudgetStream = "budget"
+
+// GuardedScalers are the KEDA objects the spend guard pauses: every GPU
+// queue app's ScaledObject (worker mode) or ScaledJob (job mode), as
+// "Kind/name".
+func (c Config) GuardedScalers() []string {
+	var out []string
+	for _, a := range c.Apps {
+		if a.GPU == 0 || a.Queue == nil {
+			continue
+		}
+		kind := "ScaledObject"
+		if a.Queue.Mode == keda.QueueModeJob {
+			kind = "ScaledJob"
+		}
+		out = append(out, kind+"/"+a.Name)
+	}
+	return out
 }

@@ -51,9 +51,11 @@ type Config struct {
 	Ingress IngressConfig `json:"-"`
 	// Cost feeds the monthly estimate. Key: cost.
 	Cost CostConfig `json:"-"`
-	// Budget is a Cloud Billing budget for the stack's project, with
-	// threshold emails and every update published to a topic of the stack.
-	// GKE only. Default: none. Key: budget.
+	// Budget caps the stack's GPU spend: on GKE a Cloud Billing budget for
+	// the stack's project, with threshold emails and every update published
+	// to a topic of the stack; on both platforms the spend guard, which
+	// pauses GPU scaling when a period's actual spend reaches the cap.
+	// Default: none. Key: budget.
 	Budget *BudgetConfig `json:"-"`
 	// Local says how to reach the cluster of the local platform. Key: local.
 	Local LocalConfig `json:"-"`
@@ -544,12 +546,14 @@ type CostConfig struct {
 	MonthlyBudget float64 `json:"monthlyBudget"`
 }
 
-// BudgetConfig is the `budget` key: a Cloud Billing budget on the billing
-// account, filtered to the stack's project, per calendar month, with
-// threshold emails to the billing account's admins and every update
+// BudgetConfig is the `budget` key. On GKE: a Cloud Billing budget on the
+// billing account, filtered to the stack's project, per calendar month,
+// with threshold emails to the billing account's admins and every update
 // published to the topic <cluster>-budget several times a day
-// (https://cloud.google.com/billing/docs/how-to/budgets-programmatic-notifications),
-// which the spend guard (apps/spend-guard) is to read.
+// (https://cloud.google.com/billing/docs/how-to/budgets-programmatic-notifications).
+// On both platforms: the spend guard (apps/spend-guard, in the namespace
+// spend-guard) reading those updates (locally the Redis stream budget, in
+// the same JSON) and pausing every GPU app's KEDA scaler.
 type BudgetConfig struct {
 	// Amount is the budget for each calendar month, in currency. Default:
 	// none, required.
@@ -559,6 +563,9 @@ type BudgetConfig struct {
 	// Thresholds are the shares of the amount, of actual spend, at which
 	// the billing account's admins get an email. Default: [0.5, 0.9, 1].
 	Thresholds []float64 `json:"thresholds"`
+	// CapPercent is the share of the amount, in percent (1 to 1000), of a
+	// period's actual spend at which the spend guard pauses GPU scaling.
+	CapPercent int `json:"capPercent"`
 	// BillingAccount is the billing account's ID (XXXXXX-XXXXXX-XXXXXX);
 	// creating the budget needs Billing Account Costs Manager on it.
 	// Default: none, required on GKE.

@@ -168,8 +168,10 @@ func (c Config) validateLocalImages(fail failFunc) {
 	}
 	for _, app := range slices.Sorted(maps.Keys(c.Local.Images)) {
 		switch {
+		case app == SpendGuardName:
+			// The platform's own image, built beside the apps'.
 		case !slices.Contains(names, app):
-			fail("local.images."+app, c.Local.Images[app], "names no app of this stack (apps: %s)", strings.Join(names, ", "))
+			fail("local.images."+app, c.Local.Images[app], "names no app of this stack (apps: %s; or %s, the platform's own)", strings.Join(names, ", "), SpendGuardName)
 		case c.Local.Images[app] == "":
 			fail("local.images."+app, `""`, "must be an image reference (name@sha256:<digest>, or name:tag)")
 		}

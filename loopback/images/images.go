@@ -295,6 +295,8 @@ func Apps(project string) []Spec {
 		{Name: "backend", Dir: filepath.Join(project, "apps", "backend"), Entrypoint: "/app", Port: 8080, App: true},
 		{Name: "gpu-worker", Dir: filepath.Join(project, "apps", "gpu-worker"), Entrypoint: "/worker",
 			Env: []string{"NVIDIA_SMI=/usr/local/nvidia/bin/nvidia-smi"}, App: true},
+		// The platform's own: the budget's spend guard.
+		{Name: "spend-guard", Dir: filepath.Join(project, "apps", "spend-guard"), Entrypoint: "/spend-guard", App: true},
 	}
 }
 

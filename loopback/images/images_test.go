@@ -156,5 +156,5 @@ func TestAppsMarksTheProjectsApps(t *testing.T) {
 	for _, s := range Apps("/p") {
 		apps[s.Name] = s.App
 	}
-	assert.Equal(t, map[string]bool{"pause": false, "coredns": false, "frontend": true, "backend": true, "gpu-worker": true}, apps)
+	assert.Equal(t, map[string]bool{"pause": false, "coredns": false, "frontend": true, "backend": true, "gpu-worker": true, "spend-guard": true}, apps)
 }

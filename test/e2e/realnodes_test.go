@@ -98,7 +98,7 @@ func TestRealNodes(t *testing.T) {
 	stack, err := engine.Open(ctx, opts)
 	require.NoError(t, err)
 	// The apps' own images, as make local NODES=real sets them.
-	require.Equal(t, []string{"backend", "frontend", "gpu-worker"}, slices.Sorted(maps.Keys(cluster.AppImages)))
+	require.Equal(t, []string{"backend", "frontend", "gpu-worker", "spend-guard"}, slices.Sorted(maps.Keys(cluster.AppImages)))
 	require.NoError(t, engine.Configure(ctx, stack, opts, redis, cluster.StorageAddress, cluster.AppImages))
 	require.NoError(t, storage.Client{Addr: cluster.StorageAddress}.EnsureBucket(ctx, "gpu-jobs-jobs"))
 	token, err := engine.EnqueueToken(opts)
@@ -141,6 +141,7 @@ func TestRealNodes(t *testing.T) {
 	e.realDemandLoop(t, token)
 	e.busyWorkerSurvivesScaleIn(t, token)
 	e.jobsYouCanFollow(t, token)
+	e.spendGuardInAPod(t, token)
 	e.faults(t, token)
 }
 

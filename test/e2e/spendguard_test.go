@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,35 +21,10 @@ import (
 	"github.com/gke-gpu-platform/gke-gpu-platform/loopback/queue"
 )
 
-// spendGuardRBAC is the least privilege the spend guard runs with: get and
-// patch on the GPU scalers it names, create on Events, nothing else.
-const spendGuardRBAC = `apiVersion: v1
-kind: ServiceAccount
-metadata: {name: spend-guard, namespace: platform}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: spend-guard, namespace: platform}
-rules:
-- apiGroups: [keda.sh]
-  resources: [scaledobjects]
-  resourceNames: [gpu-worker]
-  verbs: [get, patch]
-- apiGroups: [""]
-  resources: [events]
-  verbs: [create]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: spend-guard, namespace: platform}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: spend-guard}
-subjects:
-- {kind: ServiceAccount, name: spend-guard, namespace: platform}
-`
-
 // spendGuard runs the real apps/spend-guard (a host process here: the
 // simulated nodes run no container) against the real API server and the
-// real KEDA operator, with a service account token bound to spendGuardRBAC,
+// real KEDA operator, with a token of the service account the stack made
+// for it (the Role lets it get and patch the worker's ScaledObject only),
 // reading budget messages from the local budget stream in Cloud Billing's
 // format. Over the cap it pauses the GPU worker's ScaledObject, and KEDA
 // takes the worker to zero with its jobs still queued; repeats and a
@@ -63,13 +40,19 @@ func (e *env) spendGuard(t *testing.T) {
 		out, err := build.CombinedOutput()
 		require.NoError(t, err, "%s", out)
 
-		_, err = e.cp.KubectlStdin(ctx, spendGuardRBAC, "apply", "-f", "-")
-		require.NoError(t, err)
-		t.Cleanup(func() {
-			e.kubectl(t, "delete", "role,rolebinding,serviceaccount", "spend-guard", "-n", namespace, "--ignore-not-found")
-		})
+		// What the stack's Role allows, and what it does not.
+		canI := func(verb, what string) string {
+			// kubectl exits 1 on "no": the answer is what it printed.
+			out, _ := e.cp.Kubectl(ctx, "auth", "can-i", verb, what, "-n", namespace, "--as=system:serviceaccount:spend-guard:spend-guard")
+			return strings.TrimSpace(out)
+		}
+		assert.Equal(t, "yes", canI("patch", "scaledobjects.keda.sh/gpu-worker"))
+		assert.Equal(t, "yes", canI("create", "events"))
+		assert.Equal(t, "no", canI("patch", "scaledobjects.keda.sh/other"))
+		assert.Equal(t, "no", canI("list", "scaledobjects.keda.sh"))
+		assert.Equal(t, "no", canI("patch", "deployments/gpu-worker"))
 		token := filepath.Join(dir, "token")
-		require.NoError(t, os.WriteFile(token, []byte(e.kubectl(t, "create", "token", "spend-guard", "-n", namespace)), 0o600))
+		require.NoError(t, os.WriteFile(token, []byte(e.kubectl(t, "create", "token", "spend-guard", "-n", "spend-guard")), 0o600))
 
 		replicas := func() string {
 			return e.kubectl(t, "get", "deployment", "gpu-worker", "-n", namespace, "-o", "jsonpath={.spec.replicas}")
@@ -176,4 +159,78 @@ func (e *env) spendGuard(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, int64(jobs), waiting.Waiting+waiting.InFlight, "and every job is still there for the workers")
 	})
+}
+
+// spendGuardInAPod: on real nodes the stack runs the guard itself, in its
+// own namespace. A budget message over the cap pauses the worker's
+// scaling: jobs POSTed then stay queued, with no worker; a message of the
+// next period resumes it, and KEDA brings the worker, which does them.
+func (e *env) spendGuardInAPod(t *testing.T, token string) {
+	t.Run("the spend guard's pod pauses GPU scaling and resumes it", func(t *testing.T) {
+		ctx := context.Background()
+		eventually(t, 2*time.Minute, "the spend guard's pod Ready", func() bool {
+			out, _ := e.cp.Kubectl(ctx, "get", "pods", "-n", "spend-guard", "-o", `jsonpath={.items[*].status.conditions[?(@.type=="Ready")].status}`)
+			return out == "True"
+		})
+		replicas := func() string {
+			return e.kubectl(t, "get", "deployment", "gpu-worker", "-n", namespace, "-o", "jsonpath={.spec.replicas}")
+		}
+		paused := func() string {
+			return e.kubectl(t, "get", "scaledobject", "gpu-worker", "-n", namespace, "-o", `jsonpath={.metadata.annotations.autoscaling\.keda\.sh/paused-replicas}`)
+		}
+		publish := func(name string) {
+			data, err := os.ReadFile(filepath.Join(e.project, "apps", "spend-guard", "testdata", name))
+			require.NoError(t, err)
+			require.NoError(t, e.queue.XAdd(ctx, &redis.XAddArgs{Stream: "budget", Values: map[string]any{"data": string(data)}}).Err())
+		}
+		eventually(t, 3*time.Minute, "the worker at zero, its pods gone", func() bool { return replicas() == "0" && len(e.gpuPods(t)) == 0 })
+
+		start := time.Now()
+		publish("over.json")
+		eventually(t, time.Minute, "the guard's pod pausing the ScaledObject", func() bool { return paused() == "0" })
+		took := time.Since(start)
+		ids := e.postJobs(t, token, 2, 2)
+		time.Sleep(10 * time.Second) // five of KEDA's 2 s polls, with a backlog of 2
+		assert.Equal(t, "0", replicas(), "paused: no worker for the backlog")
+		c, err := queue.Count(ctx, e.queue, "gpu-jobs")
+		require.NoError(t, err)
+		assert.Equal(t, int64(2), c.Waiting+c.InFlight, "the jobs wait in the queue")
+		assert.Empty(t, e.gpuPods(t), "no worker pod while paused")
+		for _, id := range ids {
+			assert.Equal(t, "queued", e.jobState(t, token, id))
+		}
+
+		publish("february.json")
+		eventually(t, time.Minute, "the guard's pod resuming the ScaledObject", func() bool { return paused() == "" })
+		eventually(t, 3*time.Minute, "both jobs done after the resume", func() bool {
+			for _, id := range ids {
+				if e.jobState(t, token, id) != "succeeded" {
+					return false
+				}
+			}
+			return true
+		})
+		logs := e.kubectl(t, "logs", "-n", "spend-guard", "deployment/spend-guard")
+		assert.Contains(t, logs, "ScaledObject gpu-worker: pause (312.40 USD spent")
+		assert.Contains(t, logs, "ScaledObject gpu-worker: resume (a new budget period")
+		t.Logf("over the cap -> paused by the guard's pod in %s; 2 jobs held queued for 10 s with no worker; a new period -> resumed, both done %s after the first message",
+			took.Round(100*time.Millisecond), time.Since(start).Round(100*time.Millisecond))
+	})
+}
+
+// jobState is a job's state as GET /api/jobs/{id} on the backend says it.
+func (e *env) jobState(t *testing.T, token, id string) string {
+	t.Helper()
+	url := "http://" + e.kubectl(t, "get", "service", "backend", "-n", namespace, "-o", "jsonpath={.spec.clusterIP}") + "/api/jobs/" + id
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var rec struct {
+		State string `json:"state"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&rec))
+	return rec.State
 }

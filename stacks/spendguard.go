@@ -1,0 +1,66 @@
+package stacks
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/gke-gpu-platform/gke-gpu-platform/components"
+	"github.com/gke-gpu-platform/gke-gpu-platform/internal/config"
+)
+
+// deploySpendGuard runs the spend guard when the stack has a budget and
+// GPU scalers to pause: on GKE it reads its own subscription of the
+// budget's topic, as a Google identity of its own; locally it reads the
+// budget stream of the local queue, and runs where the stack has its image
+// (real nodes: local.images), the namespace and RBAC only elsewhere.
+func deploySpendGuard(ctx *pulumi.Context, cfg config.Config, t *target, appsNamespace pulumi.StringInput) error {
+	scalers := cfg.GuardedScalers()
+	if cfg.Budget == nil || len(scalers) == 0 {
+		return nil
+	}
+	name := config.SpendGuardName
+	args := &components.SpendGuardArgs{
+		Name: name, AppsNamespace: appsNamespace, AppsNamespaceName: cfg.Namespace,
+		Scalers: scalers, CapPercent: cfg.Budget.CapPercent,
+	}
+	if t.gke {
+		identity, err := components.NewWorkloadIdentity(ctx, name, &components.WorkloadIdentityArgs{
+			Project: cfg.Project, WorkloadPool: t.workloadPool,
+			AccountID: cfg.Cluster.Name + "-guard", DisplayName: "spend guard of " + cfg.Cluster.Name,
+			Namespace: name, ServiceAccount: name,
+		})
+		if err != nil {
+			return err
+		}
+		subscription := cfg.Cluster.Name + "-budget-guard"
+		if _, err := t.budget.Subscribe(ctx, name, cfg.Project, subscription, identity.Member); err != nil {
+			return err
+		}
+		args.Source = map[string]string{"BUDGET_SUBSCRIPTION": fmt.Sprintf("projects/%s/subscriptions/%s", cfg.Project, subscription)}
+		args.GCPServiceAccount = identity.Email
+		args.Traffic.GoogleAPIs = true
+		args.Build = &components.ImageBuildArgs{
+			Context: "apps/" + name, Dockerfile: "apps/" + name + "/Dockerfile",
+			Repository: t.registry.URL, Registry: t.registry.DockerRegistry(ctx), Platform: "linux/amd64",
+		}
+	} else {
+		args.Source = map[string]string{"REDIS_ADDR": cfg.Local.RedisAddress, "BUDGET_STREAM": config.BudgetStream}
+		args.Image = cfg.Local.Images[name]
+		// The local queue, and the loopback API server, whose port is
+		// chosen when it starts: any port (GKE's is the 443 of GoogleAPIs).
+		if host, port, err := net.SplitHostPort(cfg.Local.RedisAddress); err == nil && net.ParseIP(host) != nil {
+			p, _ := strconv.Atoi(port)
+			args.Traffic.Egress = append(args.Traffic.Egress, components.EgressArgs{CIDR: host + "/32", Ports: []int{p}})
+		}
+		args.Traffic.Egress = append(args.Traffic.Egress, components.EgressArgs{CIDR: "0.0.0.0/0"})
+	}
+	guard, err := components.NewSpendGuard(ctx, name, args, pulumi.Provider(t.provider))
+	if err != nil {
+		return err
+	}
+	ctx.Export("spendGuardNamespace", guard.Namespace)
+	return nil
+}
