@@ -136,7 +136,7 @@ func guardRBAC(ctx *pulumi.Context, name string, args *SpendGuardArgs, guardName
 	}
 	_, err := rbacv1.NewRoleBinding(ctx, name, &rbacv1.RoleBindingArgs{
 		Metadata: meta,
-		RoleRef: &rbacv1.RoleRefArgs{ApiGroup: pulumi.String("rbac.authorization.k8s.io"), Kind: pulumi.String("Role"), Name: pulumi.String(args.Name)},
+		RoleRef:  &rbacv1.RoleRefArgs{ApiGroup: pulumi.String("rbac.authorization.k8s.io"), Kind: pulumi.String("Role"), Name: pulumi.String(args.Name)},
 		Subjects: rbacv1.SubjectArray{&rbacv1.SubjectArgs{
 			Kind: pulumi.String("ServiceAccount"), Name: pulumi.String(args.Name), Namespace: guardNamespace,
 		}},
