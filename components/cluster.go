@@ -73,6 +73,15 @@ type ClusterArgs struct {
 	// ImageStreaming says some node pool streams images: the node service
 	// account then also gets ImageStreamingRole.
 	ImageStreaming bool
+	// GPUMetrics turns on GKE's managed DCGM metrics (GPU utilisation,
+	// memory) through Managed Service for Prometheus: monitoringConfig's
+	// enableComponents DCGM and managedPrometheus. It needs GKE-managed
+	// drivers. https://cloud.google.com/kubernetes-engine/docs/how-to/dcgm-metrics
+	GPUMetrics bool
+	// CostAllocation turns on GKE cost allocation (costManagementConfig):
+	// the billing export to BigQuery splits the cluster's cost by namespace
+	// and workload. https://cloud.google.com/kubernetes-engine/docs/how-to/cost-allocations
+	CostAllocation bool
 	// PrivateNodes says the node pools have internal addresses only: the
 	// node subnetwork must then have Private Google Access on (NewCluster
 	// fails otherwise, before registering anything), and the cluster gets a
@@ -190,10 +199,9 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		LoggingConfig: &container.ClusterLoggingConfigArgs{
 			EnableComponents: pulumi.StringArray{pulumi.String("SYSTEM_COMPONENTS")},
 		},
-		MonitoringConfig: &container.ClusterMonitoringConfigArgs{
-			EnableComponents: pulumi.StringArray{pulumi.String("SYSTEM_COMPONENTS")},
-		},
-		ResourceLabels: pulumi.ToStringMap(args.ResourceLabels),
+		MonitoringConfig:     monitoring(args.GPUMetrics),
+		CostManagementConfig: &container.ClusterCostManagementConfigArgs{Enabled: pulumi.Bool(args.CostAllocation)},
+		ResourceLabels:       pulumi.ToStringMap(args.ResourceLabels),
 	}
 	if args.Subnetwork != "" {
 		clusterArgs.Subnetwork = pulumi.String(args.Subnetwork)
@@ -273,4 +281,18 @@ func nonEmpty(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+// monitoring is the cluster's Cloud Monitoring: system components only
+// (Monitoring bills by volume), and with gpuMetrics the managed DCGM
+// exporter's metrics through Managed Service for Prometheus.
+func monitoring(gpuMetrics bool) *container.ClusterMonitoringConfigArgs {
+	m := &container.ClusterMonitoringConfigArgs{
+		EnableComponents: pulumi.StringArray{pulumi.String("SYSTEM_COMPONENTS")},
+	}
+	if gpuMetrics {
+		m.EnableComponents = append(m.EnableComponents.(pulumi.StringArray), pulumi.String("DCGM"))
+		m.ManagedPrometheus = &container.ClusterMonitoringConfigManagedPrometheusArgs{Enabled: pulumi.Bool(true)}
+	}
+	return m
 }

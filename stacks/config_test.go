@@ -678,6 +678,14 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 			want:  "gke-gpu-platform:budget.capPercent = 2000: must be 1 to 1000",
 		},
 		{
+			name: "GPU metrics without GKE's drivers",
+			edits: map[string]string{
+				"gke-gpu-platform:cluster": `{"gpuMetrics": true}`,
+				"gke-gpu-platform:gpuPool": `{"enabled": true, "maxNodes": 2, "driverVersion": "INSTALLATION_DISABLED"}`,
+			},
+			want: "gke-gpu-platform:cluster.gpuMetrics = true: GKE's managed DCGM metrics need GKE-managed drivers",
+		},
+		{
 			name:  "local images on GKE",
 			edits: map[string]string{"gke-gpu-platform:local": `{"images": {"backend": "b:1"}}`},
 			want:  "gke-gpu-platform:local.images = [backend]: only the local platform takes its apps' images from here",

@@ -123,6 +123,8 @@ func newGKETarget(ctx *pulumi.Context, cfg config.Config) (*target, error) {
 		ClusterName:        cfg.Cluster.Name,
 		ReleaseChannel:     cfg.Cluster.ReleaseChannel,
 		MinVersion:         cfg.Cluster.MinVersion,
+		GPUMetrics:         cfg.Cluster.GPUMetrics,
+		CostAllocation:     cfg.Cluster.CostAllocation,
 		DeletionProtection: cfg.Cluster.DeletionProtection,
 		Protect:            cfg.Cluster.Protect,
 		MaintenanceStart:   cfg.Cluster.MaintenanceStart,

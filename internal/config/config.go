@@ -124,6 +124,17 @@ type ClusterConfig struct {
 	// release notes list each channel's current versions:
 	// https://cloud.google.com/kubernetes-engine/docs/release-notes
 	MinVersion string `json:"minVersion"`
+	// GPUMetrics turns on GKE's managed DCGM metrics of the GPU nodes (GPU
+	// utilisation, memory) through Managed Service for Prometheus, which
+	// bills its samples: off unless asked. Needs gpuPool.driverVersion
+	// DEFAULT or LATEST (GKE-managed drivers).
+	// https://cloud.google.com/kubernetes-engine/docs/how-to/dcgm-metrics
+	GPUMetrics bool `json:"gpuMetrics"`
+	// CostAllocation turns on GKE cost allocation: the billing export to
+	// BigQuery splits the cluster's cost by namespace and workload
+	// (labels), so the GPU worker's share is its own. Updatable in place.
+	// https://cloud.google.com/kubernetes-engine/docs/how-to/cost-allocations
+	CostAllocation bool `json:"costAllocation"`
 	// Regional puts the control plane in the zone's region. It is never free
 	// (about $73/month): opting in is explicit, and the policy pack flags it.
 	Regional bool `json:"regional"`

@@ -20,9 +20,11 @@ func Defaults(stack string) Config {
 			MaintenanceStart: "03:00",
 			// Past what the GPU ComputeClass needs (1.30.3-gke.1451000), and
 			// in every release channel at the time of writing.
-			MinVersion:  "1.33",
-			Network:     "default",
-			DataplaneV2: true,
+			MinVersion: "1.33",
+			// No charge of its own: labels in the billing export.
+			CostAllocation: true,
+			Network:        "default",
+			DataplaneV2:    true,
 			// GKE's own default; stacks whose GPU work is batch choose
 			// OPTIMIZE_UTILIZATION (dev and pr do).
 			AutoscalingProfile: cost.ProfileBalanced,

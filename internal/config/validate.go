@@ -208,6 +208,9 @@ func (c Config) validateCluster(fail failFunc) {
 	if _, ok := parseGKEVersion(cl.MinVersion); !ok {
 		fail("cluster.minVersion", fmt.Sprintf("%q", cl.MinVersion), "must be a GKE version: 1.33, 1.33.3 or 1.33.3-gke.1136000")
 	}
+	if cl.GPUMetrics && c.GPUPool.Enabled && c.GPUPool.DriverVersion == "INSTALLATION_DISABLED" {
+		fail("cluster.gpuMetrics", true, "GKE's managed DCGM metrics need GKE-managed drivers: gpuPool.driverVersion DEFAULT or LATEST, not INSTALLATION_DISABLED")
+	}
 	if !hhmmPattern.MatchString(cl.MaintenanceStart) {
 		fail("cluster.maintenanceStart", cl.MaintenanceStart, "must be HH:MM in UTC, e.g. 03:00")
 	}
