@@ -81,6 +81,11 @@ func TestSpendGuardOnGKE(t *testing.T) {
 		}
 	}
 	assert.ElementsMatch(t, []string{"default-deny", "allow-dns", "allow-spend-guard"}, policies)
+	allow := named(t, g, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "allow-spend-guard")
+	assert.Contains(t, allow.Plain("spec.egress"), map[string]any{
+		"to":    []any{map[string]any{"ipBlock": map[string]any{"cidr": "0.0.0.0/0"}}},
+		"ports": []any{map[string]any{"protocol": "TCP", "port": 443.0}},
+	}, "the API server on 443, wherever its endpoint is")
 }
 
 // Locally the guard reads the budget stream of the local queue; without

@@ -42,6 +42,10 @@ func deploySpendGuard(ctx *pulumi.Context, cfg config.Config, t *target, appsNam
 		args.Source = map[string]string{"BUDGET_SUBSCRIPTION": fmt.Sprintf("projects/%s/subscriptions/%s", cfg.Project, subscription)}
 		args.GCPServiceAccount = identity.Email
 		args.Traffic.GoogleAPIs = true
+		// The API server: the kubernetes Service's endpoint is the control
+		// plane's private address with private nodes, which GoogleAPIs'
+		// public ranges leave out: 443 anywhere, for this one pod.
+		args.Traffic.Egress = []components.EgressArgs{{CIDR: "0.0.0.0/0", Ports: []int{443}}}
 		args.Build = &components.ImageBuildArgs{
 			Context: "apps/" + name, Dockerfile: "apps/" + name + "/Dockerfile",
 			Repository: t.registry.URL, Registry: t.registry.DockerRegistry(ctx), Platform: "linux/amd64",
