@@ -32,6 +32,9 @@ func nodePools(resources []Resource) []nodePool {
 		}
 		pools = append(pools, p)
 	}
+	// The engine registers resources in no fixed order: name order, so a
+	// message lists the pools the same way every time.
+	slices.SortFunc(pools, func(a, b nodePool) int { return strings.Compare(a.name, b.name) })
 	return append(pools, classPools(resources)...)
 }
 
