@@ -199,7 +199,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		LoggingConfig: &container.ClusterLoggingConfigArgs{
 			EnableComponents: pulumi.StringArray{pulumi.String("SYSTEM_COMPONENTS")},
 		},
-		MonitoringConfig:     monitoring(args.GPUMetrics),
+		MonitoringConfig:     monitoringConfig(args.GPUMetrics),
 		CostManagementConfig: &container.ClusterCostManagementConfigArgs{Enabled: pulumi.Bool(args.CostAllocation)},
 		ResourceLabels:       pulumi.ToStringMap(args.ResourceLabels),
 	}
@@ -283,10 +283,10 @@ func nonEmpty(s string) *string {
 	return &s
 }
 
-// monitoring is the cluster's Cloud Monitoring: system components only
+// monitoringConfig is the cluster's Cloud Monitoring: system components only
 // (Monitoring bills by volume), and with gpuMetrics the managed DCGM
 // exporter's metrics through Managed Service for Prometheus.
-func monitoring(gpuMetrics bool) *container.ClusterMonitoringConfigArgs {
+func monitoringConfig(gpuMetrics bool) *container.ClusterMonitoringConfigArgs {
 	m := &container.ClusterMonitoringConfigArgs{
 		EnableComponents: pulumi.StringArray{pulumi.String("SYSTEM_COMPONENTS")},
 	}

@@ -128,6 +128,9 @@ func deployApps(ctx *pulumi.Context, cfg config.Config, t *target) error {
 	if err := deploySpendGuard(ctx, cfg, t, namespace); err != nil {
 		return err
 	}
+	if err := deployAlerts(ctx, cfg, t); err != nil {
+		return err
+	}
 
 	if len(routes) == 0 {
 		return nil

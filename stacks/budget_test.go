@@ -104,3 +104,41 @@ func TestSpendGuardLocally(t *testing.T) {
 	assert.Equal(t, "10.89.0.2:6379", env["REDIS_ADDR"])
 	assert.Equal(t, "budget", env["BUDGET_STREAM"])
 }
+
+// Alerts: every policy emails every address; the queue policies watch the
+// consumer subscriptions only (not the dead letters' own), the GPU one the
+// cluster's GPU pools, the spend guard's its Events.
+func TestAlerts(t *testing.T) {
+	g := runStack(t, "dev", map[string]string{
+		"gke-gpu-platform:alerts": `{"emails": ["founder@acme.example", "oncall@acme.example"], "oldestJobMinutes": 20}`,
+		"gke-gpu-platform:budget": `{"amount": 250, "billingAccount": "01A2B3-C4D5E6-F7A8B9"}`,
+	})
+	channels := g.OfType("gcp:monitoring/notificationChannel:NotificationChannel")
+	if assert.Len(t, channels, 2) {
+		assert.Equal(t, "email", channels[0].Plain("type"))
+	}
+	policies := map[string]graphtest.Resource{}
+	for _, p := range g.OfType("gcp:monitoring/alertPolicy:AlertPolicy") {
+		policies[p.Name] = p
+		assert.Len(t, p.Plain("notificationChannels"), 2, p.Name)
+	}
+	assert.ElementsMatch(t, []string{"alerts-dead-letters", "alerts-oldest-job", "alerts-gpu-node-up", "alerts-spend-guard"}, keys(policies))
+	oldest := policies["alerts-oldest-job"].Plain("conditions").([]any)[0].(map[string]any)["conditionThreshold"].(map[string]any)
+	assert.Equal(t, 1200.0, oldest["thresholdValue"])
+	assert.Contains(t, oldest["filter"], `resource.labels.subscription_id = one_of("platform-dev-gpu-jobs")`)
+	assert.Contains(t, oldest["filter"], `metric.type = "pubsub.googleapis.com/subscription/oldest_unacked_message_age"`)
+	gpu := policies["alerts-gpu-node-up"].Plain("conditions").([]any)[0].(map[string]any)["conditionThreshold"].(map[string]any)
+	assert.Equal(t, 6*3600.0, gpu["thresholdValue"])
+	assert.Contains(t, gpu["filter"], `metadata.user_labels."goog-k8s-cluster-name" = "platform-dev"`)
+	guard := policies["alerts-spend-guard"]
+	assert.Contains(t, guard.Plain("conditions").([]any)[0].(map[string]any)["conditionMatchedLog"].(map[string]any)["filter"], `jsonPayload.reason = "SpendGuardPaused"`)
+	assert.Equal(t, "3600s", guard.Plain("alertStrategy.notificationRateLimit.period"))
+}
+
+func keys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}

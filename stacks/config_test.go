@@ -144,7 +144,7 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 		{
 			name:  "unknown top-level key",
 			edits: map[string]string{"gke-gpu-platform:gpuPol": `{"maxNodes": 2}`},
-			want:  "gke-gpu-platform:gpuPol: unknown config key (did you mean \"gpuPool\"?); known keys are apps, budget, cluster, cost, cpuPool, gpuPool, ingress, local, namespace, platform, registry",
+			want:  "gke-gpu-platform:gpuPol: unknown config key (did you mean \"gpuPool\"?); known keys are alerts, apps, budget, cluster, cost, cpuPool, gpuPool, ingress, local, namespace, platform, registry",
 		},
 		{
 			name:  "unknown field in an object",
@@ -684,6 +684,22 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 				"gke-gpu-platform:gpuPool": `{"enabled": true, "maxNodes": 2, "driverVersion": "INSTALLATION_DISABLED"}`,
 			},
 			want: "gke-gpu-platform:cluster.gpuMetrics = true: GKE's managed DCGM metrics need GKE-managed drivers",
+		},
+		{
+			name:  "alerts to nobody",
+			edits: map[string]string{"gke-gpu-platform:alerts": `{"oldestJobMinutes": 20}`},
+			want:  "gke-gpu-platform:alerts.emails = []: must name at least one address",
+		},
+		{
+			name:  "alerts to an address that is not one",
+			edits: map[string]string{"gke-gpu-platform:alerts": `{"emails": ["founder"]}`},
+			want:  `gke-gpu-platform:alerts.emails[0] = "founder": must be an email address`,
+		},
+		{
+			name:  "alerts on the local platform",
+			stack: "local",
+			edits: map[string]string{"gke-gpu-platform:alerts": `{"emails": ["founder@acme.example"]}`},
+			want:  "gke-gpu-platform:alerts = [founder@acme.example]: are Cloud Monitoring alert policies, GKE's",
 		},
 		{
 			name:  "local images on GKE",

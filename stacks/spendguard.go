@@ -68,3 +68,30 @@ func deploySpendGuard(ctx *pulumi.Context, cfg config.Config, t *target, appsNam
 	ctx.Export("spendGuardNamespace", guard.Namespace)
 	return nil
 }
+
+// deployAlerts creates the stack's alert policies (GKE, with `alerts`): the
+// queues' consumer subscriptions, the GPU pools and the spend guard's
+// Events are what they watch.
+func deployAlerts(ctx *pulumi.Context, cfg config.Config, t *target) error {
+	a := cfg.Alerts
+	if a == nil || !t.gke {
+		return nil
+	}
+	var subscriptions []string
+	for _, app := range cfg.Apps {
+		if app.Queue != nil {
+			// The consumer's subscription is named like its topic.
+			subscriptions = append(subscriptions, cfg.Cluster.Name+"-"+app.Queue.Name)
+		}
+	}
+	args := &components.AlertsArgs{
+		Project: cfg.Project, Cluster: cfg.Cluster.Name, Emails: a.Emails, Subscriptions: subscriptions,
+		OldestJobSeconds: a.OldestJobMinutes * 60, GPUPoolPrefix: "gpu",
+		SpendGuard: cfg.Budget != nil && len(cfg.GuardedScalers()) > 0,
+	}
+	if cfg.GPUPool.Enabled {
+		args.GPUNodeSeconds = a.GPUNodeHours * 3600
+	}
+	_, err := components.NewAlerts(ctx, "alerts", args)
+	return err
+}

@@ -57,6 +57,10 @@ type Config struct {
 	// pauses GPU scaling when a period's actual spend reaches the cap.
 	// Default: none. Key: budget.
 	Budget *BudgetConfig `json:"-"`
+	// Alerts email what a founder must know: jobs dead-lettered, a job
+	// waiting too long, a GPU node up too long, the spend guard engaged
+	// (Cloud Monitoring alert policies). GKE only. Default: none. Key: alerts.
+	Alerts *AlertsConfig `json:"-"`
 	// Local says how to reach the cluster of the local platform. Key: local.
 	Local LocalConfig `json:"-"`
 	// Secrets are the stack's secret values by name, set only with
@@ -581,6 +585,22 @@ type BudgetConfig struct {
 	// creating the budget needs Billing Account Costs Manager on it.
 	// Default: none, required on GKE.
 	BillingAccount string `json:"billingAccount"`
+}
+
+// AlertsConfig is the `alerts` key: Cloud Monitoring alert policies on
+// the queues' Pub/Sub metrics, the GPU nodes' uptime and the spend guard's
+// Events, each emailed to every address.
+// https://cloud.google.com/monitoring/alerts
+type AlertsConfig struct {
+	// Emails get every alert (an email notification channel each).
+	// Default: none, required.
+	Emails []string `json:"emails"`
+	// OldestJobMinutes alerts when a queue's oldest job has waited longer
+	// (stuck, paused, or no GPU to be had), 1 to 1440. Default: 30.
+	OldestJobMinutes int `json:"oldestJobMinutes"`
+	// GPUNodeHours alerts when a GPU node has been up longer, 1 to 720.
+	// Default: 6.
+	GPUNodeHours int `json:"gpuNodeHours"`
 }
 
 // BurstsConfig is the `cost.bursts` block.

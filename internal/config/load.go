@@ -23,6 +23,7 @@ func (c *Config) objectKeys() map[string]any {
 		"cost":     &c.Cost,
 		"local":    &c.Local,
 		"budget":   &c.Budget,
+		"alerts":   &c.Alerts,
 		"secrets":  &c.Secrets,
 	}
 }
@@ -158,6 +159,7 @@ func Load(src Source, stack string, setKeys []string, deploy bool) (Config, erro
 	}
 	sharingDefaults(cfg.GPUPool.Sharing)
 	budgetDefaults(&cfg)
+	alertsDefaults(&cfg)
 	cfg.useLocalImages()
 
 	if len(errs) == 0 {

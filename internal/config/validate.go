@@ -99,6 +99,7 @@ func (c Config) validate() []error {
 	c.validateIngress(fail)
 	c.validateCost(fail)
 	c.validateBudget(fail)
+	c.validateAlerts(fail)
 	for _, name := range c.secretsInClear {
 		fail("secrets."+name, "(hidden)", "is stored in clear in the stack file; set it again with `pulumi config set --secret --path '%s:secrets.%s' <value>`",
 			ConfigNamespace, name)
