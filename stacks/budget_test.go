@@ -123,6 +123,7 @@ func TestAlerts(t *testing.T) {
 		assert.Len(t, p.Plain("notificationChannels"), 2, p.Name)
 	}
 	assert.ElementsMatch(t, []string{"alerts-dead-letters", "alerts-oldest-job", "alerts-gpu-node-up", "alerts-spend-guard"}, keys(policies))
+	named(t, g, "gcp:monitoring/dashboard:Dashboard", "dashboard")
 	oldest := policies["alerts-oldest-job"].Plain("conditions").([]any)[0].(map[string]any)["conditionThreshold"].(map[string]any)
 	assert.Equal(t, 1200.0, oldest["thresholdValue"])
 	assert.Contains(t, oldest["filter"], `resource.labels.subscription_id = one_of("platform-dev-gpu-jobs")`)

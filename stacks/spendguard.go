@@ -69,9 +69,9 @@ func deploySpendGuard(ctx *pulumi.Context, cfg config.Config, t *target, appsNam
 	return nil
 }
 
-// deployAlerts creates the stack's alert policies (GKE, with `alerts`): the
-// queues' consumer subscriptions, the GPU pools and the spend guard's
-// Events are what they watch.
+// deployAlerts creates the stack's alert policies and its dashboard (GKE,
+// with `alerts`): the queues' consumer subscriptions, the GPU pools (and
+// their GPUs' DCGM metrics) and the spend guard's Events are what they watch.
 func deployAlerts(ctx *pulumi.Context, cfg config.Config, t *target) error {
 	a := cfg.Alerts
 	if a == nil || !t.gke {
@@ -92,6 +92,16 @@ func deployAlerts(ctx *pulumi.Context, cfg config.Config, t *target) error {
 	if cfg.GPUPool.Enabled {
 		args.GPUNodeSeconds = a.GPUNodeHours * 3600
 	}
-	_, err := components.NewAlerts(ctx, "alerts", args)
+	if _, err := components.NewAlerts(ctx, "alerts", args); err != nil {
+		return err
+	}
+	dash := &components.DashboardArgs{
+		Project: cfg.Project, Cluster: cfg.Cluster.Name, Subscriptions: subscriptions,
+		GPUPoolPrefix: "gpu", GPUMetrics: cfg.Cluster.GPUMetrics,
+	}
+	if b := cfg.Budget; b != nil {
+		dash.Budget = fmt.Sprintf("%g %s", b.Amount, b.Currency)
+	}
+	_, err := components.NewDashboard(ctx, "dashboard", dash)
 	return err
 }

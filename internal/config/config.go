@@ -59,7 +59,8 @@ type Config struct {
 	Budget *BudgetConfig `json:"-"`
 	// Alerts email what a founder must know: jobs dead-lettered, a job
 	// waiting too long, a GPU node up too long, the spend guard engaged
-	// (Cloud Monitoring alert policies). GKE only. Default: none. Key: alerts.
+	// (Cloud Monitoring alert policies), with a dashboard of the queues and
+	// GPUs. GKE only. Default: none. Key: alerts.
 	Alerts *AlertsConfig `json:"-"`
 	// Local says how to reach the cluster of the local platform. Key: local.
 	Local LocalConfig `json:"-"`
