@@ -581,6 +581,7 @@ type BudgetConfig struct {
 	Thresholds []float64 `json:"thresholds"`
 	// CapPercent is the share of the amount, in percent (1 to 1000), of a
 	// period's actual spend at which the spend guard pauses GPU scaling.
+	// Default: 100.
 	CapPercent int `json:"capPercent"`
 	// BillingAccount is the billing account's ID (XXXXXX-XXXXXX-XXXXXX);
 	// creating the budget needs Billing Account Costs Manager on it.
