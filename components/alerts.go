@@ -98,11 +98,7 @@ func docs(text string) *monitoring.AlertPolicyDocumentationArgs {
 func alertPolicies(args *AlertsArgs) []policy {
 	var out []policy
 	if len(args.Subscriptions) > 0 {
-		quoted := make([]string, len(args.Subscriptions))
-		for i, s := range args.Subscriptions {
-			quoted[i] = fmt.Sprintf("%q", s)
-		}
-		subs := fmt.Sprintf(`resource.type = "pubsub_subscription" AND resource.labels.subscription_id = one_of(%s)`, strings.Join(quoted, ", "))
+		subs := `resource.type = "pubsub_subscription" AND resource.labels.subscription_id = ` + oneOf(args.Subscriptions)
 		out = append(out,
 			policy{"dead-letters", monitoring.AlertPolicyArgs{
 				DisplayName: pulumi.String(args.Cluster + ": jobs dead-lettered"),
@@ -142,4 +138,13 @@ func alertPolicies(args *AlertsArgs) []policy {
 		}})
 	}
 	return out
+}
+
+// oneOf is a Monitoring filter's one_of("a", "b") of values.
+func oneOf(values []string) string {
+	quoted := make([]string, len(values))
+	for i, v := range values {
+		quoted[i] = fmt.Sprintf("%q", v)
+	}
+	return "one_of(" + strings.Join(quoted, ", ") + ")"
 }

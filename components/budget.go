@@ -51,9 +51,6 @@ type Budget struct {
 	topic *pubsub.Topic
 }
 
-// Topic is the budget's topic, for the subscriptions that read it.
-func (b *Budget) Topic() *pubsub.Topic { return b.topic }
-
 // NewBudget creates the topic and the budget. Creating a budget needs
 // Billing Account Costs Manager (or Administrator) on the billing account,
 // and, with user credentials, a quota project (docs/deploy.md).
@@ -110,9 +107,9 @@ func money(amount float64) (string, int) {
 }
 
 // Subscribe gives member (the spend guard's Google identity) a pull
-// subscription of its own on the budget's topic, and returns its ID.
+// subscription of its own on the budget's topic.
 // Budget messages repeat several times a day: a day's retention is enough.
-func (b *Budget) Subscribe(ctx *pulumi.Context, name, project, subscriptionName string, member pulumi.StringInput) (pulumi.StringOutput, error) {
+func (b *Budget) Subscribe(ctx *pulumi.Context, name, project, subscriptionName string, member pulumi.StringInput) error {
 	sub, err := pubsub.NewSubscription(ctx, name, &pubsub.SubscriptionArgs{
 		Project:                  pulumi.String(project),
 		Name:                     pulumi.String(subscriptionName),
@@ -123,11 +120,11 @@ func (b *Budget) Subscribe(ctx *pulumi.Context, name, project, subscriptionName 
 		ExpirationPolicy: &pubsub.SubscriptionExpirationPolicyArgs{Ttl: pulumi.String("")},
 	}, pulumi.Parent(b))
 	if err != nil {
-		return pulumi.StringOutput{}, err
+		return err
 	}
 	_, err = pubsub.NewSubscriptionIAMMember(ctx, name, &pubsub.SubscriptionIAMMemberArgs{
 		Project: pulumi.String(project), Subscription: sub.Name,
 		Role: pulumi.String("roles/pubsub.subscriber"), Member: member,
 	}, pulumi.Parent(b))
-	return sub.ID().ToStringOutput(), err
+	return err
 }

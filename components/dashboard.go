@@ -3,7 +3,6 @@ package components
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/monitoring"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -73,11 +72,7 @@ func text(title, content string) map[string]any {
 func DashboardJSON(args *DashboardArgs) (string, error) {
 	var widgets []map[string]any
 	if len(args.Subscriptions) > 0 {
-		quoted := make([]string, len(args.Subscriptions))
-		for i, s := range args.Subscriptions {
-			quoted[i] = fmt.Sprintf("%q", s)
-		}
-		subs := fmt.Sprintf(`resource.type="pubsub_subscription" resource.label.subscription_id=one_of(%s)`, strings.Join(quoted, ","))
+		subs := `resource.type="pubsub_subscription" resource.label.subscription_id=` + oneOf(args.Subscriptions)
 		widgets = append(widgets,
 			chart("Jobs waiting, per queue", subs+` metric.type="pubsub.googleapis.com/subscription/num_undelivered_messages"`, "ALIGN_MEAN", "REDUCE_SUM", "resource.label.subscription_id"),
 			chart("Oldest job's age (s), per queue", subs+` metric.type="pubsub.googleapis.com/subscription/oldest_unacked_message_age"`, "ALIGN_MAX", "REDUCE_MAX", "resource.label.subscription_id"),

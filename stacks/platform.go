@@ -86,7 +86,7 @@ func newGPUOptions(ctx *pulumi.Context, cfg config.Config, cluster *components.C
 		created = append(created, pool.Resource())
 		priorities = append(priorities, components.ComputeClassPriority{NodePool: pool.Name})
 		names = append(names, pool.Name)
-		if o.Pool == "gpu" {
+		if o.Pool == config.GPUPoolName {
 			ctx.Export("gpuPoolName", pool.Name)
 		}
 	}

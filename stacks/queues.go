@@ -188,7 +188,7 @@ func newGKEQueueing(ctx *pulumi.Context, cfg config.Config, t *target) (*queuein
 		return q, nil
 	}
 	labels := map[string]string{"platform": "gke-gpu-platform", "stack": config.LabelValue(cfg.Stack)}
-	topicID := func(queue string) string { return cfg.Cluster.Name + "-" + queue }
+	topicID := cfg.QueueResourceID
 	q.env = queueEnv(cfg, "pubsub", func(queue string, consumer bool) string {
 		if consumer {
 			return fmt.Sprintf("projects/%s/subscriptions/%s", cfg.Project, topicID(queue))

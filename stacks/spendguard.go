@@ -36,7 +36,7 @@ func deploySpendGuard(ctx *pulumi.Context, cfg config.Config, t *target, appsNam
 			return err
 		}
 		subscription := cfg.Cluster.Name + "-budget-guard"
-		if _, err := t.budget.Subscribe(ctx, name, cfg.Project, subscription, identity.Member); err != nil {
+		if err := t.budget.Subscribe(ctx, name, cfg.Project, subscription, identity.Member); err != nil {
 			return err
 		}
 		args.Source = map[string]string{"BUDGET_SUBSCRIPTION": fmt.Sprintf("projects/%s/subscriptions/%s", cfg.Project, subscription)}
@@ -80,13 +80,12 @@ func deployAlerts(ctx *pulumi.Context, cfg config.Config, t *target) error {
 	var subscriptions []string
 	for _, app := range cfg.Apps {
 		if app.Queue != nil {
-			// The consumer's subscription is named like its topic.
-			subscriptions = append(subscriptions, cfg.Cluster.Name+"-"+app.Queue.Name)
+			subscriptions = append(subscriptions, cfg.QueueResourceID(app.Queue.Name))
 		}
 	}
 	args := &components.AlertsArgs{
 		Project: cfg.Project, Cluster: cfg.Cluster.Name, Emails: a.Emails, Subscriptions: subscriptions,
-		OldestJobSeconds: a.OldestJobMinutes * 60, GPUPoolPrefix: "gpu",
+		OldestJobSeconds: a.OldestJobMinutes * 60, GPUPoolPrefix: config.GPUPoolName,
 		SpendGuard: cfg.Budget != nil && len(cfg.GuardedScalers()) > 0,
 	}
 	if cfg.GPUPool.Enabled {
@@ -97,7 +96,7 @@ func deployAlerts(ctx *pulumi.Context, cfg config.Config, t *target) error {
 	}
 	dash := &components.DashboardArgs{
 		Project: cfg.Project, Cluster: cfg.Cluster.Name, Subscriptions: subscriptions,
-		GPUPoolPrefix: "gpu", GPUMetrics: cfg.Cluster.GPUMetrics,
+		GPUPoolPrefix: config.GPUPoolName, GPUMetrics: cfg.Cluster.GPUMetrics,
 	}
 	if b := cfg.Budget; b != nil {
 		dash.Budget = fmt.Sprintf("%g %s", b.Amount, b.Currency)

@@ -9,6 +9,10 @@ import (
 	"github.com/gke-gpu-platform/gke-gpu-platform/internal/accelerator"
 )
 
+// GPUPoolName names the GPU pool's own option's node pool; the fallbacks'
+// are GPUPoolName-1, -2...: every GPU pool's name starts with it.
+const GPUPoolName = "gpu"
+
 // GPU sharing strategies, as GKE's gpuSharingConfig spells them.
 const (
 	SharingTimeSharing = "TIME_SHARING"
@@ -79,7 +83,7 @@ func (g GPUPoolConfig) Options() []GPUOption {
 		return nil
 	}
 	first := GPUOption{
-		Key: "gpuPool", Pool: "gpu",
+		Key: "gpuPool", Pool: GPUPoolName,
 		MachineType: g.MachineType, AcceleratorType: g.AcceleratorType, AcceleratorCount: g.AcceleratorCount,
 		Spot: g.Spot, NodeLocations: g.NodeLocations, MinNodes: g.MinNodes, MaxNodes: g.MaxNodes, Sharing: g.Sharing,
 		DiskType: g.DiskType, DiskSizeGb: g.DiskSizeGb, DriverVersion: g.DriverVersion,
@@ -88,7 +92,7 @@ func (g GPUPoolConfig) Options() []GPUOption {
 	options := []GPUOption{first}
 	for i, f := range g.Fallbacks {
 		o := first
-		o.Key, o.Pool = fmt.Sprintf("gpuPool.fallbacks[%d]", i), fmt.Sprintf("gpu-%d", i+1)
+		o.Key, o.Pool = fmt.Sprintf("gpuPool.fallbacks[%d]", i), fmt.Sprintf("%s-%d", GPUPoolName, i+1)
 		o.MachineType, o.AcceleratorType, o.AcceleratorCount = f.MachineType, f.AcceleratorType, f.AcceleratorCount
 		o.Spot, o.FlexStart, o.MaxRunDurationSeconds, o.Sharing = f.Spot, f.FlexStart, f.MaxRunDurationSeconds, f.Sharing
 		o.MinNodes = 0
@@ -104,24 +108,6 @@ func (g GPUPoolConfig) Options() []GPUOption {
 		options = append(options, o)
 	}
 	return options
-}
-
-// Pools are the options this program creates a node pool for: all but
-// the flexStart ones, which GKE creates from the ComputeClass.
-func (g GPUPoolConfig) Pools() []GPUOption {
-	var pools []GPUOption
-	for _, o := range g.Options() {
-		if !o.FlexStart {
-			pools = append(pools, o)
-		}
-	}
-	return pools
-}
-
-// UsesFlexStart reports whether any option is bought with flex-start: the
-// ComputeClass then creates node pools.
-func (g GPUPoolConfig) UsesFlexStart() bool {
-	return slices.ContainsFunc(g.Options(), func(o GPUOption) bool { return o.FlexStart })
 }
 
 // Capacity is the most GPU pods of one GPU each the options' nodes can

@@ -80,3 +80,9 @@ func (c Config) ResultsBucket(queue string) string {
 	sum := sha256.Sum256([]byte(name))
 	return name[:bucketNameMax-9] + "-" + hex.EncodeToString(sum[:4])
 }
+
+// QueueResourceID is a queue's Pub/Sub topic ID on GKE, and its consumer
+// subscription's: <cluster>-<queue>.
+func (c Config) QueueResourceID(queue string) string {
+	return c.Cluster.Name + "-" + queue
+}

@@ -83,11 +83,7 @@ func (e *env) spendGuard(t *testing.T) {
 			log, _ := os.ReadFile(logFile.Name())
 			t.Logf("spend-guard log:\n%s", log)
 		})
-		publish := func(name string) {
-			data, err := os.ReadFile(filepath.Join(e.project, "apps", "spend-guard", "testdata", name))
-			require.NoError(t, err)
-			require.NoError(t, e.queue.XAdd(ctx, &redis.XAddArgs{Stream: "budget", Values: map[string]any{"data": string(data)}}).Err())
-		}
+		publish := func(name string) { e.publishBudget(t, name) }
 		handled := func(what string) {
 			eventually(t, time.Minute, what+" read and acknowledged", func() bool {
 				n, err := e.queue.XLen(ctx, "budget").Result()
@@ -178,11 +174,7 @@ func (e *env) spendGuardInAPod(t *testing.T, token string) {
 		paused := func() string {
 			return e.kubectl(t, "get", "scaledobject", "gpu-worker", "-n", namespace, "-o", `jsonpath={.metadata.annotations.autoscaling\.keda\.sh/paused-replicas}`)
 		}
-		publish := func(name string) {
-			data, err := os.ReadFile(filepath.Join(e.project, "apps", "spend-guard", "testdata", name))
-			require.NoError(t, err)
-			require.NoError(t, e.queue.XAdd(ctx, &redis.XAddArgs{Stream: "budget", Values: map[string]any{"data": string(data)}}).Err())
-		}
+		publish := func(name string) { e.publishBudget(t, name) }
 		eventually(t, 3*time.Minute, "the worker at zero, its pods gone", func() bool { return replicas() == "0" && len(e.gpuPods(t)) == 0 })
 
 		start := time.Now()
@@ -233,4 +225,13 @@ func (e *env) jobState(t *testing.T, token, id string) string {
 	}
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&rec))
 	return rec.State
+}
+
+// publishBudget puts one recorded budget message (apps/spend-guard/testdata)
+// on the local budget stream, as bin/local budget does.
+func (e *env) publishBudget(t *testing.T, name string) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(e.project, "apps", "spend-guard", "testdata", name))
+	require.NoError(t, err)
+	require.NoError(t, e.queue.XAdd(context.Background(), &redis.XAddArgs{Stream: "budget", Values: map[string]any{"data": string(data)}}).Err())
 }
